@@ -1,0 +1,1 @@
+namespace Ctmsr.Cli; static class Program { static int Main(string[] args) => 0; }

@@ -1,0 +1,144 @@
+namespace Ctmsr.Kernels;
+
+/// <summary>
+/// A compute device and its fixed op catalogue (the candle BackendDevice/BackendStorage split, folded
+/// into one class). Every tensor is float32, NCHW, contiguous; shapes are passed as integers.
+///
+/// Output conventions: forward ops write their output. Backward ops take <c>accumulate</c>: false
+/// writes the gradient (first consumer), true adds to it (a tensor that feeds several consumers).
+/// Parameter-gradient outputs (dW, db, dgamma, dbeta, dTable) always accumulate.
+/// Every op is asynchronous with respect to the host on GPU backends; <see cref="Download"/> synchronises.
+/// </summary>
+public abstract class Backend : IDisposable
+{
+    /// <summary>Short device name, e.g. "cpu", "opencl:0", "reference".</summary>
+    public abstract string Name { get; }
+
+    /// <summary>Human-readable description (device model, memory, driver).</summary>
+    public abstract string Description { get; }
+
+    // ---- memory ----
+    /// <summary>A buffer of <paramref name="count"/> floats; contents undefined.</summary>
+    public abstract DeviceBuffer Allocate(long count);
+    public abstract void Upload(ReadOnlySpan<float> src, DeviceBuffer dst, long dstOffset = 0);
+    public abstract void Download(DeviceBuffer src, Span<float> dst, long srcOffset = 0);
+    public abstract void Fill(DeviceBuffer dst, float value, long offset, long count);
+    public abstract void Synchronize();
+
+    // ---- linear algebra ----
+    /// <summary>
+    /// Row-major strided batched GEMM: for b in [0, batch):
+    /// C_b[m,n] = alpha * op(A_b)[m,k] * op(B_b)[k,n] + beta * C_b[m,n], with
+    /// op(A) = A (lda >= k) or A^T (A stored [k,m], lda >= m); likewise B.
+    /// X_b starts at offX + b * strideX.
+    /// </summary>
+    public abstract void Gemm(bool transA, bool transB, int m, int n, int k, float alpha,
+        DeviceBuffer a, long offA, int lda, long strideA,
+        DeviceBuffer b, long offB, int ldb, long strideB,
+        float beta, DeviceBuffer c, long offC, int ldc, long strideC, int batch);
+
+    // ---- convolution (weight [Cout, Cin, KH, KW], zero padding) ----
+    public abstract void Conv2dForward(in ConvShape s, DeviceBuffer x, DeviceBuffer w, DeviceBuffer? bias, DeviceBuffer y);
+    public abstract void Conv2dBackwardData(in ConvShape s, DeviceBuffer dy, DeviceBuffer w, DeviceBuffer dx, bool accumulate);
+    /// <summary>dw += conv grad; db += sum of dy over N, H, W (when db is given).</summary>
+    public abstract void Conv2dBackwardWeight(in ConvShape s, DeviceBuffer x, DeviceBuffer dy, DeviceBuffer dw, DeviceBuffer? db);
+
+    // ---- normalisation ----
+    /// <summary>GroupNorm over [n, c, hw] with <paramref name="groups"/> groups; saves mean and rstd ([n*groups]).</summary>
+    public abstract void GroupNormForward(int n, int c, int hw, int groups, float eps,
+        DeviceBuffer x, DeviceBuffer gamma, DeviceBuffer beta, DeviceBuffer y, DeviceBuffer mean, DeviceBuffer rstd);
+    /// <summary>dx (=/+=) input gradient; dgamma, dbeta accumulate.</summary>
+    public abstract void GroupNormBackward(int n, int c, int hw, int groups,
+        DeviceBuffer x, DeviceBuffer gamma, DeviceBuffer mean, DeviceBuffer rstd, DeviceBuffer dy,
+        DeviceBuffer dx, bool accumulate, DeviceBuffer dgamma, DeviceBuffer dbeta);
+
+    // ---- elementwise ----
+    public abstract void ActivationForward(Activation act, float slope, long count, DeviceBuffer x, DeviceBuffer y);
+    /// <summary>dx (=/+=) dy * act'(x).</summary>
+    public abstract void ActivationBackward(Activation act, float slope, long count, DeviceBuffer x, DeviceBuffer dy, DeviceBuffer dx, bool accumulate);
+    /// <summary>y = a * x + b * z (y may alias x or z).</summary>
+    public abstract void AddScaled(long count, float a, DeviceBuffer x, float b, DeviceBuffer z, DeviceBuffer y);
+    /// <summary>y (=/+=) x * z elementwise.</summary>
+    public abstract void Mul(long count, DeviceBuffer x, DeviceBuffer z, DeviceBuffer y, bool accumulate);
+    /// <summary>y[o, i] (=/+=) s[o] * x[o, i] for o &lt; outer, i &lt; inner (per-sample scalars, per-channel scales).</summary>
+    public abstract void ScaleOuter(int outer, long inner, DeviceBuffer s, DeviceBuffer x, DeviceBuffer y, bool accumulate);
+    /// <summary>y[o, i] += v[o] (a per-(n,c) value over the spatial axis).</summary>
+    public abstract void AddOuter(int outer, long inner, DeviceBuffer v, DeviceBuffer y);
+    /// <summary>y[r, c] += v[c] (a bias over the last axis).</summary>
+    public abstract void AddInner(int rows, int cols, DeviceBuffer v, DeviceBuffer y);
+    /// <summary>y[o] (=/+=) sum_i x[o, i].</summary>
+    public abstract void SumInner(int outer, long inner, DeviceBuffer x, DeviceBuffer y, bool accumulate);
+    /// <summary>y[c] (=/+=) sum_r x[r, c].</summary>
+    public abstract void SumRows(int rows, int cols, DeviceBuffer x, DeviceBuffer y, bool accumulate);
+    /// <summary>y = sqrt((a-b)^2 + eps) elementwise.</summary>
+    public abstract void CharbonnierForward(long count, float eps, DeviceBuffer a, DeviceBuffer b, DeviceBuffer y);
+    /// <summary>da (=/+=) dy * (a-b) / sqrt((a-b)^2 + eps).</summary>
+    public abstract void CharbonnierBackward(long count, float eps, DeviceBuffer a, DeviceBuffer b, DeviceBuffer dy, DeviceBuffer da, bool accumulate);
+
+    // ---- layout ----
+    /// <summary>
+    /// General strided copy over up to 6 dimensions: dst[off + sum i_d*dstStride_d] (=/+=) src[off + sum i_d*srcStride_d].
+    /// Covers concat/split, pixel (un)shuffle and window partition/reverse.
+    /// </summary>
+    public abstract void CopyStrided(ReadOnlySpan<int> shape, DeviceBuffer src, long srcOffset, ReadOnlySpan<long> srcStrides,
+        DeviceBuffer dst, long dstOffset, ReadOnlySpan<long> dstStrides, bool accumulate);
+
+    // ---- resampling ----
+    /// <summary>2x2 average pool, stride 2, over planes [nc, h, w] (h, w even).</summary>
+    public abstract void AvgPool2x2(int nc, int h, int w, DeviceBuffer x, DeviceBuffer y);
+    public abstract void AvgPool2x2Backward(int nc, int h, int w, DeviceBuffer dy, DeviceBuffer dx, bool accumulate);
+    /// <summary>Nearest-neighbour x2 upsampling of planes [nc, h, w] to [nc, 2h, 2w].</summary>
+    public abstract void UpsampleNearest2x(int nc, int h, int w, DeviceBuffer x, DeviceBuffer y);
+    public abstract void UpsampleNearest2xBackward(int nc, int h, int w, DeviceBuffer dy, DeviceBuffer dx, bool accumulate);
+    /// <summary>Max pool (k x k, stride s, no padding, floor) over planes [nc, h, w].</summary>
+    public abstract void MaxPool2d(int nc, int h, int w, int k, int s, DeviceBuffer x, DeviceBuffer y);
+    /// <summary>Routes dy to the first maximum of each window (PyTorch's tie rule).</summary>
+    public abstract void MaxPool2dBackward(int nc, int h, int w, int k, int s, DeviceBuffer x, DeviceBuffer dy, DeviceBuffer dx, bool accumulate);
+
+    // ---- window attention ----
+    /// <summary>
+    /// Fused window attention. qkv: [windows, T, 3 * heads * d] (q, k, v blocks, each heads x d).
+    /// probs (saved): [windows, heads, T, T] = softmax(scale * q k^T + table[index(i,j), head]).
+    /// out: [windows, T, heads * d] = probs v. T = ws * ws, table [(2ws-1)^2, heads],
+    /// index(i,j) = (yi - yj + ws - 1) * (2ws - 1) + (xi - xj + ws - 1).
+    /// </summary>
+    public abstract void WindowAttentionForward(int windows, int ws, int heads, int d, float scale,
+        DeviceBuffer qkv, DeviceBuffer table, DeviceBuffer probs, DeviceBuffer output);
+    /// <summary>dqkv (=/+=); dScores (written) = gradient of the pre-softmax scores, [windows, heads, T, T].</summary>
+    public abstract void WindowAttentionBackward(int windows, int ws, int heads, int d, float scale,
+        DeviceBuffer qkv, DeviceBuffer probs, DeviceBuffer dOutput, DeviceBuffer dqkv, bool accumulate, DeviceBuffer dScores);
+    /// <summary>dTable[index(i,j), h] += dBias[h, i, j].</summary>
+    public abstract void RelativeBiasBackward(int ws, int heads, DeviceBuffer dBias, DeviceBuffer dTable);
+
+    // ---- optimisers ----
+    /// <summary>Decoupled-weight-decay Adam (PyTorch AdamW); step is 1-based.</summary>
+    public abstract void AdamWStep(long count, DeviceBuffer param, DeviceBuffer grad, DeviceBuffer m, DeviceBuffer v,
+        float lr, float beta1, float beta2, float eps, float weightDecay, int step);
+
+    // ---- random numbers (Philox4x32-10, counter = element index + offset) ----
+    public abstract void FillUniform(long count, ulong seed, ulong offset, DeviceBuffer y);
+    public abstract void FillNormal(long count, ulong seed, ulong offset, DeviceBuffer y);
+    /// <summary>y = x * keep / (1-p), keep = uniform(seed, offset + i) >= p.</summary>
+    public abstract void Dropout(long count, float p, ulong seed, ulong offset, DeviceBuffer x, DeviceBuffer y);
+    public abstract void DropoutBackward(long count, float p, ulong seed, ulong offset, DeviceBuffer dy, DeviceBuffer dx, bool accumulate);
+
+    public virtual void Dispose() => GC.SuppressFinalize(this);
+}
+
+public enum Activation { Identity, ReLU, LeakyReLU, SiLU, Gelu, Sigmoid }
+
+/// <summary>Convolution geometry; square kernel, equal stride and zero padding on both axes.</summary>
+public readonly record struct ConvShape(int N, int Cin, int H, int W, int Cout, int K, int Stride, int Pad)
+{
+    public int OutH => (H + 2 * Pad - K) / Stride + 1;
+    public int OutW => (W + 2 * Pad - K) / Stride + 1;
+    public long Flops => 2L * N * Cout * OutH * OutW * Cin * K * K;
+}
+
+/// <summary>A device allocation of float32 elements.</summary>
+public abstract class DeviceBuffer : IDisposable
+{
+    public abstract long Length { get; }
+    public abstract Backend Backend { get; }
+    public abstract void Dispose();
+}
