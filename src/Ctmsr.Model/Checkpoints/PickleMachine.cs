@@ -85,7 +85,7 @@ internal sealed class PickleMachine
                 case 'p': _memo[ParseIndex(ReadLine())] = Peek(); break;
                 case 'q': _memo[ReadByte()] = Peek(); break;
                 case 'r': _memo[BinaryPrimitives.ReadUInt32LittleEndian(Read(4))] = Peek(); break;
-                case 's': { var v = Pop(); var k = Pop(); AsDict(Peek())[KeyText(k)] = v; break; }
+                case 's': { var v = Pop(); var k = Pop(); AsDict(Peek())[Key(k)] = v; break; }
                 case 't': Push(PopMark()); break;
                 case ')': Push(Array.Empty<object?>()); break;
                 case 'u': { var items = PopMark(); var d = AsDict(Peek()); AddPairs(d, items); break; }
@@ -235,7 +235,13 @@ internal sealed class PickleMachine
     void AddPairs(Dictionary<string, object?> d, object?[] items)
     {
         if (items.Length % 2 != 0) throw Corrupt("odd number of items for a dict");
-        for (int i = 0; i < items.Length; i += 2) d[KeyText(items[i])] = items[i + 1];
+        for (int i = 0; i < items.Length; i += 2) d[Key(items[i])] = items[i + 1];
+    }
+
+    string Key(object? k)
+    {
+        try { return KeyText(k); }
+        catch (TorchCheckpointException e) { throw Corrupt(e.Message); }
     }
 
     /// <summary>Dictionary keys as text: strings as they are, numbers and booleans as Python prints them.</summary>

@@ -91,7 +91,10 @@ public static class TorchCheckpoint
     {
         ZipArchive zip;
         try { zip = new ZipArchive(fs, ZipArchiveMode.Read, leaveOpen: true); }
-        catch (InvalidDataException e) { throw NotCheckpoint(path, $"a zip archive that cannot be read: {e.Message}; the file is truncated or corrupt", e); }
+        catch (Exception e) when (e is InvalidDataException or IOException or NotSupportedException or ArgumentException)
+        {
+            throw NotCheckpoint(path, $"a zip archive that cannot be read: {e.Message}; the file is truncated or corrupt", e);
+        }
         using (zip)
         {
             var pkl = zip.Entries
@@ -134,7 +137,7 @@ public static class TorchCheckpoint
             s.ReadExactly(b);
             return b;
         }
-        catch (Exception ex) when (ex is InvalidDataException or (IOException and not TorchCheckpointException))
+        catch (Exception ex) when (ex is InvalidDataException or NotSupportedException or ArgumentException or (IOException and not TorchCheckpointException))
         {
             throw new TorchCheckpointException($"{path}: entry '{e.FullName}' cannot be read ({ex.Message}); the file is truncated or corrupt", ex);
         }
@@ -146,7 +149,7 @@ public static class TorchCheckpoint
     {
         object? magic;
         try { magic = PickleMachine.Load(fs, path); }
-        catch (TorchCheckpointException e) { throw NotCheckpoint(path, $"a pickle that does not start with torch's magic number: {e.Message}", e); }
+        catch (TorchCheckpointException e) when (e is not PickleRefusedException) { throw NotCheckpoint(path, $"a pickle that does not start with torch's magic number: {e.Message}", e); }
         if (magic is not BigInteger m || m != LegacyMagic)
             throw NotCheckpoint(path, "a pickle without torch's magic number; it was not written by torch.save");
         var protocol = PickleMachine.Load(fs, path);
@@ -208,7 +211,7 @@ public static class TorchCheckpoint
         string viewKey = PickleMachine.KeyText(view[0]);
         if (refs.TryGetValue("view:" + viewKey, out var v)) return v;
         long offset = PickleAllowList.ToLong(view[1], "view offset"), size = PickleAllowList.ToLong(view[2], "view size");
-        if (offset < 0 || size < 0 || offset + size > numel)
+        if (offset < 0 || size < 0 || offset > numel - size)
             throw new TorchCheckpointException($"storage view '{viewKey}' [{offset}, {offset + size}) lies outside its root '{key}' of {numel} elements");
         return refs["view:" + viewKey] = new TorchStorageRef(key, type, size, offset);
     }
@@ -226,10 +229,10 @@ public static class TorchCheckpoint
             if (done.TryGetValue(t, out var h)) return h;
             var s = t.Storage;
             var bytes = storageBytes(s);
-            long es = s.Type.ElementSize, start = s.ElementOffset * es, len = s.Count * es;
-            if (start + len > bytes.Length)
-                throw new TorchCheckpointException($"{path}: storage '{s.Key}' should hold {len} bytes from byte {start} but has {bytes.Length}; the file is truncated or corrupt");
-            return done[t] = t.Materialize(bytes.AsSpan((int)start, (int)len), $"{path}: tensor '{name}'");
+            long es = s.Type.ElementSize, have = bytes.Length / es;
+            if (s.Count > have || s.ElementOffset > have - s.Count)
+                throw new TorchCheckpointException($"{path}: storage '{s.Key}' should hold {s.Count} elements from element {s.ElementOffset} but has {have}; the file is truncated or corrupt");
+            return done[t] = t.Materialize(bytes.AsSpan((int)(s.ElementOffset * es), (int)(s.Count * es)), $"{path}: tensor '{name}'");
         }
 
         object? Visit(object? v, string name)

@@ -24,23 +24,33 @@ internal sealed class TorchTensorRef(TorchStorageRef storage, PickleGlobal dtype
         if (Size.Length != Stride.Length)
             throw new TorchCheckpointException($"{name}: size {Fmt(Size)} and stride {Fmt(Stride)} have different ranks; the checkpoint is corrupt");
         var shape = new int[Size.Length];
-        long count = 1, maxIndex = Offset;
+        long available = storageBytes.Length / es, count = 1, maxIndex = Offset;
+        bool empty = false;
         for (int d = 0; d < Size.Length; d++)
         {
             if (Size[d] < 0 || Size[d] > int.MaxValue || Stride[d] < 0)
                 throw new TorchCheckpointException($"{name}: size {Fmt(Size)} / stride {Fmt(Stride)} is invalid; the checkpoint is corrupt");
             shape[d] = (int)Size[d];
-            count = checked(count * Size[d]);
-            if (Size[d] > 0) maxIndex = checked(maxIndex + (Size[d] - 1) * Stride[d]);
+            empty |= Size[d] == 0;
         }
-        if (count * es > Array.MaxLength)
-            throw new TorchCheckpointException($"{name}: {count} elements of {dt} do not fit one array; Ctmsr cannot load a tensor this large");
+        if (!empty)
+        {
+            // Every element must lie inside the storage; checking as we go also keeps the products from overflowing.
+            for (int d = 0; d < Size.Length; d++)
+            {
+                if (count > Array.MaxLength / es / Size[d])
+                    throw new TorchCheckpointException($"{name}: tensor {Fmt(Size)} of {dt} does not fit one array; Ctmsr cannot load a tensor this large");
+                count *= Size[d];
+                if (Size[d] > 1 && Stride[d] >= available) { maxIndex = available; continue; }
+                if (maxIndex < available) maxIndex += (Size[d] - 1) * Stride[d];
+            }
+            if (Offset < 0 || Offset >= available || maxIndex >= available)
+                throw new TorchCheckpointException(
+                    $"{name}: tensor {Fmt(Size)} at offset {Offset} with stride {Fmt(Stride)} reaches past the {available} elements of its storage '{Storage.Key}'; the checkpoint is corrupt or truncated");
+        }
+        else count = 0;
         var bytes = new byte[count * es];
         if (count == 0) return new HostTensor(dt, shape, bytes);
-        long available = storageBytes.Length / es;
-        if (Offset < 0 || maxIndex >= available)
-            throw new TorchCheckpointException(
-                $"{name}: tensor {Fmt(Size)} at offset {Offset} with stride {Fmt(Stride)} reaches element {maxIndex} but its storage '{Storage.Key}' holds {available}; the checkpoint is corrupt or truncated");
         if (IsContiguous())
         {
             storageBytes.Slice((int)(Offset * es), bytes.Length).CopyTo(bytes);
