@@ -149,48 +149,53 @@ public static class Resize
 
     static void Run(float[] src, float[] dst, int planes, int h, int w, int outH, int outW, Axis ay, Axis ax)
     {
-        // ay: rows (h -> outH), ax: columns (w -> outW). Work items: (plane, band of output rows).
-        int bandRows = Math.Max(1, 16384 / Math.Max(outW, 1));
-        int bands = (outH + bandRows - 1) / bandRows;
-        long items = (long)planes * bands;
-        if (items == 0) return;
-        Parallel.For(0L, items, new ParallelOptions { MaxDegreeOfParallelism = items < 2 ? 1 : -1 }, item =>
+        // ay: rows (h -> outH), ax: columns (w -> outW).
+        // Pass 1 (horizontal gather): tmp[p, r, :] for every input row; pass 2 (vertical, vectorised over columns).
+        if (planes == 0) return;
+        var tmp = new float[(long)planes * h * outW];
+        const int Chunk = 16;
+        int hChunks = (h + Chunk - 1) / Chunk, oChunks = (outH + Chunk - 1) / Chunk;
+        var opts = new ParallelOptions { MaxDegreeOfParallelism = (long)planes * outH * outW < 32768 ? 1 : -1 };
+        Parallel.For(0L, (long)planes * hChunks, opts, item =>
         {
-            int p = (int)(item / bands), band = (int)(item % bands);
-            int oy0 = band * bandRows, oy1 = Math.Min(outH, oy0 + bandRows);
-            // Input rows this band needs.
-            int r0 = int.MaxValue, r1 = -1;
-            for (int oy = oy0; oy < oy1; oy++)
-                for (int t = 0; t < ay.Taps; t++)
-                {
-                    int r = ay.Index[oy * ay.Taps + t];
-                    if (r < r0) r0 = r;
-                    if (r > r1) r1 = r;
-                }
-            int nr = r1 - r0 + 1;
-            var tmp = new float[(long)nr * outW];
-            var srcPlane = src.AsSpan((int)((long)p * h * w), h * w);
-            // Horizontal pass: tmp[r, ox] = sum_t wx[t] * src[r0 + r, ix[t]].
-            for (int r = 0; r < nr; r++)
-            {
-                var row = srcPlane.Slice((r0 + r) * w, w);
-                var trow = tmp.AsSpan(r * outW, outW);
-                HorizontalRow(row, trow, ax);
-            }
-            // Vertical pass, vectorised over columns.
-            var dstPlane = dst.AsSpan((int)((long)p * outH * outW), outH * outW);
-            for (int oy = oy0; oy < oy1; oy++)
-            {
-                var drow = dstPlane.Slice(oy * outW, outW);
-                drow.Clear();
-                for (int t = 0; t < ay.Taps; t++)
-                {
-                    float wt = ay.Weight[oy * ay.Taps + t];
-                    if (wt == 0f) continue;
-                    Axpy(wt, tmp.AsSpan((ay.Index[oy * ay.Taps + t] - r0) * outW, outW), drow);
-                }
-            }
+            int p = (int)(item / hChunks), r0 = (int)(item % hChunks) * Chunk, r1 = Math.Min(h, r0 + Chunk);
+            for (int r = r0; r < r1; r++)
+                HorizontalRow(src.AsSpan((int)(((long)p * h + r) * w), w), tmp.AsSpan((int)(((long)p * h + r) * outW), outW), ax);
         });
+        Parallel.For(0L, (long)planes * oChunks, opts, item =>
+        {
+            int p = (int)(item / oChunks), y0 = (int)(item % oChunks) * Chunk, y1 = Math.Min(outH, y0 + Chunk);
+            var tplane = tmp.AsSpan((int)((long)p * h * outW), h * outW);
+            for (int oy = y0; oy < y1; oy++)
+                VerticalRow(tplane, outW, ay, oy, dst.AsSpan((int)(((long)p * outH + oy) * outW), outW));
+        });
+    }
+
+    static void VerticalRow(ReadOnlySpan<float> tplane, int outW, Axis ay, int oy, Span<float> drow)
+    {
+        int taps = ay.Taps, b = oy * taps;
+        if (taps == 4)
+        {
+            ReadOnlySpan<float> a0 = tplane.Slice(ay.Index[b] * outW, outW), a1 = tplane.Slice(ay.Index[b + 1] * outW, outW),
+                                a2 = tplane.Slice(ay.Index[b + 2] * outW, outW), a3 = tplane.Slice(ay.Index[b + 3] * outW, outW);
+            float w0 = ay.Weight[b], w1 = ay.Weight[b + 1], w2 = ay.Weight[b + 2], w3 = ay.Weight[b + 3];
+            int x = 0;
+            if (Vector.IsHardwareAccelerated)
+            {
+                var v0 = new Vector<float>(w0); var v1 = new Vector<float>(w1); var v2 = new Vector<float>(w2); var v3 = new Vector<float>(w3);
+                for (; x <= outW - Vector<float>.Count; x += Vector<float>.Count)
+                    (v0 * new Vector<float>(a0[x..]) + v1 * new Vector<float>(a1[x..]) + v2 * new Vector<float>(a2[x..]) + v3 * new Vector<float>(a3[x..])).CopyTo(drow[x..]);
+            }
+            for (; x < outW; x++) drow[x] = w0 * a0[x] + w1 * a1[x] + w2 * a2[x] + w3 * a3[x];
+            return;
+        }
+        drow.Clear();
+        for (int t = 0; t < taps; t++)
+        {
+            float wt = ay.Weight[b + t];
+            if (wt == 0f) continue;
+            Axpy(wt, tplane.Slice(ay.Index[b + t] * outW, outW), drow);
+        }
     }
 
     static void HorizontalRow(ReadOnlySpan<float> row, Span<float> trow, Axis ax)
