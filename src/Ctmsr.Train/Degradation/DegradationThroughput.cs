@@ -40,4 +40,21 @@ public static class DegradationThroughput
             for (int i = 0; i < count; i++) degradation.Apply(images[i % images.Length], size, size, (ulong)i);
         return count / sw.Elapsed.TotalSeconds;
     }
+
+    /// <summary>
+    /// Process CPU milliseconds per degraded size x size crop, run sequentially (a load-independent cost figure on a
+    /// shared machine: images/s on n free cores is about n * 1000 / this).
+    /// </summary>
+    public static double CpuMillisecondsPerImage(RealEsrganDegradation degradation, int count, int size = 256)
+    {
+        ArgumentNullException.ThrowIfNull(degradation);
+        if (count <= 0) throw new ArgumentOutOfRangeException(nameof(count), count, "count must be positive");
+        var img = SyntheticImage(size, 0);
+        degradation.Apply(img, size, size, 12345UL);
+        using var proc = Process.GetCurrentProcess();
+        var c0 = proc.TotalProcessorTime;
+        for (int i = 0; i < count; i++) degradation.Apply(img, size, size, (ulong)i);
+        proc.Refresh();
+        return (proc.TotalProcessorTime - c0).TotalMilliseconds / count;
+    }
 }

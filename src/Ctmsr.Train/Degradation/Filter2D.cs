@@ -1,4 +1,4 @@
-using Ctmsr.Train.Resampling;
+using System.Numerics;
 
 namespace Ctmsr.Train.Degradation;
 
@@ -7,7 +7,7 @@ namespace Ctmsr.Train.Degradation;
 /// edge sample not repeated) then a correlation (conv2d, kernel not flipped):
 ///   out[y, x] = sum_{i, j} k[i, j] * in_pad[y + i, x + j],   in_pad[r, c] = in[refl(r - k/2), refl(c - k/2)].
 /// Zero border rows/columns of the kernel (the padding of small kernels to a common size) are
-/// skipped, which does not change the result. Rows are accumulated with vectorised axpy.
+/// skipped, which does not change the result. Each vector of outputs accumulates all taps in a register.
 /// </summary>
 public static class Filter2D
 {
@@ -70,25 +70,47 @@ public static class Filter2D
         // Padded rows only where needed: columns c0-half .. w-1+c1-half; rows likewise.
         int padL = half - c0, padR = c1 - half; // may be negative (kernel mass on one side)
         int pw = w + padL + padR;
-        var prow = new float[(r1 - r0 + 1) * pw];
-        // Cache of padded input rows, indexed by kernel row offset; rebuilt per output row (cheap: k rows of w).
+        var prow = new float[(r1 - r0 + 1) * pw]; // the padded input rows one output row reads
         var colIndex = new int[pw];
         for (int c = 0; c < pw; c++) colIndex[c] = Reflect(c - padL, w);
+        int nr = r1 - r0 + 1, nc = c1 - c0 + 1;
+        // Taps of the bounding box, row-major, zeros included (cheaper than branching).
+        var taps = new float[nr * nc];
+        for (int i = 0; i < nr; i++)
+            for (int j = 0; j < nc; j++) taps[i * nc + j] = kw[(r0 + i) * k + c0 + j];
+        int vc = Vector<float>.Count;
         for (int y = 0; y < h; y++)
         {
             var drow = dst.Slice(y * w, w);
-            for (int i = r0; i <= r1; i++)
+            for (int i = 0; i < nr; i++)
             {
-                var srow = src.Slice(Reflect(y + i - half, h) * w, w);
-                var pr = prow.AsSpan((i - r0) * pw, pw);
-                // Interior copy plus reflected borders.
+                var srow = src.Slice(Reflect(y + r0 + i - half, h) * w, w);
+                var pr = prow.AsSpan(i * pw, pw);
                 for (int c = 0; c < pw; c++) pr[c] = srow[colIndex[c]];
-                for (int j = c0; j <= c1; j++)
+            }
+            ReadOnlySpan<float> pad = prow;
+            int x = 0;
+            if (Vector.IsHardwareAccelerated)
+            {
+                // Register accumulation over all taps for a vector of outputs.
+                for (; x <= w - vc; x += vc)
                 {
-                    float wt = kw[i * k + j];
-                    if (wt == 0f) continue;
-                    Resize.Axpy(wt, pr.Slice(j - c0, w), drow);
+                    var acc = Vector<float>.Zero;
+                    for (int i = 0; i < nr; i++)
+                    {
+                        var pr = pad.Slice(i * pw + x, nc - 1 + vc);
+                        var tr = taps.AsSpan(i * nc, nc);
+                        for (int j = 0; j < nc; j++) acc += new Vector<float>(tr[j]) * new Vector<float>(pr[j..]);
+                    }
+                    acc.CopyTo(drow[x..]);
                 }
+            }
+            for (; x < w; x++)
+            {
+                float acc = 0f;
+                for (int i = 0; i < nr; i++)
+                    for (int j = 0; j < nc; j++) acc += taps[i * nc + j] * pad[i * pw + x + j];
+                drow[x] = acc;
             }
         }
     }
