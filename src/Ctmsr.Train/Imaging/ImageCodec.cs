@@ -25,7 +25,7 @@ public static class ImageCodec
         {
             bytes = File.ReadAllBytes(path);
         }
-        catch (FileNotFoundException)
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
         {
             throw new FileNotFoundException($"{path}: image file not found: check the path", path);
         }

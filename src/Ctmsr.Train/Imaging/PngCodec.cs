@@ -27,7 +27,7 @@ internal static unsafe class PngCodec
         int bitDepth = data[24];
         ImageCodec.CheckSize(name, (long)w, (long)h, opt);
 
-        byte[] clean = StripChunks(data, ColourChunks);
+        byte[] clean = StripChunks(data, ColourChunks, out bool complete);
         var png = LibPng.Api;
         var img = new PngImage { Version = LibPng.ImageVersion };
         try
@@ -44,13 +44,14 @@ internal static unsafe class PngCodec
                 img.Format = format;
                 int ch = (int)(format & 3) + 1;
                 int n = (int)w * (int)h;
-                var result = new Image((int)w, (int)h, ch, sixteen ? 16 : 8, GC.AllocateUninitializedArray<float>(n * ch));
+                Image result;
                 if (sixteen)
                 {
                     var buf = GC.AllocateUninitializedArray<ushort>(checked(n * ch));
                     fixed (ushort* b = buf)
                         if (png.FinishRead(&img, null, b, 0, null) == 0) throw Error(name, img.Message);
                     if ((format & LibPng.FormatFlagAlpha) != 0) Unpremultiply(buf, ch);
+                    result = new Image((int)w, (int)h, ch, 16, GC.AllocateUninitializedArray<float>(n * ch));
                     PixelPacking.Unpack16(buf, ch, result.Data, n);
                 }
                 else
@@ -58,8 +59,13 @@ internal static unsafe class PngCodec
                     var buf = GC.AllocateUninitializedArray<byte>(checked(n * ch));
                     fixed (byte* b = buf)
                         if (png.FinishRead(&img, null, b, 0, null) == 0) throw Error(name, img.Message);
+                    result = new Image((int)w, (int)h, ch, 8, GC.AllocateUninitializedArray<float>(n * ch));
                     PixelPacking.Unpack8(buf, ch, result.Data, n);
                 }
+                // libpng stops reading once the image data is complete; a file cut after that point still
+                // decodes there, but it is a damaged file all the same.
+                if (!complete)
+                    throw new ImageFormatException(name, "truncated PNG (ends before its IEND chunk): the file is damaged, re-download or remove it");
                 return result;
             }
         }
@@ -87,8 +93,9 @@ internal static unsafe class PngCodec
 
     /// <summary>A copy of the PNG without the named chunks. Parsing stops quietly at the first malformed chunk
     /// and passes the remainder through unchanged, leaving it to libpng to report the damage.</summary>
-    static byte[] StripChunks(ReadOnlySpan<byte> d, string[] names)
+    static byte[] StripChunks(ReadOnlySpan<byte> d, string[] names, out bool reachedIend)
     {
+        reachedIend = false;
         var keep = new List<(int Start, int Length)>();
         int pos = 8;
         bool any = false;
@@ -104,7 +111,11 @@ internal static unsafe class PngCodec
             if (drop) any = true;
             else keep.Add((pos, total));
             pos += total;
-            if (type.SequenceEqual("IEND"u8)) break;
+            if (type.SequenceEqual("IEND"u8))
+            {
+                reachedIend = true;
+                break;
+            }
         }
         if (!any) return d.ToArray();
         if (pos < d.Length) keep.Add((pos, d.Length - pos));
@@ -136,7 +147,7 @@ internal static unsafe class PngCodec
             PixelPacking.Pack16(image.Data, n, ch, px);
             if (alpha) Premultiply(px, ch);
             fixed (ushort* b = px) encoded = Write(&img, b, (long)px.Length * 2);
-            return StripChunks(encoded, ["gAMA", "cHRM", "sRGB"]);
+            return StripChunks(encoded, ["gAMA", "cHRM", "sRGB"], out _);
         }
         var bytes = GC.AllocateUninitializedArray<byte>(checked(n * ch));
         PixelPacking.Pack8(image.Data, n, ch, bytes);
