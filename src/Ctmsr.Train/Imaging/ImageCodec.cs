@@ -29,8 +29,25 @@ public static class ImageCodec
         {
             throw new FileNotFoundException($"{path}: image file not found: check the path", path);
         }
-        return Decode(bytes, path, options);
+        var opt = options ?? ImageDecodeOptions.Default;
+        if (opt.OnWarning is { } warn && bytes.Length > 0)
+        {
+            var fromExtension = FormatOfExtension(path);
+            var fromBytes = Detect(bytes);
+            if (fromExtension != Format.Unknown && fromBytes != Format.Unknown && fromExtension != fromBytes)
+                warn($"{path}: the extension says {fromExtension} but the contents are {fromBytes}; decoded as {fromBytes} (rename the file)");
+        }
+        return Decode(bytes, path, opt);
     }
+
+    /// <summary>The format a file name's extension names, or Unknown.</summary>
+    public static Format FormatOfExtension(string path) => Path.GetExtension(path).ToLowerInvariant() switch
+    {
+        ".png" => Format.Png,
+        ".jpg" or ".jpeg" or ".jpe" or ".jfif" => Format.Jpeg,
+        ".ppm" or ".pgm" or ".pnm" => Format.Netpbm,
+        _ => Format.Unknown,
+    };
 
     public static Image Decode(ReadOnlySpan<byte> bytes, string nameForErrors, ImageDecodeOptions? options = null)
     {

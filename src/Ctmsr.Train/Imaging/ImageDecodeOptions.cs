@@ -15,4 +15,8 @@ public sealed record ImageDecodeOptions
 
     /// <summary>Apply the EXIF orientation tag of JPEG files (as cv2.imread does by default).</summary>
     public bool ApplyExifOrientation { get; init; } = true;
+
+    /// <summary>Receives one-line notices about files that decode but look wrong, such as an extension that names
+    /// a different format than the contents. Null (the default) ignores them.</summary>
+    public Action<string>? OnWarning { get; init; }
 }

@@ -54,7 +54,8 @@ internal static unsafe class JpegCodec
         return img;
     }
 
-    // CMYK JPEGs (Photoshop writes them inverted, with an Adobe marker; libjpeg hands the stored values through).
+    // CMYK/YCCK JPEGs: Photoshop stores them inverted (Adobe marker) and libjpeg hands the stored values through.
+    // The conversion is cv2's (icvCvt_CMYK2BGR_8u_C4C3R), so colours match cv2.imread; no colour management.
     static Image FromAdobeCmyk(byte[] buf, int w, int h)
     {
         int n = w * h;
@@ -63,7 +64,7 @@ internal static unsafe class JpegCodec
         for (int i = 0; i < n; i++)
         {
             int k = buf[4 * i + 3];
-            for (int c = 0; c < 3; c++) d[c * n + i] = (buf[4 * i + c] * k + 127) / 255 / 255f;
+            for (int c = 0; c < 3; c++) d[c * n + i] = (k - (((255 - buf[4 * i + c]) * k) >> 8)) / 255f;
         }
         return img;
     }

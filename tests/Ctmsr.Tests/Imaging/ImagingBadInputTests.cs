@@ -106,8 +106,11 @@ public class ImagingBadInputTests
         File.WriteAllBytes(tmp, SmallPng());
         try
         {
-            var img = ImageCodec.Decode(tmp);
+            var warnings = new List<string>();
+            var img = ImageCodec.Decode(tmp, new ImageDecodeOptions { OnWarning = warnings.Add });
             Assert.That((img.Width, img.Height, img.Channels), Is.EqualTo((64, 48, 3)));
+            Assert.That(warnings, Has.Count.EqualTo(1));
+            Assert.That(warnings[0], Does.Contain(tmp).And.Contain("Png"));
         }
         finally
         {
