@@ -82,6 +82,12 @@ static class Quick
                 rows.Add(($"sgemm NT {n}", ours, theirs));
             }
         }
+        if (peak == 0 && blas)
+        {
+            int n = 2048;
+            var a = Rand((long)n * n, 1); var b = Rand((long)n * n, 2); var c = new float[(long)n * n];
+            peak = 2.0 * n * n * n / Time(() => OpenBlas.Sgemm(false, false, n, n, n, 1f, a, n, b, n, 0f, c, n)) / 1e9;
+        }
         if (peak == 0) peak = double.NaN;
         Console.WriteLine("| op | ours GFLOP/s | OpenBLAS GFLOP/s | ratio | ours / peak |");
         Console.WriteLine("|---|---:|---:|---:|---:|");

@@ -36,27 +36,29 @@ static unsafe class GemmDriver
         if (m <= 0 || n <= 0) return;
         if (k <= 0) { ScaleC(m, n, beta, c, ldc); return; }
         int mr = MR, nr = NR;
-        int threads = parallel && (long)m * n * k >= SerialWork ? Environment.ProcessorCount : 1;
-        // Tile grid: column chunks of at most NC, then split the larger side until there are ~3 tiles a thread.
-        int nb = (n + NC - 1) / NC, mb = 1, target = threads == 1 ? 1 : 3 * threads;
-        while (mb * nb < target)
+        long work = (long)m * n * k;
+        int threads = parallel && work >= SerialWork ? Environment.ProcessorCount : 1;
+        // Tile grid in micro-panel units: column chunks of at most NC, then split until the tile count is a
+        // multiple of the thread count (two tiles a thread on big problems); tiles get equal panel counts.
+        int pm = (m + mr - 1) / mr, pn = (n + nr - 1) / nr;
+        int nb = (pn + NC / nr - 1) / (NC / nr), mb = 1;
+        int want = threads == 1 ? 1 : threads * (work >= 1L << 27 ? 2 : 1);
+        while (mb * nb < want || mb * nb % threads != 0)
         {
-            bool canM = m / (mb * 2) >= 4 * mr, canN = n / (nb * 2) >= 2 * nr;
-            if (canM && (!canN || m / mb >= n / nb)) mb *= 2;
-            else if (canN) nb *= 2;
+            bool canM = pm >= (mb + 1) * 4, canN = pn >= nb + 1;
+            if (canM && (!canN || (double)m / mb >= (double)n / nb)) mb++;
+            else if (canN) nb++;
             else break;
         }
-        int rowsPer = ((m + mb - 1) / mb + mr - 1) / mr * mr;
-        int colsPer = ((n + nb - 1) / nb + nr - 1) / nr * nr;
-        mb = (m + rowsPer - 1) / rowsPer; nb = (n + colsPer - 1) / colsPer;
         if (mb * nb == 1) { Tile(ref a, ref b, 0, m, 0, n, k, beta, c, ldc); return; }
         nint cp = (nint)c;
         Parallel.For(0, mb * nb, new ParallelOptions { MaxDegreeOfParallelism = threads }, t =>
         {
             int ti = t / nb, tj = t % nb;
             TA la = a; TB lb = b;
-            Tile(ref la, ref lb, ti * rowsPer, Math.Min(m, (ti + 1) * rowsPer), tj * colsPer, Math.Min(n, (tj + 1) * colsPer),
-                k, beta, (float*)cp, ldc);
+            int i0 = (int)((long)ti * pm / mb) * mr, i1 = Math.Min(m, (int)((long)(ti + 1) * pm / mb) * mr);
+            int j0 = (int)((long)tj * pn / nb) * nr, j1 = Math.Min(n, (int)((long)(tj + 1) * pn / nb) * nr);
+            Tile(ref la, ref lb, i0, i1, j0, j1, k, beta, (float*)cp, ldc);
         });
     }
 
