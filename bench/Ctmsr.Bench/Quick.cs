@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Globalization;
 using Ctmsr.Kernels;
 using Ctmsr.Kernels.Cpu;
 
@@ -6,13 +7,15 @@ namespace Ctmsr.Bench;
 
 /// <summary>
 /// Non-BenchmarkDotNet timing: best-of-repeats GFLOP/s for our SGEMM and conv against OpenBLAS (same process,
-/// same threads) and, when /usr/bin/python3 can import torch, PyTorch's CPU conv (bench/torch_conv.py).
+/// same thread count) and, when /usr/bin/python3 can import torch, PyTorch's CPU conv (bench/torch_conv.py).
+/// Usage: quick [gemm|conv] [--repeat N]; the table keeps each row's best over N passes (shared machines).
 /// </summary>
 static class Quick
 {
     public static readonly int[] GemmSizes = [256, 512, 1024, 2048];
+    static int[] GemmSizesUsed = GemmSizes;
 
-    /// <summary>CTMSR-relevant conv shapes (batch 1) plus the 64->64 128x128 reference shape.</summary>
+    /// <summary>CTMSR-relevant conv shapes (batch 1), the 64->64 128x128 reference shape, and two LPIPS AlexNet layers.</summary>
     public static readonly ConvShape[] ConvShapes =
     [
         new(1, 64, 128, 128, 64, 3, 1, 1),
@@ -34,7 +37,12 @@ static class Quick
     }
 
     /// <summary>Best seconds per call over `rounds` rounds of enough calls to fill ~budget seconds.</summary>
-    public static double Time(Action f, double budget = 0.3, int rounds = 5)
+    static double s_budget = 0.4;
+    static int s_rounds = 8;
+
+    public static double Time(Action f) => Time(f, s_budget, s_rounds);
+
+    public static double Time(Action f, double budget, int rounds)
     {
         f();
         var sw = Stopwatch.StartNew(); f(); double one = Math.Max(sw.Elapsed.TotalSeconds, 1e-6);
@@ -49,77 +57,100 @@ static class Quick
         return best;
     }
 
+    static void Best(Dictionary<string, double> d, string key, double v)
+    {
+        if (double.IsNaN(v)) return;
+        d[key] = d.TryGetValue(key, out var old) ? Math.Max(old, v) : v;
+    }
+
     public static int Run(string[] args)
     {
         int threads = Environment.ProcessorCount;
         bool blas = OpenBlas.Available;
         if (blas) OpenBlas.SetThreads(threads);
-        bool gemmOnly = args.Contains("gemm"), convOnly = args.Contains("conv");
-        Console.WriteLine($"# Quick kernels benchmark ({threads} threads, Vector512 {System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated}, OpenBLAS {(blas ? "yes" : "absent")})");
-        Console.WriteLine();
+        bool gemm = !args.Contains("conv"), conv = !args.Contains("gemm");
+        int repeat = 1;
+        int ri = Array.IndexOf(args, "--repeat");
+        if (ri >= 0 && ri + 1 < args.Length) repeat = int.Parse(args[ri + 1], CultureInfo.InvariantCulture);
+        int rr = Array.IndexOf(args, "--rounds"); // many short rounds find the quiet moments of a shared machine
+        if (rr >= 0 && rr + 1 < args.Length) { s_rounds = int.Parse(args[rr + 1], CultureInfo.InvariantCulture); s_budget = 0.05 * s_rounds; }
+        int si = Array.IndexOf(args, "--sizes");
+        if (si >= 0 && si + 1 < args.Length) GemmSizesUsed = args[si + 1].Split(',').Select(v => int.Parse(v, CultureInfo.InvariantCulture)).ToArray();
+
+        var gemmCases = new List<(string name, bool ta, bool tb, int n)>();
+        foreach (int n in GemmSizesUsed) gemmCases.Add(($"sgemm NN {n}", false, false, n));
+        gemmCases.Add(("sgemm TN 1024", true, false, 1024));
+        gemmCases.Add(("sgemm NT 1024", false, true, 1024));
+        gemmCases.Add(("sgemm TT 1024", true, true, 1024));
+        var best = new Dictionary<string, double>();
         double peak = 0;
-        var rows = new List<(string name, double ours, double theirs)>();
-        if (!convOnly)
+        for (int rep = 0; rep < repeat; rep++)
         {
-            foreach (bool ta in new[] { false, true })
-                foreach (int n in GemmSizes)
+            if (gemm || blas)
+                foreach (var (name, ta, tb, n) in gemmCases)
                 {
-                    if (ta && n < 1024) continue;
+                    if (!gemm && n != 2048) continue; // conv-only runs still measure the peak
                     var a = Rand((long)n * n, 1); var b = Rand((long)n * n, 2); var c = new float[(long)n * n];
                     double flops = 2.0 * n * n * n;
-                    double ours = flops / Time(() => CpuGemm.Sgemm(ta, false, n, n, n, 1f, a, 0, n, b, 0, n, 0f, c, 0, n)) / 1e9;
-                    double theirs = blas ? flops / Time(() => OpenBlas.Sgemm(ta, false, n, n, n, 1f, a, n, b, n, 0f, c, n)) / 1e9 : double.NaN;
-                    if (!double.IsNaN(theirs)) peak = Math.Max(peak, theirs);
-                    rows.Add(($"sgemm {(ta ? "TN" : "NN")} {n}", ours, theirs));
+                    if (gemm) Best(best, "ours " + name, flops / Time(() => CpuGemm.Sgemm(ta, tb, n, n, n, 1f, a, 0, n, b, 0, n, 0f, c, 0, n)) / 1e9);
+                    if (blas)
+                    {
+                        double g = flops / Time(() => OpenBlas.Sgemm(ta, tb, n, n, n, 1f, a, n, b, n, 0f, c, n)) / 1e9;
+                        Best(best, "blas " + name, g);
+                        if (n >= 1024) peak = Math.Max(peak, g);
+                    }
                 }
-            foreach (bool tb in new[] { true })
+            if (conv)
             {
-                int n = 1024;
-                var a = Rand((long)n * n, 1); var b = Rand((long)n * n, 2); var c = new float[(long)n * n];
-                double flops = 2.0 * n * n * n;
-                double ours = flops / Time(() => CpuGemm.Sgemm(false, tb, n, n, n, 1f, a, 0, n, b, 0, n, 0f, c, 0, n)) / 1e9;
-                double theirs = blas ? flops / Time(() => OpenBlas.Sgemm(false, tb, n, n, n, 1f, a, n, b, n, 0f, c, n)) / 1e9 : double.NaN;
-                rows.Add(($"sgemm NT {n}", ours, theirs));
+                var torch = TorchConv.Measure(ConvShapes);
+                for (int i = 0; i < ConvShapes.Length; i++)
+                {
+                    var s = ConvShapes[i];
+                    var x = Rand((long)s.N * s.Cin * s.H * s.W, 1);
+                    var w = Rand((long)s.Cout * s.Cin * s.K * s.K, 2);
+                    var bias = Rand(s.Cout, 3);
+                    var y = new float[(long)s.N * s.Cout * s.OutH * s.OutW];
+                    var dw = new float[w.Length]; var db = new float[s.Cout]; var dx = new float[x.Length];
+                    double f = s.Flops;
+                    Best(best, $"fwd {i}", f / Time(() => CpuConv.Forward(s, x, w, bias, y)) / 1e9);
+                    Best(best, $"bd {i}", f / Time(() => CpuConv.BackwardData(s, y, w, dx, false)) / 1e9);
+                    Best(best, $"bw {i}", f / Time(() => CpuConv.BackwardWeight(s, x, y, dw, db)) / 1e9);
+                    if (torch is not null)
+                    {
+                        Best(best, $"tfwd {i}", torch[i].fwd); Best(best, $"tbd {i}", torch[i].bwdData); Best(best, $"tbw {i}", torch[i].bwdWeight);
+                    }
+                }
             }
         }
-        if (peak == 0 && blas)
-        {
-            int n = 2048;
-            var a = Rand((long)n * n, 1); var b = Rand((long)n * n, 2); var c = new float[(long)n * n];
-            peak = 2.0 * n * n * n / Time(() => OpenBlas.Sgemm(false, false, n, n, n, 1f, a, n, b, n, 0f, c, n)) / 1e9;
-        }
         if (peak == 0) peak = double.NaN;
-        Console.WriteLine("| op | ours GFLOP/s | OpenBLAS GFLOP/s | ratio | ours / peak |");
-        Console.WriteLine("|---|---:|---:|---:|---:|");
-        foreach (var (name, ours, theirs) in rows)
-            Console.WriteLine($"| {name} | {ours:F1} | {theirs:F1} | {ours / theirs:F2} | {ours / peak:F2} |");
-        Console.WriteLine();
-        Console.WriteLine($"peak (best OpenBLAS SGEMM this run): {peak:F1} GFLOP/s");
-        if (!gemmOnly) ConvTable(peak);
-        return 0;
-    }
+        double G(string key) => best.TryGetValue(key, out var v) ? v : double.NaN;
+        static string F(double v) => double.IsNaN(v) ? "-" : v.ToString("F1", CultureInfo.InvariantCulture);
+        static string R(double v) => double.IsNaN(v) ? "-" : v.ToString("F2", CultureInfo.InvariantCulture);
 
-    static void ConvTable(double peak)
-    {
-        var torch = TorchConv.Measure(ConvShapes);
+        Console.WriteLine($"# Quick kernels benchmark ({threads} threads, Vector512 {System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated}, OpenBLAS {(blas ? "yes" : "absent")}, best of {repeat} pass(es))");
         Console.WriteLine();
-        Console.WriteLine("| conv (N,Cin,H,W -> Cout, K/s/p) | fwd GFLOP/s | bwd-data GFLOP/s | bwd-weight GFLOP/s | torch fwd | torch bwd-data | torch bwd-weight | fwd ratio | fwd / peak |");
-        Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
-        for (int i = 0; i < ConvShapes.Length; i++)
+        Console.WriteLine($"Peak = best OpenBLAS SGEMM (n >= 1024) this run: {F(peak)} GFLOP/s");
+        if (gemm)
         {
-            var s = ConvShapes[i];
-            var x = Rand((long)s.N * s.Cin * s.H * s.W, 1);
-            var w = Rand((long)s.Cout * s.Cin * s.K * s.K, 2);
-            var bias = Rand(s.Cout, 3);
-            var y = new float[(long)s.N * s.Cout * s.OutH * s.OutW];
-            var dw = new float[w.Length]; var db = new float[s.Cout]; var dx = new float[x.Length];
-            double f = s.Flops;
-            double fwd = f / Time(() => CpuConv.Forward(s, x, w, bias, y)) / 1e9;
-            double bd = f / Time(() => CpuConv.BackwardData(s, y, w, dx, false)) / 1e9;
-            double bw = f / Time(() => CpuConv.BackwardWeight(s, x, y, dw, db)) / 1e9;
-            var t = torch?[i];
-            string T(double v) => double.IsNaN(v) ? "-" : v.ToString("F1");
-            Console.WriteLine($"| {s.N},{s.Cin},{s.H},{s.W} -> {s.Cout}, {s.K}/{s.Stride}/{s.Pad} | {fwd:F1} | {bd:F1} | {bw:F1} | {T(t?.fwd ?? double.NaN)} | {T(t?.bwdData ?? double.NaN)} | {T(t?.bwdWeight ?? double.NaN)} | {T(fwd / (t?.fwd ?? double.NaN))} | {fwd / peak:F2} |");
+            Console.WriteLine();
+            Console.WriteLine("| op | ours GFLOP/s | OpenBLAS GFLOP/s | ours / OpenBLAS | ours / peak |");
+            Console.WriteLine("|---|---:|---:|---:|---:|");
+            foreach (var (name, _, _, _) in gemmCases)
+                Console.WriteLine($"| {name} | {F(G("ours " + name))} | {F(G("blas " + name))} | {R(G("ours " + name) / G("blas " + name))} | {R(G("ours " + name) / peak)} |");
         }
+        if (conv)
+        {
+            Console.WriteLine();
+            Console.WriteLine("| conv N,Cin,H,W -> Cout, K/s/p | fwd | bwd-data | bwd-weight | torch fwd | torch bwd-data | torch bwd-weight | fwd / torch | fwd / peak |");
+            Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+            for (int i = 0; i < ConvShapes.Length; i++)
+            {
+                var s = ConvShapes[i];
+                Console.WriteLine($"| {s.N},{s.Cin},{s.H},{s.W} -> {s.Cout}, {s.K}/{s.Stride}/{s.Pad} | {F(G($"fwd {i}"))} | {F(G($"bd {i}"))} | {F(G($"bw {i}"))} | {F(G($"tfwd {i}"))} | {F(G($"tbd {i}"))} | {F(G($"tbw {i}"))} | {R(G($"fwd {i}") / G($"tfwd {i}"))} | {R(G($"fwd {i}") / peak)} |");
+            }
+            Console.WriteLine();
+            Console.WriteLine("(conv columns in GFLOP/s, 2 N Cout OH OW Cin K K flops per pass)");
+        }
+        return 0;
     }
 }
