@@ -1,3 +1,5 @@
+using System.Runtime.Intrinsics;
+
 namespace Ctmsr.Kernels.Cpu;
 
 /// <summary>
@@ -127,6 +129,17 @@ static unsafe class ConvLayout
                         int iy = oy * st - pad + ky;
                         if (iy < 0 || iy >= h) continue;
                         float* xrow = xplane + (long)iy * w, srow = src + (long)oy * ow;
+                        if (st == 1)
+                        {
+                            // valid ox: 0 <= ox - pad + kx < w
+                            int ox0 = Math.Max(0, pad - kx), ox1 = Math.Min(ow, w + pad - kx);
+                            float* xr = xrow - pad + kx;
+                            int ox = ox0;
+                            for (; ox + 8 <= ox1; ox += 8)
+                                (Vector256.Load(xr + ox) + Vector256.Load(srow + ox)).Store(xr + ox);
+                            for (; ox < ox1; ox++) xr[ox] += srow[ox];
+                            continue;
+                        }
                         for (int ox = 0; ox < ow; ox++)
                         {
                             int ix = ox * st - pad + kx;

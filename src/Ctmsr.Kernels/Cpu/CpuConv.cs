@@ -109,17 +109,14 @@ public static unsafe class CpuConv
                         accumulate ? 1f : 0f, pdx + n * xs, p, true);
                 return;
             }
-            if (s.Stride == 1 && s.Pad <= s.K - 1)
+            if (s.Stride == 1 && s.Pad <= s.K - 1 && !UseIm2Col(s))
             {
                 // Full correlation with the flipped kernel: W'[ci, co, ky, kx] = W[co, ci, K-1-ky, K-1-kx].
                 var t = new ConvShape(1, s.Cout, oh, ow, s.Cin, s.K, 1, s.K - 1 - s.Pad);
                 float[] wfArr = ArrayPool<float>.Shared.Rent(s.Cout * kdim);
                 fixed (float* wf = wfArr)
                 {
-                    for (int co = 0; co < s.Cout; co++)
-                        for (int ci = 0; ci < s.Cin; ci++)
-                            for (int q = 0; q < kk; q++)
-                                wf[((long)ci * s.Cout + co) * kk + q] = pw[((long)co * s.Cin + ci) * kk + (kk - 1 - q)];
+                    FlipTranspose(pw, s.Cout, s.Cin, kk, wf);
                     for (int n = 0; n < s.N; n++) Sample(t, pdy + n * ys, wf, null, pdx + n * xs, accumulate);
                 }
                 ArrayPool<float>.Shared.Return(wfArr);
@@ -136,6 +133,21 @@ public static unsafe class CpuConv
                 }
             ArrayPool<float>.Shared.Return(colArr);
         }
+    }
+
+    /// <summary>wf[ci, co, q] = w[co, ci, kk - 1 - q].</summary>
+    static void FlipTranspose(float* w, int cout, int cin, int kk, float* wf)
+    {
+        nint ws = (nint)w, fs = (nint)wf;
+        Parallel.For(0, cout, co =>
+        {
+            float* src = (float*)ws + (long)co * cin * kk;
+            for (int ci = 0; ci < cin; ci++)
+            {
+                float* d = (float*)fs + ((long)ci * cout + co) * kk, sr = src + (long)ci * kk + kk - 1;
+                for (int q = 0; q < kk; q++) d[q] = sr[-q];
+            }
+        });
     }
 
     public static void BackwardWeight(in ConvShape s, float[] x, float[] dy, float[] dw, float[]? db)
