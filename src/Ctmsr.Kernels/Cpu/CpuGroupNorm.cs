@@ -25,10 +25,11 @@ static class CpuGroupNorm
             for (int ch = 0; ch < cg; ch++)
             {
                 int cc = g * cg + ch;
-                float a = r * gamma[cc], b = beta[cc] - m * a;
+                // (x - m) first: the folded form x*a + (beta - m*a) cancels badly when |mean| >> std
+                float a = r * gamma[cc], b = beta[cc];
                 var xr = x.AsSpan((int)(b0 + (long)ch * hw), hw);
                 var yr = y.AsSpan((int)(b0 + (long)ch * hw), hw);
-                for (int i = 0; i < hw; i++) yr[i] = xr[i] * a + b;
+                for (int i = 0; i < hw; i++) yr[i] = (xr[i] - m) * a + b;
             }
         });
     }

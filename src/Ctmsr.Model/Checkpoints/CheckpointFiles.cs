@@ -1,0 +1,26 @@
+namespace Ctmsr.Model.Checkpoints;
+
+/// <summary>Opens a state dict from any checkpoint format users have: safetensors (ours) or PyTorch .pth (zip or legacy).</summary>
+public static class CheckpointFiles
+{
+    public static bool IsSafetensors(string path)
+    {
+        using var f = File.OpenRead(path);
+        Span<byte> head = stackalloc byte[9];
+        return f.Read(head) == 9 && head[8] == (byte)'{' && BitConverter.ToInt64(head[..8]) < f.Length;
+    }
+
+    /// <param name="key">For .pth: the entry to take (params_ema, params, state_dict); null picks params_ema when present.
+    /// For safetensors: an optional key prefix ("param." in fixtures) to strip.</param>
+    public static Dictionary<string, HostTensor> LoadStateDict(string path, string? key = null)
+    {
+        if (!File.Exists(path)) throw new FileNotFoundException($"{path}: no such checkpoint file", path);
+        if (IsSafetensors(path))
+        {
+            using var f = SafetensorsFile.Open(path);
+            string prefix = f.Names.Any(n => n.StartsWith("param.", StringComparison.Ordinal)) ? "param." : "";
+            return f.ReadAll(prefix);
+        }
+        return TorchCheckpoint.LoadStateDict(path, key);
+    }
+}

@@ -1,0 +1,88 @@
+using Ctmsr.Autograd;
+using Ctmsr.Kernels;
+using Ctmsr.Kernels.Cpu;
+using Ctmsr.Model.Checkpoints;
+using Ctmsr.Model.Network;
+
+namespace Ctmsr.Tests.Model;
+
+/// <summary>
+/// The denoiser against the authors' code: ../shared/fixtures/ctmsr_small.safetensors holds the output,
+/// activations and every gradient of sum(D * G), computed in float64. Bounds (fixtures README):
+/// relative L2 below 1e-4 for D and activations, below 1e-3 for gradients.
+/// </summary>
+public abstract class GoldenModelTests
+{
+    protected abstract Backend CreateBackend();
+
+    public static double RelL2(ReadOnlySpan<float> a, ReadOnlySpan<float> r)
+    {
+        Assert.That(a.Length, Is.EqualTo(r.Length), "length");
+        double num = 0, den = 0;
+        for (int i = 0; i < a.Length; i++) { double d = (double)a[i] - r[i]; num += d * d; den += (double)r[i] * r[i]; }
+        return Math.Sqrt(num / Math.Max(den, 1e-300));
+    }
+
+    [Test]
+    public void ForwardActivationsAndEveryGradientMatchTheAuthorsCode()
+    {
+        using var fx = SafetensorsFile.Open(SharedData.Fixture("ctmsr_small.safetensors"));
+        var cfg = CtmsrConfig.FromMetadata(fx.Metadata);
+        using var ctx = new Context(CreateBackend());
+        var net = new CtmsrNet(ctx, cfg);
+        ModelWeights.Load(net, fx.ReadAll("param."));
+        net.Eval();
+        net.Capture = new();
+        using var scope = Tape.Scope();
+        var xh = fx.Get("input.x"); var lqh = fx.Get("input.lq");
+        var x = Tensor.From(ctx, xh.ToFloats(), xh.Shape); x.RequiresGrad = true;
+        var lq = Tensor.From(ctx, lqh.ToFloats(), lqh.Shape);
+        var sigma = fx.Floats("input.sigma");
+        var d = Precond.D(net, x, sigma, lq);
+
+        var errors = new List<string>();
+        double e = RelL2(d.ToArray(), fx.Floats("output.D"));
+        TestContext.Out.WriteLine($"output.D rel L2 {e:E2}");
+        if (e >= 1e-4) errors.Add($"output.D {e:E2}");
+        foreach (var name in fx.Names.Where(n => n.StartsWith("act.", StringComparison.Ordinal)))
+        {
+            string key = name[4..];
+            Assert.That(net.Capture.ContainsKey(key), $"activation {key} was not captured");
+            double ea = RelL2(net.Capture[key], fx.Floats(name));
+            TestContext.Out.WriteLine($"{name} rel L2 {ea:E2}");
+            if (ea >= 1e-4) errors.Add($"{name} {ea:E2}");
+        }
+
+        var g = fx.Get("grad_seed.G");
+        d.Backward(Tensor.From(ctx, g.ToFloats(), g.Shape));
+        double ex = RelL2(x.Grad!.ToArray(), fx.Floats("grad.x"));
+        TestContext.Out.WriteLine($"grad.x rel L2 {ex:E2}");
+        if (ex >= 1e-3) errors.Add($"grad.x {ex:E2}");
+        int checkedGrads = 0; double worst = 0;
+        foreach (var (name, p) in net.NamedParameters())
+        {
+            string key = "grad." + ModelWeights.Prefix + name;
+            Assert.That(fx.Contains(key), $"fixture has no {key}");
+            Assert.That(p.Grad, Is.Not.Null, $"{name} received no gradient");
+            double ep = RelL2(p.Grad!.ToArray(), fx.Floats(key));
+            worst = Math.Max(worst, ep);
+            if (ep >= 1e-3) errors.Add($"{key} {ep:E2}");
+            checkedGrads++;
+        }
+        TestContext.Out.WriteLine($"{checkedGrads} parameter gradients, worst rel L2 {worst:E2}");
+        Assert.That(errors, Is.Empty);
+        net.ZeroGrad();
+    }
+}
+
+public sealed class CpuGoldenModelTests : GoldenModelTests
+{
+    protected override Backend CreateBackend() => new CpuBackend();
+}
+
+/// <summary>The same check in float64 (slow; run explicitly): separates structure errors from float32 rounding.</summary>
+[Explicit("float64 reference run of the whole model takes minutes")]
+public sealed class ReferenceGoldenModelTests : GoldenModelTests
+{
+    protected override Backend CreateBackend() => new Ctmsr.Kernels.Reference.ReferenceBackend();
+}
