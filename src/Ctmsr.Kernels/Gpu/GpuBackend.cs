@@ -1,5 +1,19 @@
 namespace Ctmsr.Kernels.Gpu;
 
+/// <summary>GEMM tile: TM x TN outputs per work-group, TK deep, RM x RN per work-item (local size TN/RN x TM/RM).</summary>
+public sealed record TileShape(int Tm, int Tn, int Tk, int Rm, int Rn)
+{
+    public static TileShape? FromEnvironment()
+    {
+        var env = Environment.GetEnvironmentVariable("CTMSR_GEMM_TILE");
+        if (string.IsNullOrWhiteSpace(env)) return null;
+        var v = env.Split(',').Select(t => int.TryParse(t, out int x) ? x : -1).ToArray();
+        if (v.Length != 5 || v.Any(x => x <= 0) || v[0] % v[3] != 0 || v[1] % v[4] != 0)
+            throw new ArgumentException($"CTMSR_GEMM_TILE='{env}' is not 'TM,TN,TK,RM,RN' with RM dividing TM and RN dividing TN: fix or unset it");
+        return new TileShape(v[0], v[1], v[2], v[3], v[4]);
+    }
+}
+
 /// <summary>
 /// The op catalogue for GPU APIs, written once over the shared kernel sources (Gpu/*.k): each op picks a
 /// kernel, its -D launch-shape defines and a grid. OpenCL and CUDA supply only memory, compilation and launch.
@@ -10,9 +24,17 @@ public abstract class GpuBackend : Backend
     /// <summary>Work-group size of elementwise and reduction kernels (RED in the sources; a power of two).</summary>
     protected const int Red = 256;
     const int MaxLinearGroups = 65535;
-    // GEMM / implicit-GEMM tile: TM x TN outputs per work-group, TK deep, RM x RN per work-item -> 16 x 16 work-items.
-    const int Tm = 64, Tn = 64, Tk = 16, Rm = 4, Rn = 4;
-    static readonly string TileDefines = $"TM={Tm} TN={Tn} TK={Tk} RM={Rm} RN={Rn}";
+    int Tm => Tile.Tm;
+    int Tn => Tile.Tn;
+    int Rm => Tile.Rm;
+    int Rn => Tile.Rn;
+    string TileDefines => field ??= $"TM={Tile.Tm} TN={Tile.Tn} TK={Tile.Tk} RM={Tile.Rm} RN={Tile.Rn}";
+
+    /// <summary>
+    /// GEMM / implicit-GEMM tile shape. GPUs: 64 x 64 x 16 with 4 x 4 per work-item (256 work-items). CPU OpenCL
+    /// (PoCL) prefers few fat work-items. $CTMSR_GEMM_TILE="TM,TN,TK,RM,RN" overrides it (for tuning).
+    /// </summary>
+    protected virtual TileShape Tile => field ??= TileShape.FromEnvironment() ?? new TileShape(64, 64, 16, 4, 4);
 
     readonly Dictionary<(string Program, string Kernel, string Defines), object> kernels = [];
     readonly Lock kernelLock = new();
@@ -92,7 +114,7 @@ public abstract class GpuBackend : Backend
     }
 
     // ---- convolution ----
-    static string ConvDefines(in ConvShape s) => $"{TileDefines} KS={s.K} STRIDE={s.Stride} PAD={s.Pad}";
+    string ConvDefines(in ConvShape s) => $"{TileDefines} KS={s.K} STRIDE={s.Stride} PAD={s.Pad}";
 
     public override void Conv2dForward(in ConvShape s, DeviceBuffer x, DeviceBuffer w, DeviceBuffer? bias, DeviceBuffer y)
     {

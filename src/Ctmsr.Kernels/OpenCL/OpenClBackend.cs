@@ -120,6 +120,11 @@ public sealed unsafe class OpenClBackend : GpuBackend
         $"{dev.Name} ({dev.PlatformName}, {dev.TypeName}, {dev.GlobalMemory / (1024.0 * 1024 * 1024):F1} GiB, {dev.ComputeUnits} compute units, {dev.DeviceVersion}, driver {dev.DriverVersion})";
     protected override long LocalMemoryBytes => Math.Min(dev.LocalMemory, 48 * 1024);
 
+    // PoCL runs a work-group as loops over work-items between barriers: 8 x 8 fat work-items of 16 x 16 results
+    // measured 3-8x faster there than the GPU shape (GEMM 512^3: ~1.7 -> 8-22 GFLOP/s on 2 cores).
+    protected override TileShape Tile => field ??= TileShape.FromEnvironment()
+        ?? ((dev.Type & ClNative.CL_DEVICE_TYPE_GPU) == 0 ? new TileShape(128, 128, 32, 16, 16) : base.Tile);
+
     // ---- memory ----
     sealed class ClBuffer(OpenClBackend owner, long count, ClMemHandle mem) : GpuBuffer
     {
