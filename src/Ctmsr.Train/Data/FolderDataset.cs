@@ -83,9 +83,12 @@ public sealed class FolderDataset : ISampleSource
         if (index < 0) throw new ArgumentOutOfRangeException(nameof(index), index, "sample index must be >= 0");
         int m = Files.Count;
         Image? img = null; string file = "";
-        for (long g = index; g < index + m && img is null; g++)
+        var perm = Permutation(index / m);
+        int pos = (int)(index % m);
+        for (int t = 0; t < m && img is null; t++)
         {
-            file = Files[Permutation(g / m)[(int)(g % m)]];
+            // a bad file's place goes to the next file of the same epoch's permutation (all files get tried)
+            file = Files[perm[(pos + t) % m]];
             img = TryLoad(file);
         }
         if (img is null)
