@@ -88,7 +88,7 @@ static unsafe class ConvLayout
         ForPlanes(s.Cin * k, s.Cin * k * k * p, cik =>
         {
             int ci = cik / k, ky = cik % k; // (ci, ky) tasks: enough parallelism for 3-channel inputs
-        for (int kx = 0; kx < k; kx++)
+            for (int kx = 0; kx < k; kx++)
             {
                 float* dst = (float*)cs + ((long)(ci * k + ky) * k + kx) * p;
                 // ox range whose source column ix = ox * st - pad + kx lies in [0, w)
@@ -107,7 +107,7 @@ static unsafe class ConvLayout
                     else for (int ox = ox0; ox < ox1; ox++) d[ox] = srow[ox * st - pad + kx];
                     for (int ox = ox1; ox < ow; ox++) d[ox] = 0f;
                 }
-                }
+            }
         });
     }
 
