@@ -74,6 +74,9 @@ static class Quick
         if (ri >= 0 && ri + 1 < args.Length) repeat = int.Parse(args[ri + 1], CultureInfo.InvariantCulture);
         int rr = Array.IndexOf(args, "--rounds"); // many short rounds find the quiet moments of a shared machine
         if (rr >= 0 && rr + 1 < args.Length) { s_rounds = int.Parse(args[rr + 1], CultureInfo.InvariantCulture); s_budget = 0.05 * s_rounds; }
+        int oi = Array.IndexOf(args, "--only"); // conv shape indices, e.g. --only 0,4
+        var only = oi >= 0 && oi + 1 < args.Length ? args[oi + 1].Split(',').Select(v => int.Parse(v, CultureInfo.InvariantCulture)).ToHashSet() : null;
+        bool torchOn = !args.Contains("--no-torch");
         int si = Array.IndexOf(args, "--sizes");
         if (si >= 0 && si + 1 < args.Length) GemmSizesUsed = args[si + 1].Split(',').Select(v => int.Parse(v, CultureInfo.InvariantCulture)).ToArray();
 
@@ -102,10 +105,11 @@ static class Quick
                 }
             if (conv)
             {
-                var torch = TorchConv.Measure(ConvShapes);
+                var torch = torchOn ? TorchConv.Measure(ConvShapes) : null;
                 for (int i = 0; i < ConvShapes.Length; i++)
                 {
                     var s = ConvShapes[i];
+                    if (only is not null && !only.Contains(i)) continue;
                     var x = Rand((long)s.N * s.Cin * s.H * s.W, 1);
                     var w = Rand((long)s.Cout * s.Cin * s.K * s.K, 2);
                     var bias = Rand(s.Cout, 3);

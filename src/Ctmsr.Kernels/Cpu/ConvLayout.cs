@@ -85,29 +85,29 @@ static unsafe class ConvLayout
         int oh = s.OutH, ow = s.OutW, k = s.K, st = s.Stride, pad = s.Pad, h = s.H, w = s.W;
         long p = (long)oh * ow;
         nint xs = (nint)x, cs = (nint)col;
-        ForPlanes(s.Cin, s.Cin * k * k * p, ci =>
+        ForPlanes(s.Cin * k, s.Cin * k * k * p, cik =>
         {
-            for (int ky = 0; ky < k; ky++)
-                for (int kx = 0; kx < k; kx++)
+            int ci = cik / k, ky = cik % k; // (ci, ky) tasks: enough parallelism for 3-channel inputs
+            for (int kx = 0; kx < k; kx++)
+            {
+                float* dst = (float*)cs + ((long)(ci * k + ky) * k + kx) * p;
+                // ox range whose source column ix = ox * st - pad + kx lies in [0, w)
+                int lo = pad - kx, hi = w - 1 + pad - kx;
+                int ox0 = lo <= 0 ? 0 : Math.Min(ow, (lo + st - 1) / st);
+                int ox1 = hi < 0 ? 0 : Math.Min(ow, hi / st + 1);
+                if (ox1 < ox0) ox1 = ox0;
+                for (int oy = 0; oy < oh; oy++)
                 {
-                    float* dst = (float*)cs + ((long)(ci * k + ky) * k + kx) * p;
-                    // ox range whose source column ix = ox * st - pad + kx lies in [0, w)
-                    int lo = pad - kx, hi = w - 1 + pad - kx;
-                    int ox0 = lo <= 0 ? 0 : Math.Min(ow, (lo + st - 1) / st);
-                    int ox1 = hi < 0 ? 0 : Math.Min(ow, hi / st + 1);
-                    if (ox1 < ox0) ox1 = ox0;
-                    for (int oy = 0; oy < oh; oy++)
-                    {
-                        float* d = dst + (long)oy * ow;
-                        int iy = oy * st - pad + ky;
-                        if (iy < 0 || iy >= h) { new Span<float>(d, ow).Clear(); continue; }
-                        float* srow = (float*)xs + ((long)ci * h + iy) * w;
-                        for (int ox = 0; ox < ox0; ox++) d[ox] = 0f;
-                        if (st == 1) new ReadOnlySpan<float>(srow + ox0 - pad + kx, ox1 - ox0).CopyTo(new Span<float>(d + ox0, ox1 - ox0));
-                        else for (int ox = ox0; ox < ox1; ox++) d[ox] = srow[ox * st - pad + kx];
-                        for (int ox = ox1; ox < ow; ox++) d[ox] = 0f;
-                    }
+                    float* d = dst + (long)oy * ow;
+                    int iy = oy * st - pad + ky;
+                    if (iy < 0 || iy >= h) { new Span<float>(d, ow).Clear(); continue; }
+                    float* srow = (float*)xs + ((long)ci * h + iy) * w;
+                    for (int ox = 0; ox < ox0; ox++) d[ox] = 0f;
+                    if (st == 1) new ReadOnlySpan<float>(srow + ox0 - pad + kx, ox1 - ox0).CopyTo(new Span<float>(d + ox0, ox1 - ox0));
+                    else for (int ox = ox0; ox < ox1; ox++) d[ox] = srow[ox * st - pad + kx];
+                    for (int ox = ox1; ox < ow; ox++) d[ox] = 0f;
                 }
+            }
         });
     }
 

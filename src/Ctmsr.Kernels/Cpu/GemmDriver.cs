@@ -88,6 +88,7 @@ static unsafe class GemmDriver
                         int nn = Math.Min(nr, nc - q * nr);
                         float* bq = bp + (nint)q * kc * nr, cc = crow + q * nr;
                         if (mm == mr && nn == nr) Kernel(kc, ap, bq, cc, ldc, be);
+                        else if (Use512 && nn == nr) GemmEdgeKernels.KernelRowsx32(mm, kc, ap, bq, cc, ldc, be);
                         else
                         {
                             Kernel(kc, ap, bq, tmp, nr, 0f);
