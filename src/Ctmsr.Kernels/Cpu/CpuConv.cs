@@ -1,96 +1,212 @@
+using System.Buffers;
+
 namespace Ctmsr.Kernels.Cpu;
 
 /// <summary>
-/// Conv2d on host arrays, NCHW, weight [Cout, Cin, K, K], zero padding.
-/// Placeholder: im2col + GEMM per sample; the implicit-GEMM kernel replaces it behind the same signatures.
+/// Conv2d on host arrays, NCHW, weight [Cout, Cin, K, K], zero padding, one GEMM per sample (parallel inside):
+///   y[n] (Cout x P) = W (Cout x Cin K K) * col(x[n]) (Cin K K x P), P = OH * OW.
+/// 1x1 stride 1 pad 0: col(x) is x itself, a direct GEMM. Stride 1 otherwise: implicit im2col on a zero-padded
+/// copy of the input: in the padded-width output layout (OH x Wp, Wp = W + 2 pad, columns ox >= OW discarded) every
+/// col row is a shifted contiguous slice of the padded input, so the GEMM packs B straight from it. Small images
+/// (where the discarded columns would cost more than ~10 %) and strides > 1 build an explicit im2col in pooled scratch.
+/// Backward data at stride 1 is a forward conv of dy with the flipped, transposed weight and pad K - 1 - pad;
+/// backward weight is dW += dy * col(x)^T with the same col layouts (transposed packing).
 /// </summary>
-public static class CpuConv
+public static unsafe class CpuConv
 {
-    static float[] Im2Col(in ConvShape s, float[] x, int n)
+    static void Validate(in ConvShape s, string name, float[] a, long need)
     {
-        int oh = s.OutH, ow = s.OutW, kk = s.K * s.K;
-        var col = new float[(long)s.Cin * kk * oh * ow];
-        for (int ci = 0; ci < s.Cin; ci++)
-            for (int ky = 0; ky < s.K; ky++)
-                for (int kx = 0; kx < s.K; kx++)
-                {
-                    long rowBase = ((long)(ci * kk + ky * s.K + kx)) * oh * ow;
-                    for (int oy = 0; oy < oh; oy++)
-                    {
-                        int iy = oy * s.Stride - s.Pad + ky;
-                        for (int ox = 0; ox < ow; ox++)
-                        {
-                            int ix = ox * s.Stride - s.Pad + kx;
-                            col[rowBase + oy * ow + ox] = iy >= 0 && iy < s.H && ix >= 0 && ix < s.W
-                                ? x[((long)(n * s.Cin + ci) * s.H + iy) * s.W + ix] : 0f;
-                        }
-                    }
-                }
-        return col;
+        if (s.N <= 0 || s.Cin <= 0 || s.Cout <= 0 || s.K <= 0 || s.Stride <= 0 || s.Pad < 0 || s.OutH <= 0 || s.OutW <= 0)
+            throw new ArgumentException($"conv: invalid shape {s}; sizes, kernel and stride must be positive and the padded input at least K wide.");
+        if (a.LongLength < need)
+            throw new ArgumentException($"conv: {name} holds {a.LongLength} floats but shape {s} needs {need}; allocate the tensor with the conv's shape.");
+    }
+
+    static bool Pointwise(in ConvShape s) => s.K == 1 && s.Stride == 1 && s.Pad == 0;
+
+    /// <summary>Explicit im2col wins when the padded-width layout would waste >10 % of the GEMM columns (small maps).</summary>
+    static bool UseIm2Col(in ConvShape s)
+    {
+        if (s.Stride != 1) return true;
+        int nr = GemmDriver.NR;
+        long implicitCols = ((long)s.OutH * (s.W + 2 * s.Pad) + nr - 1) / nr;
+        long denseCols = ((long)s.OutH * s.OutW + nr - 1) / nr;
+        long colFloats = (long)s.Cin * s.K * s.K * s.OutH * s.OutW;
+        return denseCols * 11 < implicitCols * 10 && colFloats <= 1 << 23;
     }
 
     public static void Forward(in ConvShape s, float[] x, float[] w, float[]? bias, float[] y)
     {
-        int p = s.OutH * s.OutW, kdim = s.Cin * s.K * s.K;
-        for (int n = 0; n < s.N; n++)
+        Validate(s, "x", x, (long)s.N * s.Cin * s.H * s.W);
+        Validate(s, "w", w, (long)s.Cout * s.Cin * s.K * s.K);
+        Validate(s, "y", y, (long)s.N * s.Cout * s.OutH * s.OutW);
+        if (bias is not null) Validate(s, "bias", bias, s.Cout);
+        long xs = (long)s.Cin * s.H * s.W, ys = (long)s.Cout * s.OutH * s.OutW;
+        fixed (float* px = x, pw = w, py = y)
+            for (int n = 0; n < s.N; n++) Sample(s, px + n * xs, pw, bias, py + n * ys, false);
+    }
+
+    /// <summary>y (=/+=) conv(x, w) + bias for one sample; w is [Cout, Cin K K] row-major.</summary>
+    static void Sample(in ConvShape s, float* x, float* w, float[]? bias, float* y, bool accumulate)
+    {
+        int oh = s.OutH, ow = s.OutW, p = oh * ow, kdim = s.Cin * s.K * s.K;
+        var wa = new StridedSource(w, kdim, 1f);
+        if (Pointwise(s) || UseIm2Col(s))
         {
-            var col = Im2Col(s, x, n);
-            long yo = (long)n * s.Cout * p;
-            CpuGemm.Sgemm(false, false, s.Cout, p, kdim, 1f, w, 0, kdim, col, 0, p, 0f, y, yo, p);
+            float beta = accumulate ? 1f : 0f;
             if (bias is not null)
-                for (int co = 0; co < s.Cout; co++) y.AsSpan((int)(yo + (long)co * p), p).Add(bias[co]);
+            {
+                for (int co = 0; co < s.Cout; co++)
+                {
+                    var row = new Span<float>(y + (long)co * p, p);
+                    if (accumulate) for (int i = 0; i < p; i++) row[i] += bias[co]; else row.Fill(bias[co]);
+                }
+                beta = 1f;
+            }
+            if (Pointwise(s)) { GemmDriver.Run(s.Cout, p, kdim, wa, new ContigSource(x, p, 1f), beta, y, p, true); return; }
+            float[] colArr = ArrayPool<float>.Shared.Rent(kdim * p);
+            fixed (float* col = colArr)
+            {
+                ConvLayout.Im2Col(s, x, col);
+                GemmDriver.Run(s.Cout, p, kdim, wa, new ContigSource(col, p, 1f), beta, y, p, true);
+            }
+            ArrayPool<float>.Shared.Return(colArr);
+            return;
         }
+        // Stride 1: implicit im2col on the padded input, output in padded-width layout, then compacted.
+        int hp = s.H + 2 * s.Pad, wp = s.W + 2 * s.Pad, pw = oh * wp;
+        long xpLen = (long)s.Cin * hp * wp + s.K;
+        float[] xpArr = ArrayPool<float>.Shared.Rent((int)xpLen);
+        float[] tArr = ArrayPool<float>.Shared.Rent(s.Cout * pw);
+        long[] offArr = ArrayPool<long>.Shared.Rent(kdim);
+        fixed (float* xp = xpArr, t = tArr)
+        fixed (long* offs = offArr)
+        {
+            ConvLayout.Pad(x, s.Cin, s.H, s.W, s.Pad, xp, s.K);
+            ConvLayout.ShiftOffsets(s.Cin, s.K, hp, wp, offs);
+            GemmDriver.Run(s.Cout, pw, kdim, wa, new OffsetRowsSource(xp, offs), 0f, t, pw, true);
+            ConvLayout.Compact(t, s.Cout, oh, ow, wp, y, accumulate, bias);
+        }
+        ArrayPool<long>.Shared.Return(offArr);
+        ArrayPool<float>.Shared.Return(tArr);
+        ArrayPool<float>.Shared.Return(xpArr);
     }
 
     public static void BackwardData(in ConvShape s, float[] dy, float[] w, float[] dx, bool accumulate)
     {
+        Validate(s, "dy", dy, (long)s.N * s.Cout * s.OutH * s.OutW);
+        Validate(s, "w", w, (long)s.Cout * s.Cin * s.K * s.K);
+        Validate(s, "dx", dx, (long)s.N * s.Cin * s.H * s.W);
         int oh = s.OutH, ow = s.OutW, p = oh * ow, kk = s.K * s.K, kdim = s.Cin * kk;
-        var col = new float[(long)kdim * p];
-        for (int n = 0; n < s.N; n++)
+        long xs = (long)s.Cin * s.H * s.W, ys = (long)s.Cout * p;
+        fixed (float* pdy = dy, pw = w, pdx = dx)
         {
-            CpuGemm.Sgemm(true, false, kdim, p, s.Cout, 1f, w, 0, kdim, dy, (long)n * s.Cout * p, p, 0f, col, 0, p);
-            var dxs = dx.AsSpan((int)((long)n * s.Cin * s.H * s.W), s.Cin * s.H * s.W);
-            if (!accumulate) dxs.Clear();
-            for (int ci = 0; ci < s.Cin; ci++)
-                for (int ky = 0; ky < s.K; ky++)
-                    for (int kx = 0; kx < s.K; kx++)
-                    {
-                        long rowBase = ((long)(ci * kk + ky * s.K + kx)) * p;
-                        for (int oy = 0; oy < oh; oy++)
-                        {
-                            int iy = oy * s.Stride - s.Pad + ky;
-                            if (iy < 0 || iy >= s.H) continue;
-                            for (int ox = 0; ox < ow; ox++)
-                            {
-                                int ix = ox * s.Stride - s.Pad + kx;
-                                if (ix < 0 || ix >= s.W) continue;
-                                dxs[(ci * s.H + iy) * s.W + ix] += col[rowBase + oy * ow + ox];
-                            }
-                        }
-                    }
+            if (Pointwise(s))
+            {
+                // dx[n] (Cin x P) = W^T (Cin x Cout) dy[n]
+                for (int n = 0; n < s.N; n++)
+                    GemmDriver.Run(s.Cin, p, s.Cout, new ContigSource(pw, s.Cin, 1f), new ContigSource(pdy + n * ys, p, 1f),
+                        accumulate ? 1f : 0f, pdx + n * xs, p, true);
+                return;
+            }
+            if (s.Stride == 1 && s.Pad <= s.K - 1 && !UseIm2Col(s))
+            {
+                // Full correlation with the flipped kernel: W'[ci, co, ky, kx] = W[co, ci, K-1-ky, K-1-kx].
+                var t = new ConvShape(1, s.Cout, oh, ow, s.Cin, s.K, 1, s.K - 1 - s.Pad);
+                float[] wfArr = ArrayPool<float>.Shared.Rent(s.Cout * kdim);
+                fixed (float* wf = wfArr)
+                {
+                    FlipTranspose(pw, s.Cout, s.Cin, kk, wf);
+                    for (int n = 0; n < s.N; n++) Sample(t, pdy + n * ys, wf, null, pdx + n * xs, accumulate);
+                }
+                ArrayPool<float>.Shared.Return(wfArr);
+                return;
+            }
+            // General: dcol = W^T dy, then scatter-add (col2im).
+            float[] colArr = ArrayPool<float>.Shared.Rent(kdim * p);
+            fixed (float* col = colArr)
+                for (int n = 0; n < s.N; n++)
+                {
+                    GemmDriver.Run(kdim, p, s.Cout, new ContigSource(pw, kdim, 1f), new ContigSource(pdy + n * ys, p, 1f), 0f, col, p, true);
+                    if (!accumulate) new Span<float>(pdx + n * xs, (int)xs).Clear();
+                    ConvLayout.Col2ImAdd(s, col, pdx + n * xs);
+                }
+            ArrayPool<float>.Shared.Return(colArr);
         }
+    }
+
+    /// <summary>wf[ci, co, q] = w[co, ci, kk - 1 - q].</summary>
+    static void FlipTranspose(float* w, int cout, int cin, int kk, float* wf)
+    {
+        nint ws = (nint)w, fs = (nint)wf;
+        Parallel.For(0, cout, co =>
+        {
+            float* src = (float*)ws + (long)co * cin * kk;
+            for (int ci = 0; ci < cin; ci++)
+            {
+                float* d = (float*)fs + ((long)ci * cout + co) * kk, sr = src + (long)ci * kk + kk - 1;
+                for (int q = 0; q < kk; q++) d[q] = sr[-q];
+            }
+        });
     }
 
     public static void BackwardWeight(in ConvShape s, float[] x, float[] dy, float[] dw, float[]? db)
     {
-        int p = s.OutH * s.OutW, kdim = s.Cin * s.K * s.K;
-        for (int n = 0; n < s.N; n++)
+        Validate(s, "x", x, (long)s.N * s.Cin * s.H * s.W);
+        Validate(s, "dy", dy, (long)s.N * s.Cout * s.OutH * s.OutW);
+        Validate(s, "dw", dw, (long)s.Cout * s.Cin * s.K * s.K);
+        if (db is not null) Validate(s, "db", db, s.Cout);
+        int oh = s.OutH, ow = s.OutW, p = oh * ow, kdim = s.Cin * s.K * s.K;
+        long xs = (long)s.Cin * s.H * s.W, ys = (long)s.Cout * p;
+        fixed (float* px = x, pdy = dy, pdw = dw)
         {
-            var col = Im2Col(s, x, n);
-            CpuGemm.Sgemm(false, true, s.Cout, kdim, p, 1f, dy, (long)n * s.Cout * p, p, col, 0, p, 1f, dw, 0, kdim);
             if (db is not null)
-                for (int co = 0; co < s.Cout; co++)
+                for (int n = 0; n < s.N; n++)
+                    for (int co = 0; co < s.Cout; co++)
+                    {
+                        double acc = 0;
+                        float* row = pdy + n * ys + (long)co * p;
+                        for (int i = 0; i < p; i++) acc += row[i];
+                        db[co] += (float)acc;
+                    }
+            if (Pointwise(s))
+            {
+                // dW (Cout x Cin) += dy[n] (Cout x P) x[n]^T
+                for (int n = 0; n < s.N; n++)
+                    GemmDriver.Run(s.Cout, s.Cin, p, new StridedSource(pdy + n * ys, p, 1f), new StridedSource(px + n * xs, p, 1f), 1f, pdw, kdim, true);
+                return;
+            }
+            if (UseIm2Col(s))
+            {
+                float[] colArr = ArrayPool<float>.Shared.Rent(kdim * p);
+                fixed (float* col = colArr)
+                    for (int n = 0; n < s.N; n++)
+                    {
+                        ConvLayout.Im2Col(s, px + n * xs, col);
+                        GemmDriver.Run(s.Cout, kdim, p, new StridedSource(pdy + n * ys, p, 1f), new StridedSource(col, p, 1f), 1f, pdw, kdim, true);
+                    }
+                ArrayPool<float>.Shared.Return(colArr);
+                return;
+            }
+            // Stride 1: reduce over the padded-width positions; dy is widened with zero columns so they add nothing.
+            int hp = s.H + 2 * s.Pad, wp = s.W + 2 * s.Pad, pw = oh * wp;
+            float[] xpArr = ArrayPool<float>.Shared.Rent((int)((long)s.Cin * hp * wp + s.K));
+            float[] tArr = ArrayPool<float>.Shared.Rent(s.Cout * pw);
+            long[] offArr = ArrayPool<long>.Shared.Rent(kdim);
+            fixed (float* xp = xpArr, t = tArr)
+            fixed (long* offs = offArr)
+            {
+                ConvLayout.ShiftOffsets(s.Cin, s.K, hp, wp, offs);
+                for (int n = 0; n < s.N; n++)
                 {
-                    double acc = 0;
-                    var row = dy.AsSpan((int)((long)(n * s.Cout + co) * p), p);
-                    foreach (float v in row) acc += v;
-                    db[co] += (float)acc;
+                    ConvLayout.Pad(px + n * xs, s.Cin, s.H, s.W, s.Pad, xp, s.K);
+                    ConvLayout.Widen(pdy + n * ys, s.Cout, oh, ow, wp, t);
+                    GemmDriver.Run(s.Cout, kdim, pw, new StridedSource(t, pw, 1f), new OffsetColsSource(xp, offs), 1f, pdw, kdim, true);
                 }
+            }
+            ArrayPool<long>.Shared.Return(offArr);
+            ArrayPool<float>.Shared.Return(tArr);
+            ArrayPool<float>.Shared.Return(xpArr);
         }
     }
-}
-
-static class SpanExtensions
-{
-    public static void Add(this Span<float> s, float v) { for (int i = 0; i < s.Length; i++) s[i] += v; }
 }

@@ -1,41 +1,72 @@
-using System.Numerics;
-
 namespace Ctmsr.Kernels.Cpu;
 
 /// <summary>
-/// Row-major SGEMM on host arrays: C = alpha * op(A) op(B) + beta * C.
-/// Placeholder implementation (row-parallel, vectorised over n); the packed, register-blocked
-/// kernel replaces it behind the same signature.
+/// Row-major SGEMM on host arrays: C = alpha * op(A) op(B) + beta * C, op(A) [m, k], op(B) [k, n].
+/// A is stored [m, lda] (or [k, lda] when transA), B [k, ldb] (or [n, ldb] when transB), C [m, ldc].
+/// beta == 0 overwrites C without reading it. Packed panels + register-blocked AVX-512 (AVX2) micro-kernel,
+/// see <see cref="GemmDriver"/>.
 /// </summary>
-public static class CpuGemm
+public static unsafe class CpuGemm
 {
     public static void Sgemm(bool transA, bool transB, int m, int n, int k, float alpha,
-        float[] a, long offA, int lda, float[] b, long offB, int ldb, float beta, float[] c, long offC, int ldc)
+        float[] a, long offA, int lda, float[] b, long offB, int ldb, float beta, float[] c, long offC, int ldc) =>
+        Run(transA, transB, m, n, k, alpha, a, offA, lda, b, offB, ldb, beta, c, offC, ldc, parallel: true);
+
+    /// <summary>
+    /// Strided batched SGEMM: matrix i of each operand starts at off + i * stride. Small matrices run one per
+    /// thread in parallel; large ones run one after another, each parallel inside.
+    /// </summary>
+    public static void SgemmBatched(bool transA, bool transB, int m, int n, int k, float alpha,
+        float[] a, long offA, int lda, long strideA, float[] b, long offB, int ldb, long strideB,
+        float beta, float[] c, long offC, int ldc, long strideC, int batch)
     {
-        // Bring B into [k, n] row-major so the inner loop runs over contiguous n.
-        float[] bt = b; long ob = offB; int ldbt = ldb;
-        if (transB)
+        if (batch <= 0) return;
+        if (batch == 1 || (long)m * n * k >= 1L << 22)
         {
-            bt = new float[(long)k * n]; ob = 0; ldbt = n;
-            for (int j = 0; j < n; j++)
-                for (int p = 0; p < k; p++) bt[(long)p * n + j] = b[offB + (long)j * ldb + p];
+            for (int i = 0; i < batch; i++)
+                Run(transA, transB, m, n, k, alpha, a, offA + i * strideA, lda, b, offB + i * strideB, ldb, beta, c, offC + i * strideC, ldc, true);
+            return;
         }
-        Parallel.For(0, m, i =>
+        Parallel.For(0, batch, i =>
+            Run(transA, transB, m, n, k, alpha, a, offA + i * strideA, lda, b, offB + i * strideB, ldb, beta, c, offC + i * strideC, ldc, false));
+    }
+
+    static void Check(string name, float[] x, long off, int rows, int cols, int ld)
+    {
+        if (rows == 0 || cols == 0) return;
+        if (ld < cols || off < 0 || off + (long)(rows - 1) * ld + cols > x.LongLength)
+            throw new ArgumentException($"Sgemm: operand {name} ({rows}x{cols}, offset {off}, ld {ld}) does not fit its array of {x.LongLength} floats; check the shapes, offsets and leading dimensions passed to Gemm.");
+    }
+
+    static void Run(bool transA, bool transB, int m, int n, int k, float alpha,
+        float[] a, long offA, int lda, float[] b, long offB, int ldb, float beta, float[] c, long offC, int ldc, bool parallel)
+    {
+        if (m < 0 || n < 0 || k < 0) throw new ArgumentException($"Sgemm: negative size m={m}, n={n}, k={k}; pass non-negative matrix sizes.");
+        if (m == 0 || n == 0) return;
+        Check("C", c, offC, m, n, ldc);
+        bool skipProduct = k == 0 || alpha == 0;
+        if (!skipProduct)
         {
-            var row = c.AsSpan((int)(offC + (long)i * ldc), n);
-            if (beta == 0) row.Clear(); else if (beta != 1) for (int j = 0; j < n; j++) row[j] *= beta;
-            int vw = Vector<float>.Count;
-            for (int p = 0; p < k; p++)
+            if (transA) Check("A", a, offA, k, m, lda); else Check("A", a, offA, m, k, lda);
+            if (transB) Check("B", b, offB, n, k, ldb); else Check("B", b, offB, k, n, ldb);
+        }
+        fixed (float* pa = a, pb = b, pc = c)
+        {
+            float* cp = pc + offC;
+            if (skipProduct) { GemmDriver.ScaleC(m, n, beta, cp, ldc); return; }
+            float* ap = pa + offA, bp = pb + offB;
+            if (transA)
             {
-                float av = alpha * (transA ? a[offA + (long)p * lda + i] : a[offA + (long)i * lda + p]);
-                if (av == 0) continue;
-                var brow = bt.AsSpan((int)(ob + (long)p * ldbt), n);
-                var va = new Vector<float>(av);
-                int j = 0;
-                for (; j <= n - vw; j += vw)
-                    (new Vector<float>(row.Slice(j)) + va * new Vector<float>(brow.Slice(j))).CopyTo(row.Slice(j));
-                for (; j < n; j++) row[j] += av * brow[j];
+                var sa = new ContigSource(ap, lda, alpha);
+                if (transB) GemmDriver.Run(m, n, k, sa, new StridedSource(bp, ldb, 1f), beta, cp, ldc, parallel);
+                else GemmDriver.Run(m, n, k, sa, new ContigSource(bp, ldb, 1f), beta, cp, ldc, parallel);
             }
-        });
+            else
+            {
+                var sa = new StridedSource(ap, lda, alpha);
+                if (transB) GemmDriver.Run(m, n, k, sa, new StridedSource(bp, ldb, 1f), beta, cp, ldc, parallel);
+                else GemmDriver.Run(m, n, k, sa, new ContigSource(bp, ldb, 1f), beta, cp, ldc, parallel);
+            }
+        }
     }
 }

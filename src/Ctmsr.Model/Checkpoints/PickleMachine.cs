@@ -51,7 +51,7 @@ internal sealed class PickleMachine
             {
                 case '(': _marks.Add(_stack.Count); break;
                 case '.': return Pop();
-                case '0': if (_stack.Count == 0 && _marks.Count > 0) PopMark(); else Pop(); break;
+                case '0': if (_marks.Count > 0 && _stack.Count == _marks[^1]) PopMark(); else Pop(); break; // POP drops a bare mark too
                 case '1': PopMark(); break;
                 case '2': Push(Peek()); break;
                 case 'F': Push(ParseFloat(ReadLine())); break;

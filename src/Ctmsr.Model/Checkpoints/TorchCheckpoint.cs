@@ -32,7 +32,15 @@ public static class TorchCheckpoint
         int n = fs.ReadAtLeast(head, 4, throwOnEndOfStream: false);
         fs.Position = 0;
         if (n == 0) throw NotCheckpoint(path, "the file is empty");
-        if (n == 4 && head[0] == 'P' && head[1] == 'K' && (head[2], head[3]) is (3, 4) or (5, 6)) return LoadZip(path, fs);
+        if (n == 4 && head[0] == 'P' && head[1] == 'K' && (head[2], head[3]) is (3, 4) or (5, 6))
+        {
+            // ZipArchive reads its directory lazily, so damage can surface on any call into it.
+            try { return LoadZip(path, fs); }
+            catch (Exception e) when (e is InvalidDataException or NotSupportedException or ArgumentException or (IOException and not TorchCheckpointException))
+            {
+                throw NotCheckpoint(path, $"a zip archive that cannot be read: {e.Message}; the file is truncated or corrupt", e);
+            }
+        }
         if (head[0] == 0x80) return LoadLegacy(path, fs);
         if (IsTar(fs)) throw NotCheckpoint(path, "a tar archive from torch < 0.4; load it with an old torch and re-save it with torch.save");
         throw NotCheckpoint(path, $"it starts with bytes {Convert.ToHexString(head, 0, n)}, neither a zip archive (torch >= 1.6) nor a pickle (older torch)");
@@ -89,13 +97,7 @@ public static class TorchCheckpoint
 
     static object? LoadZip(string path, FileStream fs)
     {
-        ZipArchive zip;
-        try { zip = new ZipArchive(fs, ZipArchiveMode.Read, leaveOpen: true); }
-        catch (Exception e) when (e is InvalidDataException or IOException or NotSupportedException or ArgumentException)
-        {
-            throw NotCheckpoint(path, $"a zip archive that cannot be read: {e.Message}; the file is truncated or corrupt", e);
-        }
-        using (zip)
+        using (var zip = new ZipArchive(fs, ZipArchiveMode.Read, leaveOpen: true))
         {
             var pkl = zip.Entries
                 .Where(e => e.FullName == "data.pkl" || e.FullName.EndsWith("/data.pkl", StringComparison.Ordinal))

@@ -72,28 +72,29 @@ public static class ExifOrientation
         int w = src.Width, h = src.Height;
         bool swap = orientation >= 5;
         int ow = swap ? h : w, oh = swap ? w : h;
-        var dst = new Image(ow, oh, src.Channels, src.BitDepth);
+        // The stored pixel shown at display position (r, col) is (sy, sx) = (y0 + yr*r + yc*col, x0 + xr*r + xc*col),
+        // so its index is a linear function of r and col.
+        (int y0, int yr, int yc, int x0, int xr, int xc) = orientation switch
+        {
+            2 => (0, 1, 0, w - 1, 0, -1),
+            3 => (h - 1, -1, 0, w - 1, 0, -1),
+            4 => (h - 1, -1, 0, 0, 0, 1),
+            5 => (0, 0, 1, 0, 1, 0),
+            6 => (h - 1, 0, -1, 0, 1, 0),          // rotate 90 degrees clockwise
+            7 => (h - 1, 0, -1, w - 1, -1, 0),
+            _ => (0, 0, 1, w - 1, -1, 0),          // 8: rotate 90 degrees counter-clockwise
+        };
+        int start = y0 * w + x0, perRow = yr * w + xr, perCol = yc * w + xc;
+        var dst = new Image(ow, oh, src.Channels, src.BitDepth, GC.AllocateUninitializedArray<float>(src.Data.Length));
         for (int c = 0; c < src.Channels; c++)
         {
-            var s = src.Plane(c);
+            ReadOnlySpan<float> s = src.Plane(c);
             var d = dst.Plane(c);
             for (int r = 0; r < oh; r++)
             {
-                for (int col = 0; col < ow; col++)
-                {
-                    // (sy, sx): the stored pixel shown at display position (r, col).
-                    (int sy, int sx) = orientation switch
-                    {
-                        2 => (r, w - 1 - col),
-                        3 => (h - 1 - r, w - 1 - col),
-                        4 => (h - 1 - r, col),
-                        5 => (col, r),
-                        6 => (h - 1 - col, r),
-                        7 => (h - 1 - col, w - 1 - r),
-                        _ => (col, w - 1 - r), // 8
-                    };
-                    d[r * ow + col] = s[sy * w + sx];
-                }
+                int si = start + r * perRow;
+                var row = d.Slice(r * ow, ow);
+                for (int col = 0; col < ow; col++, si += perCol) row[col] = s[si];
             }
         }
         return dst;

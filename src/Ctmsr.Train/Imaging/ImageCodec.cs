@@ -9,6 +9,14 @@ public static class ImageCodec
 {
     public enum Format { Unknown, Png, Jpeg, Netpbm }
 
+    /// <summary>Loads libturbojpeg and libpng now (they are otherwise loaded on first use), so a CLI can fail at start-up
+    /// with the one-line DllNotFoundException that names the missing Debian package.</summary>
+    public static void EnsureNativeLibraries()
+    {
+        _ = Native.TurboJpeg.Api;
+        _ = Native.LibPng.Api;
+    }
+
     /// <summary>The container format named by the leading bytes, or Unknown.</summary>
     public static Format Detect(ReadOnlySpan<byte> data)
     {

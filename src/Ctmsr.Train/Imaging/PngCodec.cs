@@ -27,7 +27,8 @@ internal static unsafe class PngCodec
         int bitDepth = data[24];
         ImageCodec.CheckSize(name, (long)w, (long)h, opt);
 
-        byte[] clean = StripChunks(data, ColourChunks, out bool complete);
+        byte[]? stripped = StripChunks(data, ColourChunks, out bool complete);
+        ReadOnlySpan<byte> clean = stripped is null ? data : stripped;
         var png = LibPng.Api;
         var img = new PngImage { Version = LibPng.ImageVersion };
         try
@@ -91,9 +92,9 @@ internal static unsafe class PngCodec
 
     static readonly string[] ColourChunks = ["gAMA", "sRGB", "iCCP", "cHRM"];
 
-    /// <summary>A copy of the PNG without the named chunks. Parsing stops quietly at the first malformed chunk
-    /// and passes the remainder through unchanged, leaving it to libpng to report the damage.</summary>
-    static byte[] StripChunks(ReadOnlySpan<byte> d, string[] names, out bool reachedIend)
+    /// <summary>A copy of the PNG without the named chunks, or null when it has none of them. Parsing stops quietly
+    /// at the first malformed chunk and passes the remainder through unchanged, leaving libpng to report the damage.</summary>
+    static byte[]? StripChunks(ReadOnlySpan<byte> d, string[] names, out bool reachedIend)
     {
         reachedIend = false;
         var keep = new List<(int Start, int Length)>();
@@ -117,7 +118,7 @@ internal static unsafe class PngCodec
                 break;
             }
         }
-        if (!any) return d.ToArray();
+        if (!any) return null;
         if (pos < d.Length) keep.Add((pos, d.Length - pos));
         int size = 8;
         foreach (var k in keep) size += k.Length;
@@ -147,7 +148,7 @@ internal static unsafe class PngCodec
             PixelPacking.Pack16(image.Data, n, ch, px);
             if (alpha) Premultiply(px, ch);
             fixed (ushort* b = px) encoded = Write(&img, b, (long)px.Length * 2);
-            return StripChunks(encoded, ["gAMA", "cHRM", "sRGB"], out _);
+            return StripChunks(encoded, ["gAMA", "cHRM", "sRGB"], out _) ?? encoded;
         }
         var bytes = GC.AllocateUninitializedArray<byte>(checked(n * ch));
         PixelPacking.Pack8(image.Data, n, ch, bytes);

@@ -127,3 +127,61 @@ public class PickleSafetyTests
         Assert.That(e!.Message, Does.Contain("must be a storage"));
     }
 }
+
+/// <summary>The pickle machine's plain-data opcodes, checked through a zip checkpoint's data.pkl.</summary>
+public class PickleOpcodeTests
+{
+    static object? Run(PickleBuilder p)
+    {
+        var dir = Directory.CreateTempSubdirectory("ctmsr-ops-").FullName;
+        try
+        {
+            var f = Path.Combine(dir, "x.pth");
+            PickleBuilder.WriteZip(f, p.ToArray(), new Dictionary<string, byte[]>());
+            return TorchCheckpoint.Load(f);
+        }
+        finally { Directory.Delete(dir, true); }
+    }
+
+    [Test]
+    public void ScalarsContainersAndMemo_DecodeAsPythonWould()
+    {
+        // {'i': [-2, 300, 2**70, True, None, 1.5, 'é', b'ab'], 'n': (1, 2), 'k': same list again via memo}
+        var p = new PickleBuilder().Proto(4).Raw(0x95, 0, 0, 0, 0, 0, 0, 0, 0).EmptyDict().Raw(0x94).Mark()
+            .Str("i").EmptyList().Raw(0x94).Mark()
+            .Int(-2).Int(300).Raw(0x8a, 9, 0, 0, 0, 0, 0, 0, 0, 0, 0x40).Raw(0x88).None()
+            .Raw((byte)'G', 0x3f, 0xf8, 0, 0, 0, 0, 0, 0).Raw(0x8c, 2, 0xc3, 0xa9).Raw((byte)'C', 2, (byte)'a', (byte)'b')
+            .Op('e')
+            .Str("n").Int(1).Int(2).Raw(0x86)
+            .Str("k").Raw((byte)'h', 1)
+            .SetItems().Stop();
+        var d = (Dictionary<string, object?>)Run(p)!;
+        var list = (List<object?>)d["i"]!;
+        Assert.That(list[0], Is.EqualTo(-2L));
+        Assert.That(list[1], Is.EqualTo(300L));
+        Assert.That(list[2], Is.EqualTo(System.Numerics.BigInteger.Pow(2, 70)));
+        Assert.That(list[3], Is.EqualTo(true));
+        Assert.That(list[4], Is.Null);
+        Assert.That(list[5], Is.EqualTo(1.5));
+        Assert.That(list[6], Is.EqualTo("é"));
+        Assert.That(list[7], Is.EqualTo("ab"u8.ToArray()));
+        Assert.That(d["n"], Is.EqualTo(new object?[] { 1L, 2L }));
+        Assert.That(d["k"], Is.SameAs(list));
+    }
+
+    [Test]
+    public void CorruptStructure_IsATypedError()
+    {
+        foreach (var p in new[]
+        {
+            new PickleBuilder().Proto().Stop(),                                  // empty stack
+            new PickleBuilder().Proto().Op('t').Stop(),                          // tuple without mark
+            new PickleBuilder().Proto().Raw((byte)'h', 9).Stop(),                // memo never stored
+            new PickleBuilder().Proto().Int(1).Int(2).Op('a').Stop(),            // append to an int
+            new PickleBuilder().Proto().Raw(0xff),                               // unknown opcode
+            new PickleBuilder().Proto().Str("x").EmptyTuple().Reduce().Stop(),  // call a string
+            new PickleBuilder().Proto().Raw(0x80, 9).Stop(),                     // protocol 9
+        })
+            Assert.Throws<TorchCheckpointException>(() => Run(p));
+    }
+}

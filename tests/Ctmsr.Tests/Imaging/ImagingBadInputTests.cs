@@ -47,6 +47,17 @@ public class ImagingBadInputTests
     }
 
     [Test]
+    public void MissingNativeLibraryGivesTheAptGetFixInOneLine()
+    {
+        Assert.DoesNotThrow(ImageCodec.EnsureNativeLibraries);
+        var loader = typeof(Image).Assembly.GetType("Ctmsr.Train.Imaging.Native.NativeLibraryLoader", throwOnError: true)!;
+        var load = loader.GetMethod("Load", System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.Static)!;
+        var e = Assert.Throws<System.Reflection.TargetInvocationException>(() => load.Invoke(null, ["libctmsr-absent.so.0", "libctmsr-absent0"]))!;
+        Assert.That(e.InnerException, Is.InstanceOf<DllNotFoundException>());
+        Assert.That(e.InnerException!.Message, Is.EqualTo("libctmsr-absent.so.0 not found: install it with `apt-get install libctmsr-absent0`"));
+    }
+
+    [Test]
     public void MissingFileIsFileNotFound()
     {
         var e = Assert.Throws<FileNotFoundException>(() => ImageCodec.Decode("/nonexistent/dir/x.png"))!;

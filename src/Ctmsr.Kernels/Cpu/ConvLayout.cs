@@ -1,0 +1,152 @@
+using System.Runtime.Intrinsics;
+
+namespace Ctmsr.Kernels.Cpu;
+
+/// <summary>
+/// Data movement around the conv GEMMs, one sample at a time (planes [C, H, W]):
+/// zero-padded copies (so stride-1 im2col becomes a pure shift: column p' = oy * Wp + ox of row (ci, ky, kx) is
+/// xp[ci, oy + ky, ox + kx] = xp_flat[ci * Hp * Wp + ky * Wp + kx + p']), explicit im2col / col2im for the general
+/// case, and the padded-width -> dense output copy.
+/// </summary>
+static unsafe class ConvLayout
+{
+    const int ParallelPlanes = 1 << 16;
+
+    static void ForPlanes(int planes, long work, Action<int> body)
+    {
+        if (work < ParallelPlanes || planes == 1) for (int c = 0; c < planes; c++) body(c);
+        else Parallel.For(0, planes, body);
+    }
+
+    /// <summary>xp[c, pad + iy, pad + ix] = x[c, iy, ix], zero border; xp is [c, h + 2 pad, w + 2 pad] plus <paramref name="slack"/> zeros.</summary>
+    public static void Pad(float* x, int c, int h, int w, int pad, float* xp, int slack)
+    {
+        int hp = h + 2 * pad, wp = w + 2 * pad;
+        long plane = (long)hp * wp;
+        nint xs = (nint)x, xd = (nint)xp;
+        ForPlanes(c, (long)c * plane, ci =>
+        {
+            float* src = (float*)xs + (long)ci * h * w, dst = (float*)xd + ci * plane;
+            new Span<float>(dst, pad * wp + pad).Clear();
+            for (int iy = 0; iy < h; iy++)
+            {
+                float* d = dst + (long)(iy + pad) * wp + pad;
+                new ReadOnlySpan<float>(src + (long)iy * w, w).CopyTo(new Span<float>(d, w));
+                if (pad > 0) new Span<float>(d + w, 2 * pad).Clear(); // right border + next row's left border
+            }
+            new Span<float>(dst + (long)(h + pad) * wp, pad * wp).Clear();
+        });
+        new Span<float>(xp + c * plane, slack).Clear();
+    }
+
+    /// <summary>Offsets of the reduction rows r = (ci, ky, kx) into the padded input: ci * Hp * Wp + ky * Wp + kx.</summary>
+    public static void ShiftOffsets(int cin, int k, int hp, int wp, long* offs)
+    {
+        int r = 0;
+        for (int ci = 0; ci < cin; ci++)
+            for (int ky = 0; ky < k; ky++)
+                for (int kx = 0; kx < k; kx++) offs[r++] = (long)ci * hp * wp + (long)ky * wp + kx;
+    }
+
+    /// <summary>y[c, oy, ox] (=/+=) t[c, oy * wp + ox] (+ bias[c]).</summary>
+    public static void Compact(float* t, int c, int oh, int ow, int wp, float* y, bool accumulate, float[]? bias)
+    {
+        nint ts = (nint)t, ys = (nint)y;
+        ForPlanes(c, (long)c * oh * ow, ci =>
+        {
+            float b = bias is null ? 0f : bias[ci];
+            for (int oy = 0; oy < oh; oy++)
+            {
+                float* s = (float*)ts + ((long)ci * oh + oy) * wp, d = (float*)ys + ((long)ci * oh + oy) * ow;
+                if (accumulate) for (int ox = 0; ox < ow; ox++) d[ox] += s[ox] + b;
+                else for (int ox = 0; ox < ow; ox++) d[ox] = s[ox] + b;
+            }
+        });
+    }
+
+    /// <summary>t[c, oy * wp + ox] = y[c, oy, ox], zero for ox in [ow, wp) (output gradient in padded-width layout).</summary>
+    public static void Widen(float* y, int c, int oh, int ow, int wp, float* t)
+    {
+        nint ts = (nint)t, ys = (nint)y;
+        ForPlanes(c, (long)c * oh * wp, ci =>
+        {
+            for (int oy = 0; oy < oh; oy++)
+            {
+                float* s = (float*)ys + ((long)ci * oh + oy) * ow, d = (float*)ts + ((long)ci * oh + oy) * wp;
+                new ReadOnlySpan<float>(s, ow).CopyTo(new Span<float>(d, ow));
+                new Span<float>(d + ow, wp - ow).Clear();
+            }
+        });
+    }
+
+    /// <summary>col[(ci, ky, kx), oy * OW + ox] = x[ci, oy * s - pad + ky, ox * s - pad + kx] (zero outside).</summary>
+    public static void Im2Col(in ConvShape s, float* x, float* col)
+    {
+        int oh = s.OutH, ow = s.OutW, k = s.K, st = s.Stride, pad = s.Pad, h = s.H, w = s.W;
+        long p = (long)oh * ow;
+        nint xs = (nint)x, cs = (nint)col;
+        ForPlanes(s.Cin * k, s.Cin * k * k * p, cik =>
+        {
+            int ci = cik / k, ky = cik % k; // (ci, ky) tasks: enough parallelism for 3-channel inputs
+            for (int kx = 0; kx < k; kx++)
+            {
+                float* dst = (float*)cs + ((long)(ci * k + ky) * k + kx) * p;
+                // ox range whose source column ix = ox * st - pad + kx lies in [0, w)
+                int lo = pad - kx, hi = w - 1 + pad - kx;
+                int ox0 = lo <= 0 ? 0 : Math.Min(ow, (lo + st - 1) / st);
+                int ox1 = hi < 0 ? 0 : Math.Min(ow, hi / st + 1);
+                if (ox1 < ox0) ox1 = ox0;
+                for (int oy = 0; oy < oh; oy++)
+                {
+                    float* d = dst + (long)oy * ow;
+                    int iy = oy * st - pad + ky;
+                    if (iy < 0 || iy >= h) { new Span<float>(d, ow).Clear(); continue; }
+                    float* srow = (float*)xs + ((long)ci * h + iy) * w;
+                    for (int ox = 0; ox < ox0; ox++) d[ox] = 0f;
+                    if (st == 1) new ReadOnlySpan<float>(srow + ox0 - pad + kx, ox1 - ox0).CopyTo(new Span<float>(d + ox0, ox1 - ox0));
+                    else for (int ox = ox0; ox < ox1; ox++) d[ox] = srow[ox * st - pad + kx];
+                    for (int ox = ox1; ox < ow; ox++) d[ox] = 0f;
+                }
+            }
+        });
+    }
+
+    /// <summary>x[ci, iy, ix] += col[(ci, ky, kx), oy * OW + ox] over all taps that read (iy, ix); the adjoint of Im2Col.</summary>
+    public static void Col2ImAdd(in ConvShape s, float* col, float* x)
+    {
+        int oh = s.OutH, ow = s.OutW, k = s.K, st = s.Stride, pad = s.Pad, h = s.H, w = s.W;
+        long p = (long)oh * ow;
+        nint xs = (nint)x, cs = (nint)col;
+        ForPlanes(s.Cin, s.Cin * k * k * p, ci =>
+        {
+            float* xplane = (float*)xs + (long)ci * h * w;
+            for (int ky = 0; ky < k; ky++)
+                for (int kx = 0; kx < k; kx++)
+                {
+                    float* src = (float*)cs + ((long)(ci * k + ky) * k + kx) * p;
+                    for (int oy = 0; oy < oh; oy++)
+                    {
+                        int iy = oy * st - pad + ky;
+                        if (iy < 0 || iy >= h) continue;
+                        float* xrow = xplane + (long)iy * w, srow = src + (long)oy * ow;
+                        if (st == 1)
+                        {
+                            // valid ox: 0 <= ox - pad + kx < w
+                            int ox0 = Math.Max(0, pad - kx), ox1 = Math.Min(ow, w + pad - kx);
+                            float* xr = xrow - pad + kx;
+                            int ox = ox0;
+                            for (; ox + 8 <= ox1; ox += 8)
+                                (Vector256.Load(xr + ox) + Vector256.Load(srow + ox)).Store(xr + ox);
+                            for (; ox < ox1; ox++) xr[ox] += srow[ox];
+                            continue;
+                        }
+                        for (int ox = 0; ox < ow; ox++)
+                        {
+                            int ix = ox * st - pad + kx;
+                            if ((uint)ix < (uint)w) xrow[ix] += srow[ox];
+                        }
+                    }
+                }
+        });
+    }
+}

@@ -1,0 +1,91 @@
+using Ctmsr.Model.Checkpoints;
+
+namespace Ctmsr.Tests.Checkpoints;
+
+public class SafetensorsTests
+{
+    string _dir = "";
+
+    [SetUp]
+    public void SetUp() => _dir = Directory.CreateTempSubdirectory("ctmsr-st-").FullName;
+
+    [TearDown]
+    public void TearDown() => Directory.Delete(_dir, recursive: true);
+
+    static Dictionary<string, HostTensor> Sample()
+    {
+        var halves = new[] { (Half)0.5, (Half)(-3), (Half)65504, Half.Epsilon };
+        var hb = new byte[8];
+        for (int i = 0; i < 4; i++) BitConverter.TryWriteBytes(hb.AsSpan(2 * i), BitConverter.HalfToUInt16Bits(halves[i]));
+        return new()
+        {
+            ["b.f32"] = HostTensor.FromFloats([1f, -2.5f, float.MaxValue, float.Epsilon, 0f, -0f], 2, 3),
+            ["a.f16"] = new HostTensor(DType.F16, [4], hb),
+            ["c.i64"] = HostTensor.FromLongs([long.MinValue, 0, 42], 3),
+            ["d.scalar"] = HostTensor.FromFloats([7f]),
+        };
+    }
+
+    [Test]
+    public void RoundTrip_KeepsDtypesShapesValuesAndMetadata()
+    {
+        var path = Path.Combine(_dir, "rt.safetensors");
+        var meta = new Dictionary<string, string> { ["format"] = "pt", ["note"] = "ünïcode \"quoted\"" };
+        SafetensorsFile.Write(path, Sample(), meta);
+
+        // Header as the format specifies it: 8-byte little-endian length, JSON, then data.
+        var raw = File.ReadAllBytes(path);
+        long hlen = BitConverter.ToInt64(raw, 0);
+        Assert.That(8 + hlen, Is.LessThanOrEqualTo(raw.Length));
+        Assert.That(raw.Length - 8 - hlen, Is.EqualTo(6 * 4 + 4 * 2 + 3 * 8 + 4));
+
+        using var f = SafetensorsFile.Open(path);
+        Assert.That(f.Metadata, Is.EquivalentTo(meta));
+        Assert.That(f.Names.Order(), Is.EqualTo(Sample().Keys.Order()));
+        foreach (var (k, t) in Sample())
+        {
+            var r = f.Get(k);
+            Assert.That(r.DType, Is.EqualTo(t.DType), k);
+            Assert.That(r.Shape, Is.EqualTo(t.Shape), k);
+            Assert.That(r.Bytes, Is.EqualTo(t.Bytes), k);
+        }
+        Assert.That(f.Get("c.i64").ToLongs(), Is.EqualTo(new[] { long.MinValue, 0, 42 }));
+        Assert.That(f.Get("a.f16").ToFloats(), Is.EqualTo(new[] { 0.5f, -3f, 65504f, (float)Half.Epsilon }));
+    }
+
+    [Test]
+    public void AtomicWrite_LeavesOnlyTheTarget_AndReplacesAnOldFile()
+    {
+        var path = Path.Combine(_dir, "w.safetensors");
+        File.WriteAllText(path, "old contents");
+        SafetensorsFile.Write(path, Sample());
+        Assert.That(Directory.GetFileSystemEntries(_dir).Select(Path.GetFileName), Is.EqualTo(new[] { "w.safetensors" }));
+        using var f = SafetensorsFile.Open(path);
+        Assert.That(f.Get("b.f32").ToFloats()[1], Is.EqualTo(-2.5f));
+    }
+
+    [Test]
+    public void FailedWrite_LeavesNoTempFileAndKeepsTheOld()
+    {
+        var path = Path.Combine(_dir, "keep.safetensors");
+        File.WriteAllText(path, "old");
+        Assert.Throws<InvalidOperationException>(() => AtomicFile.Write(path, s => { s.WriteByte(1); throw new InvalidOperationException("boom"); }));
+        Assert.That(Directory.GetFileSystemEntries(_dir).Select(Path.GetFileName), Is.EqualTo(new[] { "keep.safetensors" }));
+        Assert.That(File.ReadAllText(path), Is.EqualTo("old"));
+    }
+
+    [Test]
+    public void TruncatedFile_IsInvalidData()
+    {
+        var path = Path.Combine(_dir, "full.safetensors");
+        SafetensorsFile.Write(path, Sample());
+        var full = File.ReadAllBytes(path);
+        long hlen = BitConverter.ToInt64(full, 0);
+        var cut = Path.Combine(_dir, "cut.safetensors");
+        foreach (int n in new[] { 0, 4, 8, 20, (int)(8 + hlen) - 1, (int)(8 + hlen) + 3, full.Length - 1 })
+        {
+            File.WriteAllBytes(cut, full[..n]);
+            Assert.Throws<InvalidDataException>(() => SafetensorsFile.Open(cut).Dispose(), $"cut at {n}");
+        }
+    }
+}

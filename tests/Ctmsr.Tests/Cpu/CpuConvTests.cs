@@ -1,0 +1,100 @@
+using Ctmsr.Kernels;
+using Ctmsr.Kernels.Cpu;
+using Ctmsr.Kernels.Reference;
+
+namespace Ctmsr.Tests.Cpu;
+
+/// <summary>CpuConv forward / backward-data / backward-weight against the float64 ReferenceBackend.</summary>
+public class CpuConvTests
+{
+    // N, Cin, H, W, Cout, K, stride, pad: every code path (pointwise GEMM, implicit stride-1, explicit im2col,
+    // flipped-kernel backward data, col2im) with odd channels, batch 2, non-square maps.
+    static readonly ConvShape[] Shapes =
+    [
+        new(2, 3, 9, 7, 5, 1, 1, 0),
+        new(1, 5, 8, 6, 3, 1, 2, 0),
+        new(1, 3, 6, 6, 2, 1, 1, 1),
+        new(2, 3, 10, 9, 4, 3, 1, 1),
+        new(1, 7, 12, 11, 6, 3, 1, 0),
+        new(1, 4, 9, 13, 5, 3, 2, 1),
+        new(2, 2, 12, 12, 3, 3, 1, 2),
+        new(1, 6, 8, 8, 5, 3, 1, 1),
+        new(1, 5, 30, 30, 7, 3, 1, 1),
+        new(1, 3, 70, 40, 13, 3, 1, 1),
+        new(2, 3, 13, 12, 5, 5, 1, 2),
+        new(1, 3, 15, 14, 4, 5, 2, 2),
+        new(1, 3, 23, 21, 4, 11, 4, 2),
+        new(1, 64, 27, 27, 33, 5, 1, 2),
+    ];
+
+    static float[] Rand(Random r, long n) { var x = new float[n]; for (long i = 0; i < n; i++) x[i] = (float)(r.NextDouble() * 2 - 1); return x; }
+
+    static readonly ReferenceBackend Ref = new();
+
+    static DeviceBuffer Up(float[] v) { var b = Ref.Allocate(v.Length); Ref.Upload(v, b); return b; }
+    static float[] Down(DeviceBuffer b) { var v = new float[b.Length]; Ref.Download(b, v); return v; }
+
+    static void Close(float[] got, float[] want, string what)
+    {
+        double e = 0, n = 0;
+        for (int i = 0; i < want.Length; i++) { double d = got[i] - (double)want[i]; e += d * d; n += (double)want[i] * want[i]; }
+        Assert.That(Math.Sqrt(e / Math.Max(n, 1e-30)), Is.LessThan(1e-5), what);
+    }
+
+    static (float[] x, float[] w, float[] b, float[] dy) Data(ConvShape s)
+    {
+        var r = new Random(s.GetHashCode());
+        return (Rand(r, (long)s.N * s.Cin * s.H * s.W), Rand(r, (long)s.Cout * s.Cin * s.K * s.K), Rand(r, s.Cout),
+            Rand(r, (long)s.N * s.Cout * s.OutH * s.OutW));
+    }
+
+    [TestCaseSource(nameof(Shapes))]
+    public void Forward(ConvShape s)
+    {
+        var (x, w, b, _) = Data(s);
+        var y = new float[(long)s.N * s.Cout * s.OutH * s.OutW];
+        Array.Fill(y, float.NaN);
+        CpuConv.Forward(s, x, w, b, y);
+        var ry = Ref.Allocate(y.Length);
+        Ref.Conv2dForward(s, Up(x), Up(w), Up(b), ry);
+        Close(y, Down(ry), $"forward {s}");
+        CpuConv.Forward(s, x, w, null, y);
+        Ref.Conv2dForward(s, Up(x), Up(w), null, ry);
+        Close(y, Down(ry), $"forward no bias {s}");
+    }
+
+    [TestCaseSource(nameof(Shapes))]
+    public void BackwardData(ConvShape s)
+    {
+        var (x, w, _, dy) = Data(s);
+        foreach (bool acc in new[] { false, true })
+        {
+            var init = acc ? Rand(new Random(5), x.Length) : Enumerable.Repeat(float.NaN, x.Length).ToArray();
+            var dx = (float[])init.Clone();
+            CpuConv.BackwardData(s, dy, w, dx, acc);
+            var rdx = Up(acc ? init : new float[x.Length]);
+            Ref.Conv2dBackwardData(s, Up(dy), Up(w), rdx, acc);
+            Close(dx, Down(rdx), $"backward data acc={acc} {s}");
+        }
+    }
+
+    [TestCaseSource(nameof(Shapes))]
+    public void BackwardWeightAccumulates(ConvShape s)
+    {
+        var (x, w, b, dy) = Data(s);
+        float[] dw = (float[])w.Clone(), db = (float[])b.Clone(); // arbitrary prior contents: must be added to
+        CpuConv.BackwardWeight(s, x, dy, dw, db);
+        DeviceBuffer rdw = Up(w), rdb = Up(b);
+        Ref.Conv2dBackwardWeight(s, Up(x), Up(dy), rdw, rdb);
+        Close(dw, Down(rdw), $"dw {s}");
+        Close(db, Down(rdb), $"db {s}");
+    }
+
+    [Test]
+    public void ShortBufferThrowsWithMessage()
+    {
+        var s = new ConvShape(1, 2, 4, 4, 3, 3, 1, 1);
+        var ex = Assert.Throws<ArgumentException>(() => CpuConv.Forward(s, new float[31], new float[54], null, new float[48]));
+        Assert.That(ex!.Message, Does.Contain("x holds 31"));
+    }
+}
