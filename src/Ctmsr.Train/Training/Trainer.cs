@@ -136,7 +136,7 @@ public sealed class Trainer : IDisposable
     void Announce()
     {
         var o = Options;
-        Say($"{o.Stage} on {_ctx.Backend.Name}: model {o.Model} ({Net.ParameterCount:N0} parameters), batch {o.Batch}" +
+        Say($"{o.Stage.ToString().ToUpperInvariant()} on {_ctx.Backend.Name}: model {o.Model} ({Net.ParameterCount:N0} parameters), batch {o.Batch}" +
             (o.Accumulate > 1 ? $" x {o.Accumulate} accumulated" : "") + $", crop {o.Crop}, {o.Iterations:N0} iterations, seed {o.Seed}, run {RunDir.Root}");
         if (_hooks.Lpips is null)
         {

@@ -25,7 +25,7 @@ public class TrainerTests
         var root = TrainingKit.TempDir("resume");
         try
         {
-            var opt = TrainingKit.Options(ValGt, iters: 6) with { Accumulate = 1 };
+            var opt = TrainingKit.Options(ValGt, iters: 6, batch: 1) with { Accumulate = 2 };
             var sw = Stopwatch.StartNew();
             using var ctx = new Context(new CpuBackend());
             TrainResult whole;
@@ -120,7 +120,16 @@ public class TrainerTests
             Assert.That(change, Is.GreaterThan(1e-4), "DTM changes the output");
             Assert.That(dtm.TeacherIteration, Is.EqualTo(2), "teacher refreshed every 2 iterations");
             Assert.That(TrainingCheckpoint.ReadState(dr.LastCheckpoint!).Stage, Is.EqualTo(TrainStage.Dtm));
-            Assert.That(Tensors(dr.LastCheckpoint!).Keys.Any(k => k.StartsWith("teacher.", StringComparison.Ordinal)));
+            var whole = Tensors(dr.LastCheckpoint!);
+            Assert.That(whole.Keys.Any(k => k.StartsWith("teacher.", StringComparison.Ordinal)));
+
+            // DTM resume is exact too (stopping at 1, while the teacher is still the CT model, is the telling case)
+            TrainResult d1, d2;
+            using (var t = Trainer.Start(ctx, dtmOpt, Path.Combine(root, "dtm2"))) d1 = t.Run(stopAt: 1);
+            using (var t = Trainer.Resume(ctx, Path.Combine(root, "dtm2"))) d2 = t.Run();
+            Assert.That(d1.Losses.Concat(d2.Losses), Is.EqualTo(dr.Losses));
+            var split = Tensors(d2.LastCheckpoint!);
+            foreach (var k in whole.Keys) Assert.That(split[k], Is.EqualTo(whole[k]), $"{k} differs after a DTM resume");
         }
         finally { TrainingKit.Delete(root); }
     }
