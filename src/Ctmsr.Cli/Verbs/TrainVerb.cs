@@ -37,11 +37,13 @@ static class TrainVerb
         public readonly Option<int?> Workers = new("--workers") { Description = "data loader threads (default 2)" };
         public readonly Option<FileInfo?> LpipsVgg = new("--lpips-vgg") { Description = "torchvision VGG16 weights (vgg16-397923af.pth) for the LPIPS loss; without it the loss is Charbonnier alone" };
         public readonly Option<FileInfo?> LpipsLin = new("--lpips-lin") { Description = "LPIPS v0.1 linear heads for VGG (lpips-v0.1/vgg.pth; default: the one in ../shared/weights)" };
+        public readonly Option<DirectoryInfo?> Val = new("--val") { Description = "validation folder with gt/ and lq/ (matched by name): the EMA model's PSNR-Y is logged at every checkpoint" };
+        public readonly Option<int?> ValLimit = new("--val-limit") { Description = "validation images to use (default all)" };
         public readonly Option<string?> Device = DeviceOption.Create();
 
         public void AddTo(Command c)
         {
-            foreach (Option o in new Option[] { Data, Run, Resume, Iters, Batch, Crop, Config, Seed, Lr, Accumulate, CheckpointEvery, Keep, Workers, LpipsVgg, LpipsLin, Device })
+            foreach (Option o in new Option[] { Data, Run, Resume, Iters, Batch, Crop, Config, Seed, Lr, Accumulate, CheckpointEvery, Keep, Workers, Val, ValLimit, LpipsVgg, LpipsLin, Device })
                 c.Options.Add(o);
         }
     }
@@ -118,6 +120,7 @@ static class TrainVerb
                 Lr = r.GetValue(c.Lr) ?? d.Lr, Accumulate = r.GetValue(c.Accumulate) ?? d.Accumulate,
                 CheckpointEvery = r.GetValue(c.CheckpointEvery) ?? d.CheckpointEvery, KeepCheckpoints = r.GetValue(c.Keep) ?? d.KeepCheckpoints,
                 LoaderWorkers = r.GetValue(c.Workers) ?? d.LoaderWorkers,
+                Val = r.GetValue(c.Val)?.FullName, ValLimit = r.GetValue(c.ValLimit) ?? 0,
                 From = from is null ? null : Path.GetFullPath(from), TeacherRefresh = refresh ?? d.TeacherRefresh,
                 DtmLoss = (lossKind ?? "dtm").Trim().ToLowerInvariant() switch
                 {

@@ -214,6 +214,38 @@ public class TrainerTests
     }
 
     [Test]
+    public void ValidationScoresTheEmaModelAtCheckpoints()
+    {
+        var root = TrainingKit.TempDir("val");
+        try
+        {
+            using var ctx = new Context(new CpuBackend());
+            var val = Path.GetDirectoryName(ValGt)!;
+            var opt = TrainingKit.Options(ValGt, iters: 2, batch: 1) with { Val = val, ValLimit = 2, CheckpointEvery = 1 };
+            var msgs = new List<string>();
+            using var t = Trainer.Start(ctx, opt, Path.Combine(root, "run"), new TrainerHooks { Message = msgs.Add });
+            t.Run();
+            var vals = t.RunDir.ReadLog().Where(l => l.ContainsKey("val_psnr_y")).ToList();
+            Assert.That(vals.Select(v => (int)v["iter"]!), Is.EqualTo(new[] { 1, 2 }));
+            foreach (var v in vals) Assert.That((double)v["val_psnr_y"]!, Is.InRange(3.0, 60.0));
+            Assert.That(msgs.Count(m => m.StartsWith("validation", StringComparison.Ordinal)), Is.EqualTo(2));
+        }
+        finally { TrainingKit.Delete(root); }
+    }
+
+    [Test]
+    public void PsnrYClosedForm()
+    {
+        // gt all 0 ([-1]), sr all 0.5 -> Y differs by (65.481 + 128.553 + 24.966) * 128/255 on every pixel
+        int plane = 16;
+        var gt = Enumerable.Repeat(-1f, 3 * plane).ToArray();
+        var sr = Enumerable.Repeat(0.00392157f, 3 * plane).ToArray(); // u = 128/255
+        double d = 219.0 * 128 / 255;
+        Assert.That(Validation.PsnrY(sr, gt, plane), Is.EqualTo(10 * Math.Log10(255.0 * 255 / (d * d))).Within(1e-6));
+        Assert.That(Validation.PsnrY(gt, gt, plane), Is.EqualTo(double.PositiveInfinity));
+    }
+
+    [Test]
     public void OptionsRoundTripThroughJson()
     {
         var o = TrainingKit.Options("/data", 10) with { LrMilestones = [5, 8], DtmLoss = DtmLossKind.Sds, Seed = ulong.MaxValue };
