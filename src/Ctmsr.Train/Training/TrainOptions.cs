@@ -42,6 +42,11 @@ public sealed record TrainOptions
     public float DtmWeight { get; init; } = 0.8f;
     public DtmLossKind DtmLoss { get; init; } = DtmLossKind.Dtm;
 
+    /// <summary>Validation folder with gt/ and lq/ (names matched); the EMA model is scored at every checkpoint. Null: none.</summary>
+    public string? Val { get; init; }
+    /// <summary>Validation images used (0 = all).</summary>
+    public int ValLimit { get; init; }
+
     public int CheckpointEvery { get; init; } = 5000;
     public int KeepCheckpoints { get; init; } = 3;
     public int LoaderWorkers { get; init; } = 2;

@@ -21,6 +21,8 @@ public sealed class Trainer : IDisposable
     readonly FolderDataset? _folder;
     readonly ulong _stageSeed;
     BatchLoader? _loader;
+    PairedDataset? _val;
+    CtmsrNet? _evalNet;
     string? _lastCheckpoint;
 
     public TrainOptions Options { get; }
@@ -45,6 +47,7 @@ public sealed class Trainer : IDisposable
             _folder.OnBadFile = (p, why) => Say($"skipping an unreadable image: {why}");
             _source = _folder;
         }
+        if (o.Val is not null) _val = new PairedDataset(Path.Combine(o.Val, "gt"), Path.Combine(o.Val, "lq"), o.Model.Scale);
         Net = new CtmsrNet(ctx, o.Model, SeedMix.Mix(o.Seed, 0x64726F70));
         Net.InitializeRandom((int)(SeedMix.Mix(o.Seed, 0x696E6974) & 0x7FFFFFFF));
         Net.Train();
@@ -136,7 +139,7 @@ public sealed class Trainer : IDisposable
     void Announce()
     {
         var o = Options;
-        Say($"{o.Stage} on {_ctx.Backend.Name}: model {o.Model} ({Net.ParameterCount:N0} parameters), batch {o.Batch}" +
+        Say($"{o.Stage.ToString().ToUpperInvariant()} on {_ctx.Backend.Name}: model {o.Model} ({Net.ParameterCount:N0} parameters), batch {o.Batch}" +
             (o.Accumulate > 1 ? $" x {o.Accumulate} accumulated" : "") + $", crop {o.Crop}, {o.Iterations:N0} iterations, seed {o.Seed}, run {RunDir.Root}");
         if (_hooks.Lpips is null)
         {
@@ -215,7 +218,21 @@ public sealed class Trainer : IDisposable
         TrainingCheckpoint.SaveEmaModel(RunDir.EmaModelPath, Net, Ema, Iteration);
         RunDir.Prune(Options.KeepCheckpoints);
         _lastCheckpoint = path;
+        if (_val is not null) Validate();
         return path;
+    }
+
+    /// <summary>Scores the EMA model on the validation pairs, logs and reports the result.</summary>
+    public ValidationResult? Validate()
+    {
+        if (_val is null) return null;
+        _evalNet ??= new CtmsrNet(_ctx, Options.Model);
+        foreach (var ((_, dst), (_, e)) in _evalNet.NamedParameters().Zip(Ema.Pairs))
+            _ctx.Backend.CopyStrided([(int)e.Count], e.Buffer, 0, [1], dst.Buffer, 0, [1], false);
+        var r = Validation.Evaluate(_ctx, _evalNet, _val, SeedMix.Mix(Options.Seed, 0x76616C), Options.ValLimit);
+        RunDir.AppendLog(new JsonObject { ["iter"] = Iteration, ["val_psnr_y"] = Math.Round(r.PsnrY, 4), ["val_charbonnier"] = r.Charbonnier, ["val_images"] = r.Images });
+        Say($"validation at iteration {Iteration} (EMA, {r.Images} images): PSNR-Y {r.PsnrY:0.00} dB, Charbonnier {r.Charbonnier:0.0000}");
+        return r;
     }
 
     /// <summary>The number of discretisation points at iteration k: the CT curriculum, or its final value for DTM.</summary>

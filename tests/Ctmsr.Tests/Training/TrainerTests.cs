@@ -25,7 +25,7 @@ public class TrainerTests
         var root = TrainingKit.TempDir("resume");
         try
         {
-            var opt = TrainingKit.Options(ValGt, iters: 6) with { Accumulate = 1 };
+            var opt = TrainingKit.Options(ValGt, iters: 6, batch: 1) with { Accumulate = 2 };
             var sw = Stopwatch.StartNew();
             using var ctx = new Context(new CpuBackend());
             TrainResult whole;
@@ -120,7 +120,16 @@ public class TrainerTests
             Assert.That(change, Is.GreaterThan(1e-4), "DTM changes the output");
             Assert.That(dtm.TeacherIteration, Is.EqualTo(2), "teacher refreshed every 2 iterations");
             Assert.That(TrainingCheckpoint.ReadState(dr.LastCheckpoint!).Stage, Is.EqualTo(TrainStage.Dtm));
-            Assert.That(Tensors(dr.LastCheckpoint!).Keys.Any(k => k.StartsWith("teacher.", StringComparison.Ordinal)));
+            var whole = Tensors(dr.LastCheckpoint!);
+            Assert.That(whole.Keys.Any(k => k.StartsWith("teacher.", StringComparison.Ordinal)));
+
+            // DTM resume is exact too (stopping at 1, while the teacher is still the CT model, is the telling case)
+            TrainResult d1, d2;
+            using (var t = Trainer.Start(ctx, dtmOpt, Path.Combine(root, "dtm2"))) d1 = t.Run(stopAt: 1);
+            using (var t = Trainer.Resume(ctx, Path.Combine(root, "dtm2"))) d2 = t.Run();
+            Assert.That(d1.Losses.Concat(d2.Losses), Is.EqualTo(dr.Losses));
+            var split = Tensors(d2.LastCheckpoint!);
+            foreach (var k in whole.Keys) Assert.That(split[k], Is.EqualTo(whole[k]), $"{k} differs after a DTM resume");
         }
         finally { TrainingKit.Delete(root); }
     }
@@ -202,6 +211,38 @@ public class TrainerTests
                 Does.Contain("--from"));
         }
         finally { TrainingKit.Delete(root); }
+    }
+
+    [Test]
+    public void ValidationScoresTheEmaModelAtCheckpoints()
+    {
+        var root = TrainingKit.TempDir("val");
+        try
+        {
+            using var ctx = new Context(new CpuBackend());
+            var val = Path.GetDirectoryName(ValGt)!;
+            var opt = TrainingKit.Options(ValGt, iters: 2, batch: 1) with { Val = val, ValLimit = 2, CheckpointEvery = 1 };
+            var msgs = new List<string>();
+            using var t = Trainer.Start(ctx, opt, Path.Combine(root, "run"), new TrainerHooks { Message = msgs.Add });
+            t.Run();
+            var vals = t.RunDir.ReadLog().Where(l => l.ContainsKey("val_psnr_y")).ToList();
+            Assert.That(vals.Select(v => (int)v["iter"]!), Is.EqualTo(new[] { 1, 2 }));
+            foreach (var v in vals) Assert.That((double)v["val_psnr_y"]!, Is.InRange(3.0, 60.0));
+            Assert.That(msgs.Count(m => m.StartsWith("validation", StringComparison.Ordinal)), Is.EqualTo(2));
+        }
+        finally { TrainingKit.Delete(root); }
+    }
+
+    [Test]
+    public void PsnrYClosedForm()
+    {
+        // gt all 0 ([-1]), sr all 0.5 -> Y differs by (65.481 + 128.553 + 24.966) * 128/255 on every pixel
+        int plane = 16;
+        var gt = Enumerable.Repeat(-1f, 3 * plane).ToArray();
+        var sr = Enumerable.Repeat(0.00392157f, 3 * plane).ToArray(); // u = 128/255
+        double d = 219.0 * 128 / 255;
+        Assert.That(Validation.PsnrY(sr, gt, plane), Is.EqualTo(10 * Math.Log10(255.0 * 255 / (d * d))).Within(1e-6));
+        Assert.That(Validation.PsnrY(gt, gt, plane), Is.EqualTo(double.PositiveInfinity));
     }
 
     [Test]

@@ -1,0 +1,195 @@
+using System.CommandLine;
+using System.Diagnostics;
+using Ctmsr.Autograd;
+using Ctmsr.Model.Network;
+using Ctmsr.Train.Training;
+using Spectre.Console;
+
+namespace Ctmsr.Cli.Verbs;
+
+/// <summary>
+/// `ctmsr train ct --data DIR --run DIR [...]` and `ctmsr train dtm --from CT_RUN_OR_CKPT --data DIR --run DIR [...]`;
+/// either continues a run with `--resume RUN_DIR`. Progress shows iteration, loss, it/s and ETA; Ctrl+C stops
+/// after the current iteration and writes a checkpoint.
+/// </summary>
+static class TrainVerb
+{
+    /// <summary>
+    /// Builds the LPIPS-VGG distance from (context, torchvision vgg16 .pth, lpips v0.1 vgg.pth or null for the default).
+    /// Set by the host once Ctmsr.Model.Lpips is available; while null, --lpips-vgg is refused with an explanation.
+    /// </summary>
+    public static Func<Context, string, string?, PerSampleDistance>? LpipsFactory { get; set; }
+
+    sealed class Common
+    {
+        public readonly Option<DirectoryInfo?> Data = new("--data") { Description = "folder of HR training images (recursive; png/jpg/jpeg)" };
+        public readonly Option<DirectoryInfo?> Run = new("--run") { Description = "run directory to create (config.json, log.jsonl, checkpoints/, model_ema.safetensors)" };
+        public readonly Option<DirectoryInfo?> Resume = new("--resume") { Description = "continue the run in RUN_DIR exactly from its newest checkpoint (its config.json holds the options)" };
+        public readonly Option<int?> Iters = new("--iters") { Description = "total iterations (CT default 500000, DTM 2000)" };
+        public readonly Option<int?> Batch = new("--batch") { Description = "batch size (default 32)" };
+        public readonly Option<int?> Crop = new("--crop") { Description = "HR crop size (default 256; the LR side crop/4 must be a multiple of the model's window size x 2^(levels-1))" };
+        public readonly Option<string?> Config = new("--config") { Description = "model: x4 (the released model) or small (default x4; DTM: the CT checkpoint's)" };
+        public readonly Option<ulong?> Seed = new("--seed") { Description = "run seed: fixes initial weights, data order, crops, degradations, noise and dropout (default 0)" };
+        public readonly Option<float?> Lr = new("--lr") { Description = "AdamW learning rate (default 5e-5)" };
+        public readonly Option<int?> Accumulate = new("--accumulate") { Description = "micro-batches per optimiser step (gradient accumulation, default 1)" };
+        public readonly Option<int?> CheckpointEvery = new("--checkpoint-every") { Description = "iterations between checkpoints (default 5000)" };
+        public readonly Option<int?> Keep = new("--keep") { Description = "checkpoints to keep (default 3)" };
+        public readonly Option<int?> Workers = new("--workers") { Description = "data loader threads (default 2)" };
+        public readonly Option<FileInfo?> LpipsVgg = new("--lpips-vgg") { Description = "torchvision VGG16 weights (vgg16-397923af.pth) for the LPIPS loss; without it the loss is Charbonnier alone" };
+        public readonly Option<FileInfo?> LpipsLin = new("--lpips-lin") { Description = "LPIPS v0.1 linear heads for VGG (lpips-v0.1/vgg.pth; default: the one in ../shared/weights)" };
+        public readonly Option<DirectoryInfo?> Val = new("--val") { Description = "validation folder with gt/ and lq/ (matched by name): the EMA model's PSNR-Y is logged at every checkpoint" };
+        public readonly Option<int?> ValLimit = new("--val-limit") { Description = "validation images to use (default all)" };
+        public readonly Option<string?> Device = DeviceOption.Create();
+
+        public void AddTo(Command c)
+        {
+            foreach (Option o in new Option[] { Data, Run, Resume, Iters, Batch, Crop, Config, Seed, Lr, Accumulate, CheckpointEvery, Keep, Workers, Val, ValLimit, LpipsVgg, LpipsLin, Device })
+                c.Options.Add(o);
+        }
+    }
+
+    public static Command Create()
+    {
+        var train = new Command("train", "train CTMSR: stage 1 consistency training (ct), stage 2 distribution trajectory matching (dtm)");
+
+        var ct = new Command("ct", "stage 1: consistency training from random weights (spec section 4)");
+        var cc = new Common();
+        cc.AddTo(ct);
+        ct.SetGuardedAction(r => Execute(r, cc, TrainStage.Ct, null, null, null));
+
+        var dtm = new Command("dtm", "stage 2: L_CT + L_DTM, starting from a CT run or checkpoint (spec section 5)");
+        var dc = new Common();
+        dc.AddTo(dtm);
+        var from = new Option<string?>("--from") { Description = "CT run directory (its newest checkpoint) or checkpoint file to start from" };
+        var loss = new Option<string?>("--loss") { Description = "dtm (the method, default) or sds (the paper's score-distillation ablation)" };
+        var refresh = new Option<int?>("--teacher-refresh") { Description = "iterations between teacher refreshes (default 1000)" };
+        dtm.Options.Add(from); dtm.Options.Add(loss); dtm.Options.Add(refresh);
+        dtm.SetGuardedAction(r => Execute(r, dc, TrainStage.Dtm, r.GetValue(from), r.GetValue(loss), r.GetValue(refresh)));
+
+        train.Subcommands.Add(ct);
+        train.Subcommands.Add(dtm);
+        return train;
+    }
+
+    static CtmsrConfig ParseConfig(string name) => name.Trim().ToLowerInvariant() switch
+    {
+        "x4" => CtmsrConfig.X4,
+        "small" => CtmsrConfig.Small,
+        _ => throw new ArgumentException($"unknown --config '{name}': use x4 or small"),
+    };
+
+    static int Execute(ParseResult r, Common c, TrainStage stage, string? from, string? lossKind, int? refresh)
+    {
+        using var ctx = new Context(DeviceOption.Open(r.GetValue(c.Device)));
+        var reporter = new Reporter();
+        var hooks = new TrainerHooks
+        {
+            Lpips = OpenLpips(ctx, r.GetValue(c.LpipsVgg), r.GetValue(c.LpipsLin)),
+            Message = m => AnsiConsole.MarkupLine(m.StartsWith("WARNING", StringComparison.Ordinal) ? $"[yellow]{Markup.Escape(m)}[/]" : Markup.Escape(m)),
+            Progress = reporter,
+        };
+
+        Trainer trainer;
+        var resume = r.GetValue(c.Resume);
+        if (resume is not null)
+        {
+            var ignored = new Option[] { c.Data, c.Run, c.Iters, c.Batch, c.Crop, c.Config, c.Seed, c.Lr, c.Accumulate }
+                .Where(o => r.GetResult(o) is not null).Select(o => o.Name).ToList();
+            if (ignored.Count > 0)
+                AnsiConsole.MarkupLineInterpolated($"[yellow]note: {string.Join(", ", ignored)} ignored: a resumed run keeps the options in {resume.FullName}/config.json[/]");
+            var runStage = RunDirectory.Open(resume.FullName).ReadOptions().Stage.ToString().ToLowerInvariant();
+            if (runStage != stage.ToString().ToLowerInvariant())
+                throw new ArgumentException($"{resume.FullName} is a {runStage} run; resume it with `ctmsr train {runStage} --resume {resume.FullName}`");
+            trainer = Trainer.Resume(ctx, resume.FullName, hooks);
+        }
+        else
+        {
+            var data = r.GetValue(c.Data) ?? throw new ArgumentException("--data DIR is required: the folder of HR training images");
+            var run = r.GetValue(c.Run) ?? throw new ArgumentException("--run DIR is required: the directory this run writes to");
+            var cfgName = r.GetValue(c.Config);
+            CtmsrConfig model;
+            if (cfgName is not null) model = ParseConfig(cfgName);
+            else if (stage == TrainStage.Dtm && from is not null) model = Trainer.SourceConfig(Trainer.ResolveSource(from)) ?? CtmsrConfig.X4;
+            else model = CtmsrConfig.X4;
+            var d = new TrainOptions();
+            var o = d with
+            {
+                Stage = stage, Data = data.FullName, Model = model,
+                Iterations = r.GetValue(c.Iters) ?? (stage == TrainStage.Dtm ? 2000 : d.Iterations),
+                Batch = r.GetValue(c.Batch) ?? d.Batch, Crop = r.GetValue(c.Crop) ?? d.Crop, Seed = r.GetValue(c.Seed) ?? d.Seed,
+                Lr = r.GetValue(c.Lr) ?? d.Lr, Accumulate = r.GetValue(c.Accumulate) ?? d.Accumulate,
+                CheckpointEvery = r.GetValue(c.CheckpointEvery) ?? d.CheckpointEvery, KeepCheckpoints = r.GetValue(c.Keep) ?? d.KeepCheckpoints,
+                LoaderWorkers = r.GetValue(c.Workers) ?? d.LoaderWorkers,
+                Val = r.GetValue(c.Val)?.FullName, ValLimit = r.GetValue(c.ValLimit) ?? 0,
+                From = from is null ? null : Path.GetFullPath(from), TeacherRefresh = refresh ?? d.TeacherRefresh,
+                DtmLoss = (lossKind ?? "dtm").Trim().ToLowerInvariant() switch
+                {
+                    "dtm" => DtmLossKind.Dtm, "sds" => DtmLossKind.Sds,
+                    _ => throw new ArgumentException($"unknown --loss '{lossKind}': use dtm or sds"),
+                },
+            };
+            trainer = Trainer.Start(ctx, o, run.FullName, hooks);
+        }
+
+        using (trainer)
+        using (var cts = new CancellationTokenSource())
+        {
+            ConsoleCancelEventHandler onCancel = (_, e) => { e.Cancel = true; cts.Cancel(); };
+            Console.CancelKeyPress += onCancel;
+            try
+            {
+                TrainResult result;
+                if (AnsiConsole.Profile.Capabilities.Interactive)
+                    result = AnsiConsole.Progress().AutoClear(false)
+                        .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn(), new SpinnerColumn())
+                        .Start(pc =>
+                        {
+                            reporter.Task = pc.AddTask(trainer.Options.Stage.ToString().ToUpperInvariant(), maxValue: trainer.Options.Iterations);
+                            reporter.Task.Value = trainer.Iteration;
+                            return trainer.Run(cancel: cts.Token);
+                        });
+                else result = trainer.Run(cancel: cts.Token);
+                if (result.Finished)
+                    Console.WriteLine($"done: {result.Iteration} iterations; EMA model {trainer.RunDir.EmaModelPath}, checkpoint {result.LastCheckpoint}");
+                else
+                    Console.WriteLine($"stopped at iteration {result.Iteration}; checkpoint {result.LastCheckpoint}; continue with `ctmsr train {trainer.Options.Stage.ToString().ToLowerInvariant()} --resume {trainer.RunDir.Root}`");
+                return 0;
+            }
+            finally { Console.CancelKeyPress -= onCancel; }
+        }
+    }
+
+    static PerSampleDistance? OpenLpips(Context ctx, FileInfo? vgg, FileInfo? lin)
+    {
+        if (vgg is null) return null;
+        if (!vgg.Exists) throw new FileNotFoundException($"{vgg.FullName}: no such file; pass the torchvision VGG16 weights (vgg16-397923af.pth) to --lpips-vgg");
+        if (lin is { Exists: false }) throw new FileNotFoundException($"{lin.FullName}: no such file; pass lpips-v0.1/vgg.pth to --lpips-lin");
+        var factory = LpipsFactory ?? throw new InvalidOperationException("this build of ctmsr has no LPIPS network wired into training; train without --lpips-vgg (Charbonnier alone) or use a build with LPIPS");
+        return factory(ctx, vgg.FullName, lin?.FullName);
+    }
+
+    /// <summary>Feeds the Spectre task when interactive, else prints a line every ~10 s (and at the end).</summary>
+    sealed class Reporter : IProgress<TrainProgress>
+    {
+        public ProgressTask? Task { get; set; }
+        readonly Stopwatch _since = Stopwatch.StartNew();
+
+        public void Report(TrainProgress p)
+        {
+            string dtm = p.LossDtm is { } d ? $" (ct {p.LossCt:0.0000}, dtm {d:0.0000})" : "";
+            string line = $"{p.Stage.ToString().ToUpperInvariant()} {p.Iteration}/{p.Total} loss {p.Loss:0.0000}{dtm} N {p.Steps} lr {p.Lr:0.##e0} {p.ItPerSec:0.00} it/s {p.ImagesPerSec:0.0} img/s ETA {Eta(p.Eta)}";
+            if (Task is not null)
+            {
+                Task.Description = Markup.Escape(line);
+                Task.Value = p.Iteration;
+            }
+            else if (_since.Elapsed.TotalSeconds >= 10 || p.Iteration == p.Total || p.Iteration == 1)
+            {
+                Console.WriteLine(line);
+                _since.Restart();
+            }
+        }
+
+        static string Eta(TimeSpan t) => t.TotalDays >= 1 ? $"{(int)t.TotalDays}d{t.Hours:00}h" : t.TotalHours >= 1 ? $"{(int)t.TotalHours}h{t.Minutes:00}m" : $"{t.Minutes}m{t.Seconds:00}s";
+    }
+}
