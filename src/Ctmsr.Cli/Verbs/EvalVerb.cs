@@ -41,7 +41,7 @@ static class EvalVerb
             NiqeModel? niqeModel = null;
             if (!r.GetValue(noNiqe))
             {
-                var path = r.GetValue(niqe)?.FullName ?? FindDefault("CTMSR_NIQE_PARAMS", NiqeFile);
+                var path = r.GetValue(niqe)?.FullName ?? WeightFiles.FindDefault("CTMSR_NIQE_PARAMS", NiqeFile);
                 if (path is null && gtDir is null)
                     throw new FileNotFoundException($"no-reference evaluation needs the NIQE pristine model: pass --niqe-params {NiqeFile} (BasicSR's) or set CTMSR_NIQE_PARAMS");
                 if (path is not null) niqeModel = NiqeModel.Load(path);
@@ -55,7 +55,7 @@ static class EvalVerb
             {
                 if (gtDir is null) throw new ArgumentException("--lpips-alex compares with ground truth: pass --gt DIR as well");
                 if (!alexPath.Exists) throw new FileNotFoundException($"{alexPath.FullName}: no such file; pass torchvision's AlexNet ImageNet weights (alexnet-owt-7be5be79.pth)");
-                var headsPath = r.GetValue(heads)?.FullName ?? FindDefault("CTMSR_LPIPS_HEADS", AlexHeads)
+                var headsPath = r.GetValue(heads)?.FullName ?? WeightFiles.FindDefault("CTMSR_LPIPS_HEADS", AlexHeads)
                     ?? throw new FileNotFoundException($"LPIPS needs the v0.1 AlexNet heads: pass --lpips-heads {AlexHeads} or set CTMSR_LPIPS_HEADS");
                 ctx = new Context(DeviceOption.Open(r.GetValue(device)));
                 lpips = LpipsScorer.Load(ctx, LpipsBackbone.Alex, alexPath.FullName, headsPath);
@@ -103,17 +103,5 @@ static class EvalVerb
                 }
             });
         return rows;
-    }
-
-    /// <summary>$ENV, else weights/NAME under the working directory, ../shared or the tool's own folder.</summary>
-    static string? FindDefault(string env, string name)
-    {
-        var e = Environment.GetEnvironmentVariable(env);
-        if (!string.IsNullOrEmpty(e)) return File.Exists(e) ? e : throw new FileNotFoundException($"${env} points to {e}, which does not exist; fix or unset it");
-        foreach (var root in new[] { Directory.GetCurrentDirectory(), AppContext.BaseDirectory })
-            for (var d = new DirectoryInfo(root); d is not null; d = d.Parent)
-                foreach (var cand in new[] { Path.Combine(d.FullName, "weights", name), Path.Combine(d.FullName, "shared", "weights", name) })
-                    if (File.Exists(cand)) return cand;
-        return null;
     }
 }

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Diagnostics;
 using Ctmsr.Autograd;
+using Ctmsr.Model.Lpips;
 using Ctmsr.Model.Network;
 using Ctmsr.Train.Training;
 using Spectre.Console;
@@ -14,12 +15,6 @@ namespace Ctmsr.Cli.Verbs;
 /// </summary>
 static class TrainVerb
 {
-    /// <summary>
-    /// Builds the LPIPS-VGG distance from (context, torchvision vgg16 .pth, lpips v0.1 vgg.pth or null for the default).
-    /// Set by the host once Ctmsr.Model.Lpips is available; while null, --lpips-vgg is refused with an explanation.
-    /// </summary>
-    public static Func<Context, string, string?, PerSampleDistance>? LpipsFactory { get; set; }
-
     sealed class Common
     {
         public readonly Option<DirectoryInfo?> Data = new("--data") { Description = "folder of HR training images (recursive; png/jpg/jpeg)" };
@@ -36,7 +31,7 @@ static class TrainVerb
         public readonly Option<int?> Keep = new("--keep") { Description = "checkpoints to keep (default 3)" };
         public readonly Option<int?> Workers = new("--workers") { Description = "data loader threads (default 2)" };
         public readonly Option<FileInfo?> LpipsVgg = new("--lpips-vgg") { Description = "torchvision VGG16 weights (vgg16-397923af.pth) for the LPIPS loss; without it the loss is Charbonnier alone" };
-        public readonly Option<FileInfo?> LpipsLin = new("--lpips-lin") { Description = "LPIPS v0.1 linear heads for VGG (lpips-v0.1/vgg.pth; default: the one in ../shared/weights)" };
+        public readonly Option<FileInfo?> LpipsLin = new("--lpips-lin") { Description = "LPIPS v0.1 linear heads for VGG (lpips-v0.1/vgg.pth; default: $CTMSR_LPIPS_VGG_HEADS, else weights/lpips-v0.1/vgg.pth here or in ../shared)" };
         public readonly Option<DirectoryInfo?> Val = new("--val") { Description = "validation folder with gt/ and lq/ (matched by name): the EMA model's PSNR-Y is logged at every checkpoint" };
         public readonly Option<int?> ValLimit = new("--val-limit") { Description = "validation images to use (default all)" };
         public readonly Option<string?> Device = DeviceOption.Create();
@@ -164,8 +159,10 @@ static class TrainVerb
         if (vgg is null) return null;
         if (!vgg.Exists) throw new FileNotFoundException($"{vgg.FullName}: no such file; pass the torchvision VGG16 weights (vgg16-397923af.pth) to --lpips-vgg");
         if (lin is { Exists: false }) throw new FileNotFoundException($"{lin.FullName}: no such file; pass lpips-v0.1/vgg.pth to --lpips-lin");
-        var factory = LpipsFactory ?? throw new InvalidOperationException("this build of ctmsr has no LPIPS network wired into training; train without --lpips-vgg (Charbonnier alone) or use a build with LPIPS");
-        return factory(ctx, vgg.FullName, lin?.FullName);
+        var heads = lin?.FullName ?? WeightFiles.FindDefault("CTMSR_LPIPS_VGG_HEADS", "lpips-v0.1/vgg.pth")
+            ?? throw new FileNotFoundException("LPIPS needs the v0.1 VGG heads: pass --lpips-lin lpips-v0.1/vgg.pth or set CTMSR_LPIPS_VGG_HEADS");
+        var net = Lpips.Load(ctx, LpipsBackbone.Vgg16, vgg.FullName, heads);
+        return net.PerSample;
     }
 
     /// <summary>Feeds the Spectre task when interactive, else prints a line every ~10 s (and at the end).</summary>
