@@ -198,6 +198,12 @@ public sealed class CpuBackend : Backend
         DeviceBuffer dst, long dstOffset, ReadOnlySpan<long> dstStrides, bool accumulate) =>
         CpuCopy.Strided(shape, F(src), srcOffset, srcStrides, F(dst), dstOffset, dstStrides, accumulate);
 
+    public override void Resample2d(int planes, ResampleAxis rows, ResampleAxis cols, DeviceBuffer x, DeviceBuffer y) =>
+        CpuImageFilters.Resample2d(F(x), F(y), planes, rows, cols);
+
+    public override void Filter2dReflect(int batch, int channels, int h, int w, int k, DeviceBuffer kernels, DeviceBuffer x, DeviceBuffer y) =>
+        CpuImageFilters.Filter2dReflect(F(x), F(y), batch, channels, h, w, k, F(kernels));
+
     public override void AvgPool2x2(int nc, int h, int w, DeviceBuffer x, DeviceBuffer y)
     {
         float[] X = F(x), Y = F(y);

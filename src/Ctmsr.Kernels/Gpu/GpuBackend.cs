@@ -263,6 +263,33 @@ public abstract class GpuBackend : Backend
     }
 
     // ---- resampling ----
+    public override void Resample2d(int planes, ResampleAxis rows, ResampleAxis cols, DeviceBuffer x, DeviceBuffer y)
+    {
+        long n = (long)planes * rows.OutSize * cols.OutSize;
+        if (n == 0) return;
+        CheckRange(x, 0, (long)planes * rows.InSize * cols.InSize, nameof(x));
+        CheckRange(y, 0, n, nameof(y));
+        // The tap tables are small; they live only for this launch (Synchronize before freeing them).
+        using var ryi = Allocate(rows.Index.Length); using var ryw = Allocate(rows.Weight.Length);
+        using var rxi = Allocate(cols.Index.Length); using var rxw = Allocate(cols.Weight.Length);
+        Upload(rows.IndexAsFloat(), ryi); Upload(rows.Weight, ryw);
+        Upload(cols.IndexAsFloat(), rxi); Upload(cols.Weight, rxw);
+        Run("image.k", "resample2d", "", Linear(n),
+            [planes, rows.InSize, cols.InSize, rows.OutSize, cols.OutSize, rows.Taps, cols.Taps, G(ryi), G(ryw), G(rxi), G(rxw), G(x), G(y)]);
+        Synchronize();
+    }
+
+    public override void Filter2dReflect(int batch, int channels, int h, int w, int k, DeviceBuffer kernels, DeviceBuffer x, DeviceBuffer y)
+    {
+        if (k <= 0 || k % 2 == 0) throw new ArgumentException($"Filter2dReflect: kernel size {k} must be odd and positive");
+        long n = (long)batch * channels * h * w;
+        if (n == 0) return;
+        CheckRange(kernels, 0, (long)batch * k * k, nameof(kernels));
+        CheckRange(x, 0, n, nameof(x));
+        CheckRange(y, 0, n, nameof(y));
+        Run("image.k", "filter2d_reflect", "", Linear(n), [batch * channels, channels, h, w, k, G(kernels), G(x), G(y)]);
+    }
+
     public override void AvgPool2x2(int nc, int h, int w, DeviceBuffer x, DeviceBuffer y)
     {
         long n = (long)nc * (h / 2) * (w / 2);

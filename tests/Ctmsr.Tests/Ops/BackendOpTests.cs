@@ -1,5 +1,6 @@
 using Ctmsr.Kernels;
 using Ctmsr.Kernels.Reference;
+using Ctmsr.Train.Resampling;
 
 namespace Ctmsr.Tests.Ops;
 
@@ -164,6 +165,23 @@ public abstract class BackendOpTests
             foreach (bool acc in new[] { false, true })
                 Compare([n, nc * oh * ow], [n], (b, i, o) => b.MaxPool2dBackward(nc, h, w, k, s, i[0], i[1], o[0], acc));
         }
+    }
+
+    [TestCase(ResizeMode.Bicubic, 9, 13, 36, 52)] [TestCase(ResizeMode.Bilinear, 9, 13, 5, 20)]
+    [TestCase(ResizeMode.Area, 17, 23, 5, 7)] [TestCase(ResizeMode.Nearest, 9, 13, 14, 6)]
+    public void Resample2d(ResizeMode mode, int h, int w, int oh, int ow)
+    {
+        const int planes = 5;
+        var rows = Resize.Axis(h, oh, mode);
+        var cols = Resize.Axis(w, ow, mode);
+        Compare([planes * h * w], [planes * oh * ow], (b, i, o) => b.Resample2d(planes, rows, cols, i[0], o[0]));
+    }
+
+    [TestCase(2, 3, 11, 16, 3)] [TestCase(2, 3, 12, 9, 7)] [TestCase(1, 2, 5, 6, 13)] [TestCase(3, 1, 1, 8, 5)]
+    public void Filter2dReflect(int batch, int channels, int h, int w, int k)
+    {
+        long n = (long)batch * channels * h * w;
+        Compare([batch * k * k, n], [n], (b, i, o) => b.Filter2dReflect(batch, channels, h, w, k, i[0], i[1], o[0]));
     }
 
     [TestCase(3, 8, 2, 16)] [TestCase(2, 8, 6, 32)] [TestCase(2, 4, 3, 5)]
