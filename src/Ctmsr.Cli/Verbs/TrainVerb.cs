@@ -26,6 +26,9 @@ static class TrainVerb
         public readonly Option<string?> Config = new("--config") { Description = "model: x4 (the released model) or small (default x4; DTM: the CT checkpoint's)" };
         public readonly Option<ulong?> Seed = new("--seed") { Description = "run seed: fixes initial weights, data order, crops, degradations, noise and dropout (default 0)" };
         public readonly Option<float?> Lr = new("--lr") { Description = "AdamW learning rate (default 5e-5)" };
+        public readonly Option<int?> S0 = new("--s0") { Description = "CT step curriculum: N(k) starts at s0 + 1 points (default 4, the released setting)" };
+        public readonly Option<int?> S1 = new("--s1") { Description = "CT step curriculum: N(k) ends at s1 + 1 points (default 3); --s0 1 --s1 1 trains the one-step map at sigma = 1 only" };
+        public readonly Option<float?> EmaDecay = new("--ema-decay") { Description = "EMA decay per step (default 0.999; short runs want less, as the EMA starts from the random initial weights)" };
         public readonly Option<int?> Accumulate = new("--accumulate") { Description = "micro-batches per optimiser step (gradient accumulation, default 1)" };
         public readonly Option<int?> CheckpointEvery = new("--checkpoint-every") { Description = "iterations between checkpoints (default 5000)" };
         public readonly Option<int?> Keep = new("--keep") { Description = "checkpoints to keep (default 3)" };
@@ -38,7 +41,7 @@ static class TrainVerb
 
         public void AddTo(Command c)
         {
-            foreach (Option o in new Option[] { Data, Run, Resume, Iters, Batch, Crop, Config, Seed, Lr, Accumulate, CheckpointEvery, Keep, Workers, Val, ValLimit, LpipsVgg, LpipsLin, Device })
+            foreach (Option o in new Option[] { Data, Run, Resume, Iters, Batch, Crop, Config, Seed, Lr, S0, S1, EmaDecay, Accumulate, CheckpointEvery, Keep, Workers, Val, ValLimit, LpipsVgg, LpipsLin, Device })
                 c.Options.Add(o);
         }
     }
@@ -88,7 +91,7 @@ static class TrainVerb
         var resume = r.GetValue(c.Resume);
         if (resume is not null)
         {
-            var ignored = new Option[] { c.Data, c.Run, c.Iters, c.Batch, c.Crop, c.Config, c.Seed, c.Lr, c.Accumulate }
+            var ignored = new Option[] { c.Data, c.Run, c.Iters, c.Batch, c.Crop, c.Config, c.Seed, c.Lr, c.S0, c.S1, c.EmaDecay, c.Accumulate }
                 .Where(o => r.GetResult(o) is not null).Select(o => o.Name).ToList();
             if (ignored.Count > 0)
                 AnsiConsole.MarkupLineInterpolated($"[yellow]note: {string.Join(", ", ignored)} ignored: a resumed run keeps the options in {resume.FullName}/config.json[/]");
@@ -112,7 +115,8 @@ static class TrainVerb
                 Stage = stage, Data = data.FullName, Model = model,
                 Iterations = r.GetValue(c.Iters) ?? (stage == TrainStage.Dtm ? 2000 : d.Iterations),
                 Batch = r.GetValue(c.Batch) ?? d.Batch, Crop = r.GetValue(c.Crop) ?? d.Crop, Seed = r.GetValue(c.Seed) ?? d.Seed,
-                Lr = r.GetValue(c.Lr) ?? d.Lr, Accumulate = r.GetValue(c.Accumulate) ?? d.Accumulate,
+                Lr = r.GetValue(c.Lr) ?? d.Lr, S0 = r.GetValue(c.S0) ?? d.S0, S1 = r.GetValue(c.S1) ?? d.S1,
+                EmaDecay = r.GetValue(c.EmaDecay) ?? d.EmaDecay, Accumulate = r.GetValue(c.Accumulate) ?? d.Accumulate,
                 CheckpointEvery = r.GetValue(c.CheckpointEvery) ?? d.CheckpointEvery, KeepCheckpoints = r.GetValue(c.Keep) ?? d.KeepCheckpoints,
                 LoaderWorkers = r.GetValue(c.Workers) ?? d.LoaderWorkers,
                 Val = r.GetValue(c.Val)?.FullName, ValLimit = r.GetValue(c.ValLimit) ?? 0,
