@@ -23,7 +23,7 @@ static class TrainVerb
         public readonly Option<int?> Iters = new("--iters") { Description = "total iterations (CT default 500000, DTM 2000)" };
         public readonly Option<int?> Batch = new("--batch") { Description = "batch size (default 32)" };
         public readonly Option<int?> Crop = new("--crop") { Description = "HR crop size (default 256; the LR side crop/4 must be a multiple of the model's window size x 2^(levels-1))" };
-        public readonly Option<string?> Config = new("--config") { Description = "model: x4 (the released model) or small (default x4; DTM: the CT checkpoint's)" };
+        public readonly Option<string?> Config = new("--config") { Description = "model: x4 (the released model), small (the fixtures' C 32 config) or tiny (small with 2 levels: LR multiple 16, crop 64) (default x4; DTM: the CT checkpoint's)" };
         public readonly Option<ulong?> Seed = new("--seed") { Description = "run seed: fixes initial weights, data order, crops, degradations, noise and dropout (default 0)" };
         public readonly Option<float?> Lr = new("--lr") { Description = "AdamW learning rate (default 5e-5)" };
         public readonly Option<int?> S0 = new("--s0") { Description = "CT step curriculum: N(k) starts at s0 + 1 points (default 4, the released setting)" };
@@ -73,7 +73,8 @@ static class TrainVerb
     {
         "x4" => CtmsrConfig.X4,
         "small" => CtmsrConfig.Small,
-        _ => throw new ArgumentException($"unknown --config '{name}': use x4 or small"),
+        "tiny" => CtmsrConfig.Tiny,
+        _ => throw new ArgumentException($"unknown --config '{name}': use x4, small or tiny"),
     };
 
     static int Execute(ParseResult r, Common c, TrainStage stage, string? from, string? lossKind, int? refresh)

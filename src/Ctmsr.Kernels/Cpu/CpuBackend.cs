@@ -40,9 +40,7 @@ public sealed class CpuBackend : Backend
         DeviceBuffer a, long offA, int lda, long strideA, DeviceBuffer b, long offB, int ldb, long strideB,
         float beta, DeviceBuffer c, long offC, int ldc, long strideC, int batch)
     {
-        float[] A = F(a), B = F(b), C = F(c);
-        for (int i = 0; i < batch; i++)
-            CpuGemm.Sgemm(transA, transB, m, n, k, alpha, A, offA + i * strideA, lda, B, offB + i * strideB, ldb, beta, C, offC + i * strideC, ldc);
+        CpuGemm.SgemmBatched(transA, transB, m, n, k, alpha, F(a), offA, lda, strideA, F(b), offB, ldb, strideB, beta, F(c), offC, ldc, strideC, batch);
     }
 
     public override void Conv2dForward(in ConvShape s, DeviceBuffer x, DeviceBuffer w, DeviceBuffer? bias, DeviceBuffer y) =>
