@@ -12,10 +12,10 @@ public class UpscalerTests
     public void TileStartsFollowTheSpec()
     {
         // spec section 6: starts 0, 448, 896, ... with the last moved back to end at the border, duplicates dropped
-        Assert.That(Upscaler.TileStarts(512, 512, 448), Is.EqualTo(new[] { 0 }));
-        Assert.That(Upscaler.TileStarts(1024, 512, 448), Is.EqualTo(new[] { 0, 448, 512 }));
-        Assert.That(Upscaler.TileStarts(960, 512, 448), Is.EqualTo(new[] { 0, 448 }));
-        Assert.That(Upscaler.TileStarts(1408, 512, 448), Is.EqualTo(new[] { 0, 448, 896 }));
+        Assert.That(TileBlend.Starts(512, 512, 448), Is.EqualTo(new[] { 0 }));
+        Assert.That(TileBlend.Starts(1024, 512, 448), Is.EqualTo(new[] { 0, 448, 512 }));
+        Assert.That(TileBlend.Starts(960, 512, 448), Is.EqualTo(new[] { 0, 448 }));
+        Assert.That(TileBlend.Starts(1408, 512, 448), Is.EqualTo(new[] { 0, 448, 896 }));
     }
 
     [Test]
@@ -42,7 +42,7 @@ public class UpscalerTests
     public void OddSizesPadAndCropGreyStaysGreyAlphaIsBicubicAndSeedsRepeat()
     {
         var state = CheckpointFiles.LoadStateDict(SharedData.Fixture("ctmsr_small_official.pth"));
-        using var up = new Upscaler(new CpuBackend(), state, new UpscaleOptions { Seed = 3 });
+        using var up = new Upscaler(new CpuBackend(), state, new UpscaleOptions { Seed = 3, Alpha = AlphaMode.Bicubic });
         var rgb = up.Upscale(Card(37, 21, 3));
         Assert.That((rgb.Width, rgb.Height, rgb.Channels), Is.EqualTo((148, 84, 3)));
         Assert.That(rgb.Data.All(v => v is >= 0f and <= 1f));
@@ -60,8 +60,8 @@ public class UpscalerTests
     {
         var state = CheckpointFiles.LoadStateDict(SharedData.Fixture("ctmsr_small_official.pth"));
         var img = Card(128, 64, 3);
-        using var whole = new Upscaler(new CpuBackend(), state, new UpscaleOptions { Seed = 1, Tile = 128, TileStride = 128 });
-        using var tiled = new Upscaler(new CpuBackend(), state, new UpscaleOptions { Seed = 1, Tile = 64, TileStride = 64 });
+        using var whole = new Upscaler(new CpuBackend(), state, new UpscaleOptions { Seed = 1, Tile = 128, TileOverlap = 0 });
+        using var tiled = new Upscaler(new CpuBackend(), state, new UpscaleOptions { Seed = 1, Tile = 64, TileOverlap = 0 });
         var a = whole.Upscale(img); var b = tiled.Upscale(img);
         Assert.That((b.Width, b.Height), Is.EqualTo((512, 256)));
         // tiles are independent problems (own bicubic border, own noise): outputs differ, but stay close in mean
