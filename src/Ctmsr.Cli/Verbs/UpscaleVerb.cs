@@ -21,7 +21,7 @@ static class UpscaleVerb
         var weights = new Option<string?>("--weights") { Description = "model weights: .safetensors or the official CTMSR.pth (params_ema is used)" };
         var seed = new Option<string?>("--seed") { Description = "noise seed (default 0)" };
         var tile = new Option<string?>("--tile") { Description = "LR tile size: auto (default: fit free device memory, at most 512, halve on out-of-memory) or N, a multiple of 64" };
-        var overlap = new Option<string?>("--tile-overlap") { Description = "LR pixels shared by neighbouring tiles (default 64, the spec's stride 448 at tile 512)" };
+        var overlap = new Option<string?>("--tile-overlap") { Description = "LR pixels shared by neighbouring tiles (default 64, the spec's stride 448 at tile 512; half the tile below 128)" };
         var blend = new Option<string?>("--blend") { Description = "tile blending: average (default, the paper's) or cosine" };
         var colorFix = new Option<string?>("--color-fix") { Description = "colour correction toward the bicubic input: none (default), adain or wavelet" };
         var alpha = new Option<string?>("--alpha") { Description = "alpha plane: model (default; a uniform alpha is carried as is), bicubic or discard" };
@@ -54,7 +54,7 @@ static class UpscaleVerb
             {
                 Seed = r.GetValue(seed) is { } s ? ParseULong("--seed", s) : 0,
                 Tile = r.GetValue(tile) is { } t && !t.Equals("auto", StringComparison.OrdinalIgnoreCase) ? ParseInt("--tile", t, 1, 1 << 16) : null,
-                TileOverlap = r.GetValue(overlap) is { } o ? ParseInt("--tile-overlap", o, 0, 1 << 16) : 64,
+                TileOverlap = r.GetValue(overlap) is { } o ? ParseInt("--tile-overlap", o, 0, 1 << 16) : null,
                 Blend = Choice("--blend", r.GetValue(blend), TileBlendMode.Average, ("average", TileBlendMode.Average), ("cosine", TileBlendMode.Cosine)),
                 ColorFix = Choice("--color-fix", r.GetValue(colorFix), ColorFixMode.None, ("none", ColorFixMode.None), ("adain", ColorFixMode.AdaIn), ("wavelet", ColorFixMode.Wavelet)),
                 Alpha = Choice("--alpha", r.GetValue(alpha), AlphaMode.Model, ("model", AlphaMode.Model), ("bicubic", AlphaMode.Bicubic), ("discard", AlphaMode.Discard)),

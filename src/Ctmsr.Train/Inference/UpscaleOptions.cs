@@ -14,9 +14,15 @@ public sealed record UpscaleOptions
     /// An explicit size is used as given.</summary>
     public int? Tile { get; init; }
 
-    /// <summary>LR pixels shared by neighbouring tiles (spec: tile 512, stride 448, i.e. 64). Automatic tiles smaller
-    /// than twice this use half the tile.</summary>
-    public int TileOverlap { get; init; } = 64;
+    /// <summary>LR pixels shared by neighbouring tiles; null: 64 (the spec's tile 512 at stride 448). Tiles smaller than
+    /// twice the overlap use half the tile, except that an overlap given with an explicit tile is used as given.</summary>
+    public int? TileOverlap { get; init; }
+
+    public const int DefaultOverlap = 64;
+
+    /// <summary>The overlap used with tiles of <paramref name="tile"/> LR pixels.</summary>
+    public int OverlapFor(int tile) =>
+        Tile is not null && TileOverlap is int given ? given : Math.Min(TileOverlap ?? DefaultOverlap, tile / 2);
 
     /// <summary>The largest automatic tile: the spec's 512, so a device with room for it reproduces the paper's layout.</summary>
     public int MaxAutoTile { get; init; } = 512;

@@ -53,7 +53,7 @@ public sealed class Upscaler : IDisposable
         int m = cfg.SizeMultiple;
         if (o.Tile is int t && (t <= 0 || t % m != 0))
             throw new ArgumentException($"--tile {t} must be a positive multiple of {m} for this model, or auto");
-        if (o.TileOverlap < 0 || (o.Tile is int t2 && o.TileOverlap >= t2))
+        if (o.TileOverlap < 0 || (o.Tile is int t2 && o.OverlapFor(t2) >= t2))
             throw new ArgumentException($"--tile-overlap {o.TileOverlap} must be at least 0 and smaller than the tile ({o.Tile})");
         if (o.MaxAutoTile < m) throw new ArgumentException($"the largest automatic tile {o.MaxAutoTile} must be at least {m}");
         if (o.Steps is < 1 or > UpscaleOptions.MaxSteps) throw new ArgumentException($"--steps {o.Steps} must be 1..{UpscaleOptions.MaxSteps}");
@@ -202,7 +202,12 @@ public sealed class Upscaler : IDisposable
         if (cap <= m) return m;
         if (double.IsNaN(_bytesPerPixel))
         {
-            _bytesPerPixel = MeasureBytesPerPixel();
+            try { _bytesPerPixel = MeasureBytesPerPixel(); }
+            catch (Exception e) when (DeviceMemory.IsOutOfMemory(e))
+            {
+                _ctx.Pool.Trim();
+                throw new InsufficientMemoryException($"{DeviceName} ran out of memory even with {m}x{m} tiles ({e.Message.ReplaceLineEndings(" ")}); free memory on the device or use another --device", e);
+            }
             progress?.Report(new UpscaleProgress("calibrate", pass, 0, 0, m, $"{_bytesPerPixel / 1024:0.#} KiB of device memory per LR pixel"));
         }
         long free = (Options.FreeMemory ?? DeviceMemory.Available)(_ctx);
@@ -228,7 +233,7 @@ public sealed class Upscaler : IDisposable
     float[] RunTiles(float[] padded, int h, int w, int ph, int pw, int tile, string pass, IProgress<UpscaleProgress>? progress, CancellationToken ct)
     {
         int s = _net.Config.Scale;
-        int overlap = Options.Tile is null ? Math.Min(Options.TileOverlap, tile / 2) : Options.TileOverlap;
+        int overlap = Options.OverlapFor(tile);
         var ys = TileBlend.Starts(ph, tile, tile - overlap);
         var xs = TileBlend.Starts(pw, tile, tile - overlap);
         int th = Math.Min(ph, tile), tw = Math.Min(pw, tile);
