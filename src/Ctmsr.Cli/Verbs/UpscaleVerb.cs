@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text.Json;
 using Ctmsr.Train.Imaging;
 using Ctmsr.Train.Inference;
+using Spectre.Console;
 
 namespace Ctmsr.Cli.Verbs;
 
@@ -40,9 +41,10 @@ static class UpscaleVerb
             input, output, weights, seed, tile, overlap, blend, colorFix, alpha, format, quality, bitDepth,
             recursive, skipExisting, overwrite, json, steps, sampler, device,
         };
-        cmd.TreatUnmatchedTokensAsErrors = false;
-        cmd.SetGuardedAction(r =>
+        cmd.Action = new UsageGuardedAction(r =>
         {
+            if (r.Errors.Count > 0)
+                throw new ArgumentException($"{r.Errors[0].Message.TrimEnd('.')}; see 'ctmsr upscale --help'");
             if (r.UnmatchedTokens.Count > 0)
                 throw new ArgumentException($"unknown argument '{r.UnmatchedTokens[0]}'; see 'ctmsr upscale --help'");
             string inPath = r.GetValue(input) ?? throw new ArgumentException("no input given; usage: ctmsr upscale IN -o OUT --weights W");
@@ -91,8 +93,35 @@ static class UpscaleVerb
             Console.CancelKeyPress += onCancel;
             try
             {
-                var events = new SyncProgress<BatchEvent>(e => Report(e, asJson));
-                var summary = UpscaleBatch.RunAsync(up, jobs, save, events, cts.Token).GetAwaiter().GetResult();
+                var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
+                BatchSummary summary;
+                if (!asJson && console.Profile.Capabilities.Interactive)
+                    summary = console.Progress().AutoClear(true)
+                        .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn(), new SpinnerColumn())
+                        .Start(p =>
+                        {
+                            // the bar counts images, advancing by tiles within one
+                            var task = p.AddTask("upscale", maxValue: jobs.Count);
+                            var events = new SyncProgress<BatchEvent>(e =>
+                            {
+                                if (e.Kind == "tile" && e.Progress is { } tp)
+                                {
+                                    task.Value = e.Index + (double)tp.Tile / Math.Max(1, tp.Tiles);
+                                    task.Description = Markup.Escape($"{e.Index + 1}/{e.Total} {Path.GetFileName(e.Input)} {tp.Pass} tile {tp.Tile}/{tp.Tiles} ({tp.TileSize}px)");
+                                }
+                                else
+                                {
+                                    if (e.Kind is "done" or "skipped" or "failed") task.Value = e.Index + 1;
+                                    if (Line(e) is { } line) console.WriteLine(line);
+                                }
+                            });
+                            return UpscaleBatch.RunAsync(up, jobs, save, events, cts.Token).GetAwaiter().GetResult();
+                        });
+                else
+                {
+                    var events = new SyncProgress<BatchEvent>(e => Report(e, asJson));
+                    summary = UpscaleBatch.RunAsync(up, jobs, save, events, cts.Token).GetAwaiter().GetResult();
+                }
                 PrintSummary(summary, asJson);
                 return summary.ExitCode;
             }
@@ -106,6 +135,20 @@ static class UpscaleVerb
             finally { Console.CancelKeyPress -= onCancel; }
         });
         return cmd;
+    }
+
+    /// <summary>The verb's action with <see cref="Fail"/>'s one-line errors (as SetGuardedAction), that also receives
+    /// the parser's own errors (a missing option value, an unknown option) so they become usage errors (exit 2) in the
+    /// same one-line form instead of the parser's help dump and exit 1.</summary>
+    sealed class UsageGuardedAction(Func<ParseResult, int> body) : System.CommandLine.Invocation.SynchronousCommandLineAction
+    {
+        public override bool ClearsParseErrors => true;
+
+        public override int Invoke(ParseResult parseResult)
+        {
+            try { return body(parseResult); }
+            catch (Exception e) { return Fail.Report(e); }
+        }
     }
 
     static int ParseInt(string name, string s, int min, int max) =>
@@ -148,14 +191,22 @@ static class UpscaleVerb
             }
             return;
         }
+        if (Line(e) is { } line) Console.Error.WriteLine(line);
+    }
+
+    /// <summary>The human line for an event, or null for events shown only as progress.</summary>
+    static string? Line(BatchEvent e)
+    {
         var r = e.Result;
-        switch (e.Kind)
+        return e.Kind switch
         {
-            case "notice": Console.Error.WriteLine($"ctmsr: note: {e.Message}"); break;
-            case "done": Console.Error.WriteLine($"[{e.Index + 1}/{e.Total}] {r!.Input} -> {r.Output} ({r.Width}x{r.Height} -> {r.OutWidth}x{r.OutHeight}, tile {r.TileSize}, {r.Ms:0} ms)"); break;
-            case "skipped": Console.Error.WriteLine($"[{e.Index + 1}/{e.Total}] {r!.Input}: skipped, {r.Output} exists (--overwrite to redo)"); break;
-            case "failed": Console.Error.WriteLine($"ctmsr: error: {r!.Input}: {r.Error}"); break;
-        }
+            "notice" => $"ctmsr: note: {e.Message}",
+            "done" => $"[{e.Index + 1}/{e.Total}] {r!.Input} -> {r.Output} ({r.Width}x{r.Height} -> {r.OutWidth}x{r.OutHeight}, tile {r.TileSize}, {r.Ms:0} ms)",
+            "skipped" => $"[{e.Index + 1}/{e.Total}] {r!.Input}: skipped, {r.Output} exists (--overwrite to redo)",
+            // decoder errors already name the file
+            "failed" => $"ctmsr: error: {(r!.Error!.StartsWith(r.Input, StringComparison.Ordinal) ? r.Error : $"{r.Input}: {r.Error}")}",
+            _ => null,
+        };
     }
 
     static void PrintSummary(BatchSummary s, bool asJson)

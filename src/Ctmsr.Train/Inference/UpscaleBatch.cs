@@ -92,7 +92,7 @@ public static class UpscaleBatch
             {
                 r = new UpscaleFileResult(src, dst, "failed", t.Elapsed.TotalMilliseconds, Error: e.Message.ReplaceLineEndings(" "));
             }
-            if (r.Notice is not null) events?.Report(new BatchEvent("notice", index, jobs.Count, src, Message: r.Notice));
+            if (r.Notice is not null && r.Status == "done") events?.Report(new BatchEvent("notice", index, jobs.Count, src, Message: r.Notice));
             switch (r.Status)
             {
                 case "done": done++; break;
