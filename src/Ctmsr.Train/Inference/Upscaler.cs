@@ -171,11 +171,16 @@ public sealed class Upscaler : IDisposable
         int ph = (h + m - 1) / m * m, pw = (w + m - 1) / m * m;
         var padded = ReflectPad(lr, h, w, ph, pw);
         int tile = Options.Tile ?? AutoTile(ph, pw, progress, pass);
+        // the whole image's accumulators live in host memory, allocated once: a host out-of-memory error here is not
+        // a reason to shrink device tiles
+        int s = _net.Config.Scale;
+        var sum = new float[3L * ph * s * pw * s];
+        var weight = new float[(long)ph * s * pw * s];
         while (true)
         {
             try
             {
-                var r = RunTiles(padded, h, w, ph, pw, tile, pass, progress, ct);
+                var r = RunTiles(padded, h, w, ph, pw, tile, pass, sum, weight, progress, ct);
                 LastTileSize = Math.Min(tile, Math.Max(ph, pw));
                 return r;
             }
@@ -187,6 +192,8 @@ public sealed class Upscaler : IDisposable
                     throw new InsufficientMemoryException($"{DeviceName} ran out of memory even with {m}x{m} tiles ({e.Message.ReplaceLineEndings(" ")}); free memory on the device or use another --device", e);
                 int next = Math.Max(m, used / 2 / m * m);
                 _autoCap = next;
+                Array.Clear(sum);
+                Array.Clear(weight);
                 progress?.Report(new UpscaleProgress("notice", pass, 0, 0, next, $"out of memory on {DeviceName} with {used}x{used} tiles; retrying with {next}x{next}"));
                 tile = next;
             }
@@ -200,7 +207,8 @@ public sealed class Upscaler : IDisposable
         int m = _net.Config.SizeMultiple;
         int cap = Math.Min(Math.Min(Options.MaxAutoTile / m * m, _autoCap), Math.Max(ph, pw));
         if (cap <= m) return m;
-        if (double.IsNaN(_bytesPerPixel))
+        bool first = double.IsNaN(_bytesPerPixel);
+        if (first)
         {
             try { _bytesPerPixel = MeasureBytesPerPixel(); }
             catch (Exception e) when (DeviceMemory.IsOutOfMemory(e))
@@ -208,12 +216,15 @@ public sealed class Upscaler : IDisposable
                 _ctx.Pool.Trim();
                 throw new InsufficientMemoryException($"{DeviceName} ran out of memory even with {m}x{m} tiles ({e.Message.ReplaceLineEndings(" ")}); free memory on the device or use another --device", e);
             }
-            progress?.Report(new UpscaleProgress("calibrate", pass, 0, 0, m, $"{_bytesPerPixel / 1024:0.#} KiB of device memory per LR pixel"));
         }
         long free = (Options.FreeMemory ?? DeviceMemory.Available)(_ctx);
         double budget = 0.8 * free;
         int fit = (int)Math.Min(int.MaxValue, Math.Sqrt(Math.Max(0, budget) / _bytesPerPixel)) / m * m;
-        return Math.Clamp(fit, m, cap);
+        int tile = Math.Clamp(fit, m, cap);
+        if (first)
+            progress?.Report(new UpscaleProgress("calibrate", pass, 0, 0, tile,
+                $"automatic tile {tile}x{tile}: the model takes {_bytesPerPixel / 1024:0.#} KiB of device memory per LR pixel, {DeviceName} has {free / 1073741824.0:0.#} GiB free"));
+        return tile;
     }
 
     /// <summary>Peak pool bytes of one unit-sized tile, per LR pixel: every activation of this network scales with the
@@ -230,7 +241,8 @@ public sealed class Upscaler : IDisposable
         return Math.Max(1, pool.PeakBytesInUse - before) / (double)(m * m);
     }
 
-    float[] RunTiles(float[] padded, int h, int w, int ph, int pw, int tile, string pass, IProgress<UpscaleProgress>? progress, CancellationToken ct)
+    float[] RunTiles(float[] padded, int h, int w, int ph, int pw, int tile, string pass, float[] sum, float[] weight,
+        IProgress<UpscaleProgress>? progress, CancellationToken ct)
     {
         int s = _net.Config.Scale;
         int overlap = Options.OverlapFor(tile);
@@ -238,8 +250,6 @@ public sealed class Upscaler : IDisposable
         var xs = TileBlend.Starts(pw, tile, tile - overlap);
         int th = Math.Min(ph, tile), tw = Math.Min(pw, tile);
         int PH = ph * s, PW = pw * s, oh = th * s, ow = tw * s;
-        var sum = new float[3L * PH * PW];
-        var weight = new float[(long)PH * PW];
         var ysSr = ys.Select(v => v * s).ToList();
         var xsSr = xs.Select(v => v * s).ToList();
         int tiles = ys.Count * xs.Count;
