@@ -50,10 +50,12 @@ static class TrainVerb
     {
         var train = new Command("train", "train CTMSR: stage 1 consistency training (ct), stage 2 distribution trajectory matching (dtm)");
 
-        var ct = new Command("ct", "stage 1: consistency training from random weights (spec section 4)");
+        var ct = new Command("ct", "stage 1: consistency training from random weights, or from --init weights (spec section 4)");
         var cc = new Common();
         cc.AddTo(ct);
-        ct.SetGuardedAction(r => Execute(r, cc, TrainStage.Ct, null, null, null));
+        var init = new Option<string?>("--init") { Description = "start from these weights instead of random ones (a run directory's newest checkpoint, a checkpoint or a model file): fine-tuning, or a longer schedule after a short one" };
+        ct.Options.Add(init);
+        ct.SetGuardedAction(r => Execute(r, cc, TrainStage.Ct, r.GetValue(init), null, null));
 
         var dtm = new Command("dtm", "stage 2: L_CT + L_DTM, starting from a CT run or checkpoint (spec section 5)");
         var dc = new Common();
@@ -108,7 +110,7 @@ static class TrainVerb
             var cfgName = r.GetValue(c.Config);
             CtmsrConfig model;
             if (cfgName is not null) model = ParseConfig(cfgName);
-            else if (stage == TrainStage.Dtm && from is not null) model = Trainer.SourceConfig(Trainer.ResolveSource(from)) ?? CtmsrConfig.X4;
+            else if (from is not null) model = Trainer.SourceConfig(Trainer.ResolveSource(from)) ?? CtmsrConfig.X4;
             else model = CtmsrConfig.X4;
             var d = new TrainOptions();
             var o = d with

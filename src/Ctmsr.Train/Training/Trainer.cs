@@ -59,19 +59,20 @@ public sealed class Trainer : IDisposable
     void Say(string m) => _hooks.Message?.Invoke(m);
 
     /// <summary>
-    /// A new run in <paramref name="runDir"/>. CT starts from random weights; DTM loads <see cref="TrainOptions.From"/>
-    /// (a CT run directory, a training checkpoint, or any CTMSR state dict) whose configuration must equal the options'.
+    /// A new run in <paramref name="runDir"/>. CT starts from random weights unless <see cref="TrainOptions.From"/> is set;
+    /// DTM always loads it (a CT run directory, a training checkpoint, or any CTMSR state dict). Its configuration must
+    /// equal the options'.
     /// </summary>
     public static Trainer Start(Context ctx, TrainOptions options, string runDir, TrainerHooks? hooks = null)
     {
         options.Validate();
         string? from = null;
-        if (options.Stage == TrainStage.Dtm)
+        if (options.Stage == TrainStage.Dtm || options.From is not null)
         {
             from = ResolveSource(options.From);
             var srcCfg = SourceConfig(from);
             if (srcCfg is not null && !TrainingCheckpoint.SameConfig(srcCfg, options.Model))
-                throw new ArgumentException($"the CT checkpoint {from} has model ({srcCfg}) but the DTM run asks for ({options.Model}); drop --config or pass the CT run's");
+                throw new ArgumentException($"the starting checkpoint {from} has model ({srcCfg}) but the {options.Stage.ToString().ToUpperInvariant()} run asks for ({options.Model}); drop --config or pass a checkpoint of that model");
         }
         var run = RunDirectory.Create(runDir, options);
         var t = new Trainer(ctx, options, run, hooks);
@@ -123,16 +124,17 @@ public sealed class Trainer : IDisposable
         if (TrainingCheckpoint.IsTrainingCheckpoint(path))
         {
             var st = TrainingCheckpoint.Load(path, Net, opt: null, Ema, teacher: null, restoreDropout: false);
-            Say($"DTM starts from {path} ({st.Stage} iteration {st.Iteration}): training weights, EMA; fresh AdamW");
+            Say($"{Options.Stage.ToString().ToUpperInvariant()} starts from {path} ({st.Stage} iteration {st.Iteration}): training weights, EMA; fresh AdamW");
         }
         else
         {
             // an inference checkpoint (official .pth or model_ema.safetensors): the same weights seed the student and its EMA
             ModelWeights.Load(Net, CheckpointFiles.LoadStateDict(path));
             foreach (var (p, e) in Ema.Pairs) _ctx.Backend.CopyStrided([(int)p.Count], p.Buffer, 0, [1], e.Buffer, 0, [1], false);
-            Say($"DTM starts from the model in {path}");
+            Say($"{Options.Stage.ToString().ToUpperInvariant()} starts from the model in {path}");
         }
-        CopyWeights(Net, Teacher!);
+        if (Teacher is null) return;
+        CopyWeights(Net, Teacher);
         TeacherIteration = 0;
     }
 
