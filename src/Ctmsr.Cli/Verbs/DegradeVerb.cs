@@ -41,7 +41,7 @@ static class DegradeVerb
                 }
                 catch (Exception e) when (e is IOException or InvalidDataException or ArgumentException or UnauthorizedAccessException)
                 {
-                    lock (gate) { failed++; Console.Error.WriteLine($"ctmsr: error: {f}: {e.Message}"); }
+                    lock (gate) { failed++; Console.Error.WriteLine($"ctmsr: error: {(e.Message.StartsWith(f, StringComparison.Ordinal) ? "" : f + ": ")}{e.Message}"); }
                 }
             });
             Console.WriteLine($"{done} pairs written to {outDir.FullName}/{{gt,lq,lq_up}}, {failed} failed, in {sw.Elapsed.TotalSeconds:0.0} s (seed {s}, crop {(c == 0 ? "whole image" : c.ToString())})");

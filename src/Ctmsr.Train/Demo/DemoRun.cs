@@ -36,8 +36,9 @@ public static class DemoRun
         var hr = TestCard.Render();
         var pair = degradation.Apply(hr.Data, hr.Height, hr.Width, seed);
         var lr = new Image(pair.LqWidth, pair.LqHeight, 3, 8, pair.Lq);
-        var bicubic = Upsample.Bicubic(lr, s);
-        var sr = upscaler.Upscale(lr);
+        // both on the 8-bit grid, so the scores are exactly those of the pixels the sheet shows
+        var bicubic = Quantise(Upsample.Bicubic(lr, s));
+        var sr = Quantise(upscaler.Upscale(lr));
         var bs = new DemoScores(Psnr.Y(bicubic, hr), Ssim.Y(bicubic, hr));
         var ss = new DemoScores(Psnr.Y(sr, hr), Ssim.Y(sr, hr));
         string F(double v, string fmt) => v.ToString(fmt, CultureInfo.InvariantCulture);
@@ -50,5 +51,12 @@ public static class DemoRun
                 new SheetPanel($"HR {hr.Width}x{hr.Height}", hr, "ground truth"),
             ]);
         return new DemoResult(sheet, hr, lr, bicubic, sr, bs, ss);
+    }
+
+    static Image Quantise(Image img)
+    {
+        var d = new float[img.Data.Length];
+        for (int i = 0; i < d.Length; i++) d[i] = MathF.Round(Math.Clamp(img.Data[i], 0f, 1f) * 255f) / 255f;
+        return new Image(img.Width, img.Height, img.Channels, 8, d);
     }
 }

@@ -9,7 +9,7 @@ public sealed record ChartSeries(string Name, IReadOnlyList<double> X, IReadOnly
 /// <summary>
 /// A line chart drawn with <see cref="Canvas"/>: a framed plot area, light grid lines, tick labels in
 /// <see cref="BitmapFont"/>, a legend and a title. The x axis spans the data exactly; a logarithmic y axis spans
-/// the whole decades that enclose the data (a linear one the data, padded by 5%), so a value v lands at
+/// the whole decades that enclose the data with a margin of 0.01 decade (a linear one the data, padded by 5%), so a value v lands at
 /// row Bottom - (log10 v - lo) / (hi - lo) * (Bottom - Top), rounded.
 /// </summary>
 public sealed class LineChart
@@ -50,7 +50,8 @@ public sealed class LineChart
         double y0 = all.Min(p => p.y), y1 = all.Max(p => p.y);
         if (LogY)
         {
-            y0 = Math.Floor(y0); y1 = Math.Ceiling(y1);
+            // a value within 1% of a decade of the boundary widens the range, so no point hides under the frame
+            y0 = Math.Floor(y0 - 0.01); y1 = Math.Ceiling(y1 + 0.01);
             if (y1 == y0) y1 = y0 + 1;
         }
         else
