@@ -23,7 +23,8 @@ public sealed record DemoResult(Image Sheet, Image Hr, Image Lr, Image Bicubic, 
 /// </summary>
 public static class DemoRun
 {
-    /// <summary>The default degradation seed: a middling draw of the pipeline (neither the mildest nor the harshest).</summary>
+    /// <summary>The default degradation seed. Its draw is one of the milder ones (bicubic PSNR-Y 16.2 dB on the card, against
+    /// 13.3 to 16.2 dB over seeds 0..23), so the text stays within reach; other seeds show harsher degradations.</summary>
     public const ulong DefaultSeed = 0;
 
     public static DemoResult Run(Upscaler upscaler, ulong seed = DefaultSeed, string modelName = "CTMSR")

@@ -69,7 +69,16 @@ public sealed class LineChart
             for (int k = (int)y0; k <= (int)y1; k++)
             {
                 if (k < (int)y1 && decades <= 8)
-                    for (int m = 2; m <= 9; m++) cv.FillRect(l, Py(k + Math.Log10(m)), r - l + 1, 1, MinorGrid);
+                    for (int m = 2; m <= 9; m++)
+                    {
+                        cv.FillRect(l, Py(k + Math.Log10(m)), r - l + 1, 1, MinorGrid);
+                        // a one-decade axis also labels 2 and 5 x 10^k, else it would carry only two numbers
+                        if (decades == 1 && m is 2 or 5)
+                        {
+                            cv.FillRect(l - 3, Py(k + Math.Log10(m)), 3, 1, Axis);
+                            RightAligned(cv, l - 10, Py(k + Math.Log10(m)) - 7, Minor(m, k));
+                        }
+                    }
                 cv.FillRect(l, Py(k), r - l + 1, 1, Grid);
                 cv.FillRect(l - 6, Py(k), 6, 1, Axis);
                 if ((k - (int)y0) % every == 0) RightAligned(cv, l - 10, Py(k) - 7, Decade(k));
@@ -147,6 +156,10 @@ public sealed class LineChart
         >= -3 and < 0 => Math.Pow(10, k).ToString("0.###", CultureInfo.InvariantCulture),
         _ => $"1e{k}",
     };
+
+    static string Minor(int m, int k) => k is >= -3 and <= 3
+        ? (m * Math.Pow(10, k)).ToString("0.###", CultureInfo.InvariantCulture)
+        : $"{m}e{k}";
 
     static string Number(double v, double span)
     {

@@ -104,6 +104,26 @@ public class PlottingTests
     }
 
     [Test]
+    public void AOneDecadeAxisAlsoLabelsTwoAndFive()
+    {
+        var chart = new LineChart { Width = 600, Height = 400 };
+        var cv = chart.Render([new ChartSeries("s", [0, 1, 2], [0.15, 0.3, 0.35], Blue)]);
+        var (l, t, _, b) = chart.PlotArea;
+        // the axis spans [0.1, 1]: 0.2 and 0.5 lie log10(2) and log10(5) of the way up
+        foreach (var m in new[] { 2, 5 })
+        {
+            int row = (int)Math.Round(b - Math.Log10(m) * (b - t));
+            bool ink = false;
+            for (int y = row - 6; y <= row + 6; y++) for (int x = 0; x < l - 9; x++) ink |= cv.Get(x, y) == LineChart.Axis;
+            Assert.That(ink, $"label for {m}e-1");
+        }
+        int r3 = (int)Math.Round(b - Math.Log10(3) * (b - t));
+        bool none = true;
+        for (int y = r3 - 3; y <= r3 + 3; y++) for (int x = 0; x < l - 9; x++) none &= cv.Get(x, y) != LineChart.Axis;
+        Assert.That(none, "no label at 0.3");
+    }
+
+    [Test]
     public void NiceTicksAreRoundNumbersInsideTheRange()
     {
         Assert.That(LineChart.NiceTicks(0, 1000, 5), Is.EqualTo(new double[] { 0, 200, 400, 600, 800, 1000 }));
