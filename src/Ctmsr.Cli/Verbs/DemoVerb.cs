@@ -41,6 +41,7 @@ static class DemoVerb
             using var up = Upscaler.Load(w, DeviceOption.Open(r.GetValue(device)), new UpscaleOptions { Seed = s });
             Console.Error.WriteLine($"model {Path.GetFileName(w)} ({up.Config}) on {up.DeviceName}, loaded in {sw.Elapsed.TotalSeconds:0.0} s");
             sw.Restart();
+            Console.Error.WriteLine($"degrading the {TestCard.Width}x{TestCard.Height} test card (seed {s}) and upscaling it x{up.Config.Scale} ...");
             var result = DemoRun.Run(up, s, Path.GetFileName(w));
             ImageCodec.Save(result.Sheet, outPath, 8);
             Console.WriteLine($"test card {result.Hr.Width}x{result.Hr.Height}, LR {result.Lr.Width}x{result.Lr.Height} (Real-ESRGAN degradation, seed {s})");
