@@ -154,6 +154,23 @@ public class DemoTests
     }
 
     [Test]
+    public void WithoutWeightsTheDemoUsesTheRepositoryModel()
+    {
+        var repo = new DirectoryInfo(TestContext.CurrentContext.TestDirectory);
+        while (repo is not null && !File.Exists(Path.Combine(repo.FullName, "Ctmsr.sln"))) repo = repo.Parent;
+        if (repo is null || !File.Exists(Path.Combine(repo.FullName, "models", DemoVerb.DefaultModel)))
+            Assert.Ignore($"models/{DemoVerb.DefaultModel} is not in this checkout");
+        string dir = Directory.CreateTempSubdirectory("ctmsr-demo-").FullName;
+        try
+        {
+            string png = Path.Combine(dir, "demo.png");
+            Assert.That(DemoVerb.Create().Parse(["-o", png]).Invoke(), Is.Zero);
+            Assert.That(ImageCodec.Decode(png).Width, Is.GreaterThanOrEqualTo(4 * TestCard.Width));
+        }
+        finally { Directory.Delete(dir, true); }
+    }
+
+    [Test]
     public void DemoUsageErrorsExitWithCode2()
     {
         string dir = Directory.CreateTempSubdirectory("ctmsr-demo-").FullName;
