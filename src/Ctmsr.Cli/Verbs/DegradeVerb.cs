@@ -14,7 +14,7 @@ static class DegradeVerb
         var input = new Argument<DirectoryInfo>("in-dir") { Description = "folder of HR images (PNG, JPEG)" };
         var output = new Argument<DirectoryInfo>("out-dir") { Description = "where gt/, lq/ and lq_up/ are written (PNG, same relative names)" };
         var seed = new Option<ulong>("--seed") { Description = "degradation seed (default 0); a file's pair depends only on the seed and its relative path" };
-        var crop = new Option<int>("--crop") { Description = "HR crop size, a multiple of 4 (default 256, as in training); 0 keeps the whole image", DefaultValueFactory = _ => 256 };
+        var crop = new Option<int>("--crop") { Description = "HR crop size, a multiple of 4 (256 as in training); 0 keeps the whole image", DefaultValueFactory = _ => 256 };
         var recursive = new Option<bool>("--recursive") { Description = "walk sub-folders, mirroring them under each output folder" };
         var cmd = new Command("degrade", "write Real-ESRGAN training pairs (gt crop, lq, bicubic lq_up) of a folder of HR images, deterministic per seed")
             { input, output, seed, crop, recursive };

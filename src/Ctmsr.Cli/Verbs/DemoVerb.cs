@@ -17,14 +17,14 @@ static class DemoVerb
 
     public static Command Create()
     {
-        var output = new Option<string>("-o", "--output") { Description = "the PNG to write (default demo.png)", DefaultValueFactory = _ => "demo.png" };
+        var output = new Option<string>("-o", "--output") { Description = "the PNG to write", DefaultValueFactory = _ => "demo.png" };
         var weights = new Option<FileInfo?>("--weights")
         {
             Description = $"model weights (default: models/{DefaultModel}, a small CTMSR trained for this demo, found beside the tool). " +
                           "The released model: download CTMSR.pth yourself and pass it here (params_ema is used), or convert it once with " +
                           "`ctmsr convert CTMSR.pth ctmsr_x4.safetensors` and pass that (loads faster)",
         };
-        var seed = new Option<ulong>("--seed") { Description = $"degradation and noise seed (default {DemoRun.DefaultSeed})", DefaultValueFactory = _ => DemoRun.DefaultSeed };
+        var seed = new Option<ulong>("--seed") { Description = "degradation and noise seed", DefaultValueFactory = _ => DemoRun.DefaultSeed };
         var device = DeviceOption.Create();
         var cmd = new Command("demo", "super-resolve a built-in synthetic test card and write a side-by-side comparison PNG (no download needed)")
             { output, weights, seed, device };
