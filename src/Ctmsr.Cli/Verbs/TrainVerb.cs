@@ -18,7 +18,7 @@ static class TrainVerb
     sealed class Common
     {
         public readonly Option<DirectoryInfo?> Data = new("--data") { Description = "folder of HR training images (recursive; png/jpg/jpeg)" };
-        public readonly Option<DirectoryInfo?> Run = new("--run") { Description = "run directory to create (config.json, log.jsonl, checkpoints/, model_ema.safetensors)" };
+        public readonly Option<DirectoryInfo?> Run = new("--run") { Description = "run directory to create (config.json, log.jsonl, loss.png redrawn at each log step, checkpoints/, model_ema.safetensors)" };
         public readonly Option<DirectoryInfo?> Resume = new("--resume") { Description = "continue the run in RUN_DIR exactly from its newest checkpoint (its config.json holds the options)" };
         public readonly Option<int?> Iters = new("--iters") { Description = "total iterations (CT default 500000, DTM 2000)" };
         public readonly Option<int?> Batch = new("--batch") { Description = "batch size (default 32)" };

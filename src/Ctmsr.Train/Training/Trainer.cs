@@ -24,6 +24,8 @@ public sealed class Trainer : IDisposable
     PairedDataset? _val;
     CtmsrNet? _evalNet;
     string? _lastCheckpoint;
+    LossCurve _curve;
+    bool _plotFailed;
 
     public TrainOptions Options { get; }
     public RunDirectory RunDir { get; }
@@ -54,6 +56,20 @@ public sealed class Trainer : IDisposable
         if (o.Stage == TrainStage.Dtm) { Teacher = new CtmsrNet(ctx, o.Model); Teacher.Eval(); }
         Optimizer = new AdamW(Net.Parameters(), o.Lr, (o.Beta1, o.Beta2), o.AdamEps, o.WeightDecay);
         Ema = new Ema(Net.Parameters(), o.EmaDecay);
+        _curve = new LossCurve { Title = CurveTitle() };
+    }
+
+    string CurveTitle() => $"{Options.Stage.ToString().ToUpperInvariant()} loss, {Path.GetFileName(RunDir.Root)}";
+
+    /// <summary>Redraws loss.png; a failure to write it (disk full, permissions) is said once and does not stop training.</summary>
+    void WriteLossPlot()
+    {
+        try { _curve.Save(RunDir.LossPlotPath); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            if (!_plotFailed) Say($"WARNING: could not write {RunDir.LossPlotPath} ({e.Message}); training goes on without the loss plot");
+            _plotFailed = true;
+        }
     }
 
     void Say(string m) => _hooks.Message?.Invoke(m);
@@ -93,6 +109,7 @@ public sealed class Trainer : IDisposable
             throw new InvalidDataException($"{ckpt} is a {st.Stage} checkpoint but {run.ConfigPath} describes a {t.Options.Stage} run; the run directory is inconsistent");
         t.Iteration = st.Iteration; t.TeacherIteration = st.TeacherIteration; t._lastCheckpoint = ckpt;
         run.TruncateLog(st.Iteration);
+        t._curve = LossCurve.FromLog(run.ReadLog(), t.CurveTitle());
         t.Say($"resuming {run.Root} at iteration {st.Iteration} of {t.Options.Iterations} from {Path.GetFileName(ckpt)}");
         t.Announce();
         return t;
@@ -199,6 +216,8 @@ public sealed class Trainer : IDisposable
                     ["it_s"] = Math.Round(itps, 4), ["img_s"] = Math.Round(imgps, 3), ["elapsed_s"] = Math.Round(now, 3),
                 };
                 RunDir.AppendLog(entry);
+                _curve.Add(Iteration, loss, ct, dtm);
+                WriteLossPlot();
                 _hooks.Progress?.Report(new TrainProgress(o.Stage, Iteration, o.Iterations, loss, ct, dtm, lr, steps, itps, imgps, eta));
                 if (Iteration % o.CheckpointEvery == 0) { Checkpoint(); dirty = false; }
             }
