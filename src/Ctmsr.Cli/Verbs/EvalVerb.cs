@@ -26,7 +26,7 @@ static class EvalVerb
         var model = new Option<FileInfo?>("--model") { Description = "upscale-and-score: model weights (.safetensors or the official CTMSR.pth) applied to --lq" };
         var lq = new Option<DirectoryInfo?>("--lq") { Description = "upscale-and-score: folder of low-quality inputs; their bicubic upsampling is scored too, as the baseline" };
         var seed = new Option<ulong>("--seed") { Description = "noise seed of the model's one step (default 0; with --model)" };
-        var tile = new Option<int>("--tile") { Description = "LR tile size for large inputs (with --model)", DefaultValueFactory = _ => 512 };
+        var tile = new Option<int?>("--tile") { Description = "LR tile size for large inputs (with --model; default auto: sized from free memory, halved on out-of-memory)" };
         var gt = new Option<DirectoryInfo?>("--gt") { Description = "folder of ground-truth images, paired with --sr/--lq by file name (enables PSNR/SSIM/LPIPS)" };
         var csv = new Option<FileInfo?>("--csv") { Description = "write the table to this file (atomically) instead of stdout" };
         var crop = new Option<int>("--crop-border") { Description = "pixels dropped on each side before scoring (default 0, as in the paper)", DefaultValueFactory = _ => 0 };
@@ -57,9 +57,8 @@ static class EvalVerb
             else
             {
                 Evaluation.PairDirectories(lqDir!.FullName, gtDir?.FullName); // a pairing error shows before the (slow) model load
-                int t = r.GetValue(tile);
                 var up = upscaler = Upscaler.Load(modelFile!.FullName, DeviceOption.Open(r.GetValue(device)),
-                    new UpscaleOptions { Seed = r.GetValue(seed), Tile = t, TileStride = Math.Max(1, t * 7 / 8) });
+                    new UpscaleOptions { Seed = r.GetValue(seed), Tile = r.GetValue(tile) });
                 items = Evaluation.PairLq(lqDir.FullName, gtDir?.FullName, up.Upscale, up.Config.Scale);
                 Console.Error.WriteLine($"model {upscaler.Config} on {upscaler.DeviceName}; scoring it and bicubic x{upscaler.Config.Scale} on {items.Count} images");
             }
