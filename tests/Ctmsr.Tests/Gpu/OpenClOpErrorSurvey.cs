@@ -8,11 +8,14 @@ using Ctmsr.Model.Network;
 namespace Ctmsr.Tests.Gpu;
 
 /// <summary>
-/// Diagnostic, not a check: runs the golden model on OpenCL and replays every op, on that op's own inputs,
-/// on the float64 reference; prints the worst relative L2 error per (op, geometry). Finds which kernel
-/// loses precision at the model's real shapes. Run with --filter Name~OpenClOpErrorSurvey.
+/// Diagnostics, not checks (run with --filter Name~OpenClOpErrorSurvey), kept because they located issue #4's
+/// gradient error. WorstErrorPerOp replays every op of the golden model, on that op's own inputs, on the float64
+/// reference (or the CPU) and prints the worst relative L2 error per (op, geometry): all were below 7.3e-6, so no
+/// single kernel was at fault. WhereTheChainsDrift runs whole twin computations and found the cause: three LeakyReLU
+/// pre-activations at 256x256 within float32 noise of zero got the opposite sign to float64 on OpenCL, and each flip
+/// moves one element of the gradient by (1 - slope) dy.
 /// </summary>
-[TestFixture, Explicit("diagnostic survey: replays every op of the golden model on the float64 reference (minutes)")]
+[TestFixture, Explicit("diagnostic survey: replays every op of the golden model on the float64 reference (minutes)"), NonParallelizable]
 public sealed class OpenClOpErrorSurvey
 {
     sealed class Shadow(Backend inner, Backend oracle) : Ops.InterceptingBackend(inner)
@@ -59,8 +62,12 @@ public sealed class OpenClOpErrorSurvey
         }
     }
 
-    /// <summary>Runs a second, independent copy of the whole computation on the oracle (twin buffers) and logs
-    /// where the two chains first drift apart.</summary>
+    /// <summary>
+    /// Runs a second, independent copy of the whole computation on the oracle (twin buffers, so errors accumulate
+    /// separately in each chain) and, at every LeakyReLU backward, reports the pre-activation error between the chains
+    /// and each element whose sign differs: there the derivative jumps (1 vs the slope), which is how float32 noise
+    /// near zero turns into a large gradient error.
+    /// </summary>
     sealed class Twin(Backend inner, Backend oracle) : Ops.InterceptingBackend(inner)
     {
         readonly Dictionary<DeviceBuffer, DeviceBuffer> twins = new(ReferenceEqualityComparer.Instance);
@@ -83,20 +90,18 @@ public sealed class OpenClOpErrorSurvey
         protected override void Op(string name, string shape, DeviceBuffer?[] reads, DeviceBuffer[] writes, Action<Backend, Func<DeviceBuffer, DeviceBuffer>> run)
         {
             index++;
-            var inErr = reads.Where(r => r is not null).Select(r => Err(r!)).DefaultIfEmpty(0).Max();
             run(Inner, b => b);
             run(oracle, b => twins[b]);
-            var outErr = writes.Select(Err).Max();
-            if (name == "ActivationBackward" && outErr > 1e-5 && outErr > 3 * inErr)
-            {
-                var xs = Host(reads[0]!, false); var xo = Host(reads[0]!, true);
-                var ds = Host(writes[0], false); var dso = Host(writes[0], true);
-                int shown = 0;
-                for (int i = 0; i < ds.Length && shown < 12; i++)
-                    if (Math.Abs(ds[i] - dso[i]) > 1e-2 * Math.Abs(dso[i]) + 1e-12 || Math.Sign(xs[i]) != Math.Sign(xo[i])) { Log.Add($"   #{index} [{i}] x cl {xs[i]:E3} oracle {xo[i]:E3}  dx cl {ds[i]:E3} oracle {dso[i]:E3}"); shown++; }
-            }
-            if (outErr > 1e-5 && outErr > 3 * inErr)
-                Log.Add($"#{index} {name} {shape}: inputs {inErr:E2} -> outputs {outErr:E2} [{string.Join(", ", writes.Select(w => Err(w).ToString("E1")))}]");
+            if (name != "ActivationBackward" || !shape.StartsWith("LeakyReLU", StringComparison.Ordinal)) return;
+            long count = long.Parse(shape.Split(' ')[1]);
+            var x = Host(reads[0]!, false); var xo = Host(reads[0]!, true);
+            var dx = Host(writes[0], false); var dxo = Host(writes[0], true);
+            double se = 0, sy = 0;
+            for (long i = 0; i < count; i++) { double e = x[i] - xo[i]; se += e * e; sy += (double)xo[i] * xo[i]; }
+            Log.Add($"#{index} LeakyReLU over {count}: {Inner.Name} vs {oracle.Name} pre-activation rms abs error {Math.Sqrt(se / count):E2}, rel L2 {Math.Sqrt(se / sy):E2}");
+            for (long i = 0; i < count; i++)
+                if (Math.Sign(x[i]) != Math.Sign(xo[i]))
+                    Log.Add($"#{index}   sign differs at [{i}]: x {x[i]:E3} vs {xo[i]:E3}, dx {dx[i]:E3} vs {dxo[i]:E3}");
         }
 
         float[] Host(DeviceBuffer b, bool ofOracle)
@@ -105,20 +110,13 @@ public sealed class OpenClOpErrorSurvey
             if (ofOracle) oracle.Download(twins[b], h); else Inner.Download(b, h);
             return h;
         }
-
-        double Err(DeviceBuffer b)
-        {
-            var got = new float[b.Length]; Inner.Download(b, got);
-            var want = new float[b.Length]; oracle.Download(twins[b], want);
-            return Model.GoldenModelTests.RelL2(got, want);
-        }
     }
 
-    [TestCase("cpu"), TestCase("reference")]
-    public void WhereTheChainsDrift(string oracleSpec)
+    [TestCase("opencl", "cpu"), TestCase("opencl", "reference"), TestCase("cpu", "reference")]
+    public void WhereTheChainsDrift(string innerSpec, string oracleSpec)
     {
-        OpenClBackend cl;
-        try { cl = new OpenClBackend(0); } catch (OpenClException e) { Assert.Ignore(e.Message); return; }
+        Backend cl;
+        try { cl = Devices.Create(innerSpec); } catch (DeviceUnavailableException e) { Assert.Ignore(e.Message); return; }
         var twin = new Twin(cl, Devices.Create(oracleSpec));
         using var fx = SafetensorsFile.Open(SharedData.Fixture("ctmsr_small.safetensors"));
         var cfg = CtmsrConfig.FromMetadata(fx.Metadata);
@@ -131,11 +129,10 @@ public sealed class OpenClOpErrorSurvey
         var x = Tensor.From(ctx, xh.ToFloats(), xh.Shape); x.RequiresGrad = true;
         var lq = Tensor.From(ctx, lqh.ToFloats(), lqh.Shape);
         var d = Precond.D(net, x, fx.Floats("input.sigma"), lq);
-        TestContext.Out.WriteLine("---- backward");
         var g = fx.Get("grad_seed.G");
         d.Backward(Tensor.From(ctx, g.ToFloats(), g.Shape));
         TestContext.Out.WriteLine($"grad.x rel L2 {Model.GoldenModelTests.RelL2(x.Grad!.ToArray(), fx.Floats("grad.x")):E2}");
-        foreach (var line in twin.Log.Take(60)) TestContext.Out.WriteLine(line);
+        foreach (var line in twin.Log) TestContext.Out.WriteLine(line);
     }
 
     [TestCase("reference"), TestCase("cpu")]
@@ -160,5 +157,43 @@ public sealed class OpenClOpErrorSurvey
         TestContext.Out.WriteLine($"grad.x rel L2 {Model.GoldenModelTests.RelL2(x.Grad!.ToArray(), fx.Floats("grad.x")):E2} (every op synchronised)");
         foreach (var (key, (full, delta, calls)) in shadow.Worst.OrderByDescending(kv => kv.Value.Delta))
             TestContext.Out.WriteLine($"{full:E2} {delta:E2} x{calls,-4} {key}");
+    }
+}
+
+[TestFixture, Explicit("diagnostic: per-op accuracy of CPU and OpenCL at one model shape")]
+public sealed class ConvAccuracyProbe
+{
+    [Test]
+    public void Conv3x3At256()
+    {
+        var s = new ConvShape(2, 32, 256, 256, 32, 3, 1, 1);
+        long nx = (long)s.N * s.Cin * s.H * s.W, nw = (long)s.Cout * s.Cin * 9, ny = (long)s.N * s.Cout * s.OutH * s.OutW;
+        var r = new Random(5);
+        var x = new float[nx]; var w = new float[nw]; var bias = new float[s.Cout];
+        for (long i = 0; i < nx; i++) x[i] = (float)(r.NextDouble() * 2 - 0.7);
+        for (long i = 0; i < nw; i++) w[i] = (float)((r.NextDouble() * 2 - 1) * 0.06);
+        for (int i = 0; i < s.Cout; i++) bias[i] = (float)(r.NextDouble() * 0.1 - 0.05);
+        var re = new ReferenceBackend();
+        var want = Run(re, s, x, w, bias, ny, out var raw);
+        foreach (var be in new Backend[] { new Ctmsr.Kernels.Cpu.CpuBackend(), new OpenClBackend(0) })
+        {
+            var got = Run(be, s, x, w, bias, ny, out _);
+            double num = 0, den = 0, maxAbs = 0;
+            for (long i = 0; i < ny; i++) { double d = got[i] - raw[i]; num += d * d; den += raw[i] * raw[i]; maxAbs = Math.Max(maxAbs, Math.Abs(d)); }
+            TestContext.Out.WriteLine($"{be.Name}: rel L2 {Math.Sqrt(num / den):E2}, max abs {maxAbs:E2}, rms abs {Math.Sqrt(num / ny):E2}, rms y {Math.Sqrt(den / ny):E2}");
+            be.Dispose();
+        }
+    }
+
+    static float[] Run(Backend be, ConvShape s, float[] x, float[] w, float[] bias, long ny, out double[] raw)
+    {
+        var bx = be.Allocate(x.Length); be.Upload(x, bx);
+        var bw = be.Allocate(w.Length); be.Upload(w, bw);
+        var bb = be.Allocate(bias.Length); be.Upload(bias, bb);
+        var by = be.Allocate(ny);
+        be.Conv2dForward(s, bx, bw, bb, by);
+        var y = new float[ny]; be.Download(by, y);
+        raw = be is ReferenceBackend ? ReferenceBackend.Raw(by) : [];
+        return y;
     }
 }
