@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Text.Json;
+using Ctmsr.Kernels.Conformance;
 using Ctmsr.Train.Verification;
 
 namespace Ctmsr.Cli.Verbs;
@@ -24,6 +25,9 @@ static class SelfCheckVerb
             var fx = r.GetValue(fixture);
             if (fx is not null && !fx.Exists) throw new FileNotFoundException($"{fx.FullName}: no such fixture file; pass a model fixture such as ../shared/fixtures/ctmsr_small.safetensors");
             string? op = r.GetValue(only);
+            Func<OpCase, bool>? filter = op is null ? null : c => c.Op.Contains(op, StringComparison.OrdinalIgnoreCase);
+            if (filter is not null && !OpConformance.Cases.Any(filter))
+                throw new ArgumentException($"--op '{op}' matches no op of the catalogue; drop it or use a name such as Gemm or Conv2dForward");
             bool asJson = r.GetValue(json);
             using var backend = DeviceOption.Open(r.GetValue(device));
             var rows = new List<CheckRow>();
@@ -32,14 +36,13 @@ static class SelfCheckVerb
                 Console.WriteLine($"selfcheck on {backend.Name} ({backend.Description})");
                 Console.WriteLine($"{"check",-26} {"shape",-52} {"rel L2",9} {"bound",7}  {"",-4} {"ms",9}");
             }
-            foreach (var row in SelfCheck.Run(backend, fx?.FullName, op is null ? null : c => c.Op.Contains(op, StringComparison.OrdinalIgnoreCase)))
+            foreach (var row in SelfCheck.Run(backend, fx?.FullName, filter))
             {
                 rows.Add(row);
                 if (!asJson)
                     Console.WriteLine($"{row.Check,-26} {Fit(row.Shape, 52),-52} {row.Error,9:E2} {row.Tolerance,7:0e0}  {(row.Pass ? "PASS" : "FAIL")} {row.Milliseconds,9:F1}"
                         + (row.Failure is null ? "" : $"  ({row.Failure})"));
             }
-            if (rows.Count == 0) throw new ArgumentException($"--op '{op}' matches no op of the catalogue; drop it or use a name such as Gemm or Conv2dForward");
             int failed = rows.Count(x => !x.Pass);
             if (asJson)
             {
