@@ -5,7 +5,8 @@
    Launch shape (-D): TM x TN tile per work-group, TK deep, RM x RN results per work-item,
    local size (TN/RN, TM/RM). Leaves acc[r][c] = C[TILE_M0 + LID(1) + r*(TM/RM), TILE_N0 + LID(0) + c*(TN/RN)].
    Accuracy: each TK-deep slice is summed into part[][] from zero, then added to acc[][] with Kahan compensation
-   (err[][]), so rounding grows with TK rather than with TILE_K (a few flops per TK multiply-adds). */
+   (err[][]), so rounding grows with TK rather than with TILE_K (a few flops per TK multiply-adds). Never build
+   with fast/unsafe math (-cl-fast-relaxed-math, --use_fast_math): it may fold the compensation away. */
 LOCAL float tile_a[TK][TM];
 LOCAL float tile_b[TK][TN];
 float acc[RM][RN], err[RM][RN];

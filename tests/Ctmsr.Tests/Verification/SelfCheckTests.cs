@@ -35,6 +35,7 @@ public abstract class SelfCheckTests
             .Where(m => m.IsAbstract && !m.IsSpecialName && !memory.Contains(m.Name)).Select(m => m.Name).ToHashSet();
         Assert.That(ops, Has.Count.GreaterThan(30));
         Assert.That(ops.Except(OpConformance.Cases.Select(c => c.Op)), Is.Empty, "ops without a conformance case");
+        Assert.That(OpConformance.Cases.Select(c => c.ToString()), Is.Unique, "two cases with one name");
     }
 }
 
