@@ -42,7 +42,7 @@ public static class SelfCheck
             var part = all.Where(c => c.Bound == bound).ToList();
             if (part.Count == 0) continue;
             var worst = part.MaxBy(c => double.IsNaN(c.RelativeError) ? double.PositiveInfinity : c.RelativeError)!;
-            rows.Add(new CheckRow(label, $"{name}: {part.Count} tensors, worst {worst.Name}", worst.RelativeError, bound, ms));
+            rows.Add(new CheckRow(label, $"{part.Count} in {name}, worst {worst.Name}", worst.RelativeError, bound, ms));
             rows.AddRange(part.Where(c => !c.Pass).Select(c => new CheckRow(label, c.Name, c.RelativeError, bound, 0)));
         }
         return rows;
