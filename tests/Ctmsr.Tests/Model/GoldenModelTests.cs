@@ -66,6 +66,7 @@ public abstract class GoldenModelTests
             Assert.That(p.Grad, Is.Not.Null, $"{name} received no gradient");
             double ep = RelL2(p.Grad!.ToArray(), fx.Floats(key));
             worst = Math.Max(worst, ep);
+            if (ep >= 1e-4) TestContext.Out.WriteLine($"{key} [{string.Join(",", p.Grad!.Shape)}] rel L2 {ep:E2}");
             if (ep >= 1e-3) errors.Add($"{key} {ep:E2}");
             checkedGrads++;
         }
