@@ -1,9 +1,10 @@
 using Ctmsr.Autograd;
-using Ctmsr.Kernels;
 using Ctmsr.Kernels.OpenCL;
 using Ctmsr.Kernels.Reference;
+using Ctmsr.Kernels;
 using Ctmsr.Model.Checkpoints;
 using Ctmsr.Model.Network;
+using Ctmsr.Train.Verification;
 
 namespace Ctmsr.Tests.Gpu;
 
@@ -131,7 +132,7 @@ public sealed class OpenClOpErrorSurvey
         var d = Precond.D(net, x, fx.Floats("input.sigma"), lq);
         var g = fx.Get("grad_seed.G");
         d.Backward(Tensor.From(ctx, g.ToFloats(), g.Shape));
-        TestContext.Out.WriteLine($"grad.x rel L2 {Model.GoldenModelTests.RelL2(x.Grad!.ToArray(), fx.Floats("grad.x")):E2}");
+        TestContext.Out.WriteLine($"grad.x rel L2 {FixtureVerifier.RelL2(x.Grad!.ToArray(), fx.Floats("grad.x")):E2}");
         foreach (var line in twin.Log) TestContext.Out.WriteLine(line);
     }
 
@@ -154,7 +155,7 @@ public sealed class OpenClOpErrorSurvey
         var d = Precond.D(net, x, fx.Floats("input.sigma"), lq);
         var g = fx.Get("grad_seed.G");
         d.Backward(Tensor.From(ctx, g.ToFloats(), g.Shape));
-        TestContext.Out.WriteLine($"grad.x rel L2 {Model.GoldenModelTests.RelL2(x.Grad!.ToArray(), fx.Floats("grad.x")):E2} (every op synchronised)");
+        TestContext.Out.WriteLine($"grad.x rel L2 {FixtureVerifier.RelL2(x.Grad!.ToArray(), fx.Floats("grad.x")):E2} (every op synchronised)");
         foreach (var (key, (full, delta, calls)) in shadow.Worst.OrderByDescending(kv => kv.Value.Delta))
             TestContext.Out.WriteLine($"{full:E2} {delta:E2} x{calls,-4} {key}");
     }
