@@ -14,8 +14,9 @@ Answer:   {"torch": version, "threads": n, "device": d, "results": [{"seconds": 
            "peak_bytes": int|null, "memory": "how peak_bytes was measured"}, ...]}
 Kernel times are per call: each of `repeat` rounds runs enough calls to last min_seconds / repeat,
 the median round is reported. Model cases time `repeat` single calls after one warm-up call.
-Peak memory (model cases): on CPU the growth of the process's ru_maxrss over the case (so run one model
-case per process for a clean figure); on CUDA torch.cuda.max_memory_allocated.
+Peak memory (model cases, weights and optimiser state included): on CPU the growth of the process's RSS
+high-water mark over the case (VmHWM reset through /proc/self/clear_refs; ru_maxrss growth where that is
+impossible, which needs one model case per process); on CUDA torch.cuda.max_memory_allocated.
 """
 import json
 import os
@@ -59,6 +60,28 @@ def time_calls(f, repeat):
         t = time.perf_counter(); f(); sync()
         times.append(time.perf_counter() - t)
     return times
+
+
+def proc_status(key):
+    """A /proc/self/status memory field in bytes (0 where /proc is absent)."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith(key + ":"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
+
+
+def reset_hwm():
+    """Resets VmHWM to the current RSS (Linux >= 4.0: write 5 to /proc/self/clear_refs); False where impossible."""
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+        return proc_status("VmHWM") > 0
+    except OSError:
+        return False
 
 
 def randn(*shape):
@@ -156,10 +179,14 @@ def main():
                 torch.cuda.reset_peak_memory_stats()
                 base = torch.cuda.memory_allocated()
             else:
-                base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+                base, reset = proc_status("VmRSS"), reset_hwm()
+                if not reset:
+                    base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
             times = time_calls(model_case(c, repeat), repeat)
             if DEVICE == "cuda":
-                peak, how = torch.cuda.max_memory_allocated() - base, "torch.cuda.max_memory_allocated"
+                peak, how = torch.cuda.max_memory_allocated() - base, "torch.cuda.max_memory_allocated growth"
+            elif reset:
+                peak, how = proc_status("VmHWM") - base, "growth of the process's RSS high-water mark (VmHWM, reset before the case)"
             else:
                 peak, how = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 - base, "ru_maxrss growth (process RSS high-water mark)"
         else:
