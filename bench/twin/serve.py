@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Times the PyTorch side of `ctmsr bench`: one JSON request on stdin, one JSON answer on stdout.
 
-Request:  {"threads": 2, "repeat": 5, "min_seconds": 0.2, "device": "cpu"|"cuda", "cases": [case, ...]}
+Request:  {"threads": 2, "repeat": 5, "warmup": 1, "min_seconds": 0.2, "device": "cpu"|"cuda", "cases": [case, ...]}
 Cases (sizes as in our engine; "pass" picks forward or backward):
   {"kind": "gemm", "m", "n", "k", "ta", "tb"}                          C = op(A) op(B)
   {"kind": "conv", "n", "cin", "h", "w", "cout", "k", "pad", "pass": "fwd"|"bwd_data"|"bwd_weight"}
@@ -13,7 +13,7 @@ Cases (sizes as in our engine; "pass" picks forward or backward):
 Answer:   {"torch": version, "threads": n, "device": d, "results": [{"seconds": median, "times": [...],
            "peak_bytes": int|null, "memory": "how peak_bytes was measured"}, ...]}
 Kernel times are per call: each of `repeat` rounds runs enough calls to last min_seconds / repeat,
-the median round is reported. Model cases time `repeat` single calls after one warm-up call.
+the median round is reported. Model cases time `repeat` single calls after `warmup` untimed ones.
 Peak memory (model cases, weights and optimiser state included): on CPU the growth of the process's RSS
 high-water mark over the case (VmHWM reset through /proc/self/clear_refs; ru_maxrss growth where that is
 impossible, which needs one model case per process); on CUDA torch.cuda.max_memory_allocated.
@@ -53,8 +53,9 @@ def time_kernel(f, repeat, min_seconds):
     return times
 
 
-def time_calls(f, repeat):
-    f(); sync()
+def time_calls(f, repeat, warmup=1):
+    for _ in range(warmup):
+        f(); sync()
     times = []
     for _ in range(repeat):
         t = time.perf_counter(); f(); sync()
@@ -182,7 +183,7 @@ def main():
                 base, reset = proc_status("VmRSS"), reset_hwm()
                 if not reset:
                     base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-            times = time_calls(model_case(c, repeat), repeat)
+            times = time_calls(model_case(c, repeat), repeat, int(req.get("warmup", 1)))
             if DEVICE == "cuda":
                 peak, how = torch.cuda.max_memory_allocated() - base, "torch.cuda.max_memory_allocated growth"
             elif reset:

@@ -23,11 +23,12 @@ static class BenchVerb
         var noTorch = new Option<bool>("--no-torch") { Description = "do not run the PyTorch twin" };
         var json = new Option<bool>("--json") { Description = "print JSON instead of Markdown tables" };
         var repeat = new Option<int>("--repeat") { Description = "timed rounds per kernel and timed steps per model case; the median is reported (default 5)", DefaultValueFactory = _ => 5 };
+        var warmup = new Option<int>("--warmup") { Description = "untimed steps before each model case's timed ones (default 1; 0 saves a step on slow machines)", DefaultValueFactory = _ => 1 };
         var gemm = new Option<string>("--gemm") { Description = "square GEMM sizes, comma-separated (default 512,1024,2048)", DefaultValueFactory = _ => "512,1024,2048" };
         var budget = new Option<double>("--budget") { Description = "seconds spent timing each kernel over all its rounds (default 1)", DefaultValueFactory = _ => 1.0 };
         var cmd = new Command("bench", "time kernels and the CTMSR model on each backend: GFLOP/s, fraction of the measured peak, peak memory, and the PyTorch twin on the same shapes")
         {
-            device, what, config, batch, lr, torch, noTorch, json, repeat, gemm, budget,
+            device, what, config, batch, lr, torch, noTorch, json, repeat, warmup, gemm, budget,
         };
         cmd.SetGuardedAction(r =>
         {
@@ -64,6 +65,7 @@ static class BenchVerb
                 Batches = b is { } n ? [n] : [1, 4],
                 LrSize = r.GetValue(lr),
                 Repeat = r.GetValue(repeat),
+                Warmup = r.GetValue(warmup),
                 KernelBudget = r.GetValue(budget),
                 GemmSizes = sizes,
                 Torch = !r.GetValue(noTorch),

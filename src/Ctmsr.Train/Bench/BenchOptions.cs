@@ -17,6 +17,8 @@ public sealed record BenchOptions
     public int LrSize { get; init; } = 64;
     /// <summary>Rounds per kernel, timed steps per model case (the median is reported).</summary>
     public int Repeat { get; init; } = 5;
+    /// <summary>Untimed calls before the timed steps of a model case (kernels always warm up once).</summary>
+    public int Warmup { get; init; } = 1;
     /// <summary>Seconds per kernel case over all its rounds.</summary>
     public double KernelBudget { get; init; } = 1.0;
     public IReadOnlyList<int> GemmSizes { get; init; } = [512, 1024, 2048];
@@ -31,6 +33,7 @@ public sealed record BenchOptions
         if (!Kernels && !Model) throw new ArgumentException("nothing to measure; pass --what kernels, model or all");
         if (Batches.Count == 0 || Batches.Any(b => b < 1)) throw new ArgumentException("--batch must be at least 1");
         if (Repeat < 1) throw new ArgumentException("--repeat must be at least 1");
+        if (Warmup < 0) throw new ArgumentException("--warmup must be 0 or more");
         if (LrSize < 1 || LrSize % Config.SizeMultiple != 0)
             throw new ArgumentException($"--lr {LrSize} is not a positive multiple of {Config.SizeMultiple} (window {Config.WindowSize} at {Config.ChannelMult.Length} levels); use e.g. --lr 64");
         if (GemmSizes.Any(s => s < 1)) throw new ArgumentException("--gemm sizes must be positive");

@@ -55,7 +55,7 @@ public static class BenchRunner
         if (twin is not null) report.TorchDevice = torchDevice;
         JsonObject Request(IEnumerable<JsonObject> cases) => new()
         {
-            ["threads"] = Environment.ProcessorCount, ["repeat"] = o.Repeat, ["min_seconds"] = o.KernelBudget, ["device"] = torchDevice,
+            ["threads"] = Environment.ProcessorCount, ["repeat"] = o.Repeat, ["warmup"] = o.Warmup, ["min_seconds"] = o.KernelBudget, ["device"] = torchDevice,
             ["cases"] = new JsonArray(cases.Select(c => (JsonNode)c.DeepClone()).ToArray()),
         };
 
@@ -97,7 +97,7 @@ public static class BenchRunner
                     string what = train ? "train step" : "forward";
                     var cost = ModelCost.Of(o.Config, batch, o.LrSize, o.LrSize);
                     o.Log?.Invoke($"{spec}: {what} {o.ConfigName} batch {batch} LR {o.LrSize} ({(train ? cost.TrainStep : cost.Forward) / 1e9:F0} GFLOP)");
-                    var m = train ? ModelBench.TrainStep(be, o.Config, batch, o.LrSize, o.Repeat) : ModelBench.Forward(be, o.Config, batch, o.LrSize, o.Repeat);
+                    var m = train ? ModelBench.TrainStep(be, o.Config, batch, o.LrSize, o.Repeat, o.Warmup) : ModelBench.Forward(be, o.Config, batch, o.LrSize, o.Repeat, o.Warmup);
                     int hr = o.LrSize * o.Config.Scale;
                     var row = new BenchRow
                     {

@@ -29,10 +29,10 @@ public static class BenchTimer
         return times;
     }
 
-    /// <summary>One warm-up call, then <paramref name="repeat"/> single timed calls (for whole-model steps).</summary>
-    public static double[] Calls(Action f, Action sync, int repeat)
+    /// <summary><paramref name="warmup"/> untimed calls, then <paramref name="repeat"/> single timed calls (for whole-model steps).</summary>
+    public static double[] Calls(Action f, Action sync, int repeat, int warmup = 1)
     {
-        f(); sync();
+        for (int i = 0; i < warmup; i++) { f(); sync(); }
         var times = new double[Math.Max(1, repeat)];
         var sw = new Stopwatch();
         for (int r = 0; r < times.Length; r++)

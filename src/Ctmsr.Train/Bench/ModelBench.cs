@@ -16,11 +16,11 @@ public sealed record ModelMeasurement(double[] Times, long PeakBytesInUse, long 
 /// </summary>
 public static class ModelBench
 {
-    public static ModelMeasurement Forward(Backend be, CtmsrConfig cfg, int batch, int lr, int repeat) => Measure(be, cfg, batch, lr, repeat, train: false);
+    public static ModelMeasurement Forward(Backend be, CtmsrConfig cfg, int batch, int lr, int repeat, int warmup = 1) => Measure(be, cfg, batch, lr, repeat, warmup, train: false);
 
-    public static ModelMeasurement TrainStep(Backend be, CtmsrConfig cfg, int batch, int lr, int repeat) => Measure(be, cfg, batch, lr, repeat, train: true);
+    public static ModelMeasurement TrainStep(Backend be, CtmsrConfig cfg, int batch, int lr, int repeat, int warmup = 1) => Measure(be, cfg, batch, lr, repeat, warmup, train: true);
 
-    static ModelMeasurement Measure(Backend be, CtmsrConfig cfg, int batch, int lr, int repeat, bool train)
+    static ModelMeasurement Measure(Backend be, CtmsrConfig cfg, int batch, int lr, int repeat, int warmup, bool train)
     {
         // a context of its own (not disposed: that would dispose the shared backend); trimmed at the end
         var ctx = new Context(be);
@@ -50,7 +50,7 @@ public static class ModelBench
                     using var noGrad = Tape.NoGrad();
                     using var scope = Tape.Scope();
                     Precond.D(net, x, sigma, lq);
-                }, be.Synchronize, repeat);
+                }, be.Synchronize, repeat, warmup);
             }
             else
             {
@@ -73,7 +73,7 @@ public static class ModelBench
                     }
                     opt.StepOnce();
                     opt.ZeroGrad();
-                }, be.Synchronize, repeat);
+                }, be.Synchronize, repeat, warmup);
             }
             return new ModelMeasurement(times, ctx.Pool.PeakBytesInUse, ctx.Pool.BytesAllocated);
         }
@@ -83,7 +83,8 @@ public static class ModelBench
             if (opt is not null) foreach (var (_, m, v) in opt.State) { m.Dispose(); v.Dispose(); }
             foreach (var (_, t, _) in net.StateDict()) { t.ZeroGrad(); t.Dispose(); }
             ctx.Pool.Trim();
-            GC.Collect();
+            // hand the memory back to the OS before the twin runs the same case beside this process
+            GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
         }
     }
 }
