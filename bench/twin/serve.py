@@ -1,5 +1,6 @@
 #!/usr/bin/python3
-"""Times the PyTorch side of `ctmsr bench`: one JSON request on stdin, one JSON answer on stdout.
+"""Times the PyTorch side of `ctmsr bench`: one JSON request on stdin, one JSON answer on stdout
+(or, with --lines, a line-per-message session that lets the caller alternate rounds; see interactive()).
 
 Request:  {"threads": 2, "repeat": 5, "warmup": 1, "min_seconds": 0.2, "device": "cpu"|"cuda", "cases": [case, ...]}
 Cases (sizes as in our engine; "pass" picks forward or backward):
@@ -200,5 +201,46 @@ def main():
     return 0
 
 
+def interactive():
+    """`serve.py --lines`: a session of one JSON object per line each way, so the caller can alternate our
+    rounds with torch's (fair under a fluctuating load). Requests:
+      {"op": "config", "threads", "device"}                  -> {"torch", "threads", "device"}
+      {"op": "setup", "case": kernel case, "round_seconds"}  -> {"ok": true}  (warm-up, calls per round fixed)
+      {"op": "round"}                                        -> {"seconds": per-call time of one round}
+    """
+    global DEVICE
+    fn, reps = None, 1
+    for line in sys.stdin:
+        if not line.strip():
+            continue
+        req = json.loads(line)
+        op = req["op"]
+        if op == "config":
+            torch.set_num_threads(int(req.get("threads", 2)))
+            DEVICE = req.get("device", "cpu")
+            if DEVICE == "cuda" and not torch.cuda.is_available():
+                DEVICE = "cpu"
+            torch.manual_seed(0)
+            answer = {"torch": torch.__version__, "threads": torch.get_num_threads(), "device": DEVICE}
+        elif op == "setup":
+            fn = None
+            fn = kernel_fn(req["case"])
+            fn(); sync()
+            t = time.perf_counter(); fn(); sync(); one = max(time.perf_counter() - t, 1e-7)
+            reps = max(1, int(float(req.get("round_seconds", 0.2)) / one))
+            answer = {"ok": True}
+        elif op == "round":
+            t = time.perf_counter()
+            for _ in range(reps):
+                fn()
+            sync()
+            answer = {"seconds": (time.perf_counter() - t) / reps}
+        else:
+            answer = {"error": f"unknown op {op}"}
+        sys.stdout.write(json.dumps(answer) + "\n")
+        sys.stdout.flush()
+    return 0
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(interactive() if "--lines" in sys.argv[1:] else main())

@@ -5,12 +5,14 @@ namespace Ctmsr.Train.Bench;
 
 /// <summary>
 /// Runs `ctmsr bench`: per device, the measured peaks, the kernel cases and the whole-model cases, each
-/// followed by the same case in the PyTorch twin (a subprocess: all kernels in one, one process per model
-/// case so its ru_maxrss growth is its own). Ours and the twin's never run at the same time.
+/// compared with the same case in the PyTorch twin (a subprocess). Kernels: one `serve.py --lines` session
+/// whose rounds alternate with ours. Model cases: one process per case, run after ours (both models would not
+/// fit in memory together, and the process's RSS high-water mark is then the case's own). Ours and the
+/// twin's never run at the same time.
 /// </summary>
 public static class BenchRunner
 {
-    static readonly TimeSpan KernelTimeout = TimeSpan.FromMinutes(20), ModelTimeout = TimeSpan.FromMinutes(60);
+    static readonly TimeSpan ModelTimeout = TimeSpan.FromMinutes(60);
 
     public static BenchResult Run(BenchOptions o)
     {
@@ -61,32 +63,50 @@ public static class BenchRunner
 
         if (o.Kernels)
         {
-            var cases = KernelCases.For(o.Config, o.Batches[0], o.LrSize, o.GemmSizes);
-            foreach (var c in cases)
-            {
-                o.Log?.Invoke($"{spec}: {c.Op} {c.Shape} {c.Pass}");
-                var owned = new List<DeviceBuffer>();
-                try
-                {
-                    var run = c.Setup(be, owned);
-                    var times = BenchTimer.Rounds(run, be.Synchronize, o.Repeat, o.KernelBudget);
-                    report.Rows.Add(new BenchRow { Section = "kernels", Op = c.Op, Shape = c.Shape, Pass = c.Pass, Flops = c.Flops, Bytes = c.Bytes, Times = times });
-                }
-                finally { foreach (var b in owned) b.Dispose(); }
-            }
+            // our rounds and the twin's alternate (ours, torch, ours, ...), so a load swing on a shared machine hits both
+            TwinSession? session = null;
             if (twin is not null)
             {
-                o.Log?.Invoke($"{spec}: the same kernels in PyTorch {twin.Version} ({torchDevice})");
-                var rows = report.Rows.Where(r => r.Section == "kernels").ToList();
-                try
-                {
-                    var answer = twin.Run(Request(cases.Select(c => c.Torch)), KernelTimeout);
-                    var results = answer["results"]!.AsArray();
-                    for (int i = 0; i < rows.Count && i < results.Count; i++) rows[i].TorchTimes = Times(results[i]!);
-                    if (answer["device"]?.GetValue<string>() is { } d) report.TorchDevice = d;
-                }
-                catch (TorchTwinException e) { report.Notes.Add($"PyTorch kernels failed: {e.Message}"); }
+                try { session = twin.OpenSession(Environment.ProcessorCount, torchDevice); report.TorchDevice = session.Device; }
+                catch (TorchTwinException e) { report.Notes.Add($"PyTorch kernels skipped: {e.Message}"); }
             }
+            try
+            {
+                foreach (var c in KernelCases.For(o.Config, o.Batches[0], o.LrSize, o.GemmSizes))
+                {
+                    o.Log?.Invoke($"{spec}: {c.Op} {c.Shape} {c.Pass}");
+                    var owned = new List<DeviceBuffer>();
+                    try
+                    {
+                        double roundSeconds = o.KernelBudget / o.Repeat;
+                        var ours = new RoundTimer(c.Setup(be, owned), be.Synchronize, roundSeconds);
+                        var times = new double[o.Repeat];
+                        double[]? torchTimes = null;
+                        try
+                        {
+                            session?.Setup(c.Torch, roundSeconds);
+                            if (session is not null) torchTimes = new double[o.Repeat];
+                            for (int r = 0; r < o.Repeat; r++)
+                            {
+                                times[r] = ours.Round();
+                                if (torchTimes is not null) torchTimes[r] = session!.Round();
+                            }
+                        }
+                        catch (TorchTwinException e)
+                        {
+                            report.Notes.Add($"PyTorch stopped at {c.Op} {c.Shape} {c.Pass}: {e.Message}");
+                            session!.Dispose(); session = null; torchTimes = null;
+                            for (int r = 0; r < o.Repeat; r++) times[r] = ours.Round();
+                        }
+                        report.Rows.Add(new BenchRow
+                        {
+                            Section = "kernels", Op = c.Op, Shape = c.Shape, Pass = c.Pass, Flops = c.Flops, Bytes = c.Bytes, Times = times, TorchTimes = torchTimes,
+                        });
+                    }
+                    finally { foreach (var b in owned) b.Dispose(); }
+                }
+            }
+            finally { session?.Dispose(); }
         }
 
         if (o.Model)

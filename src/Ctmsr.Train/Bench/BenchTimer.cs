@@ -13,19 +13,9 @@ public static class BenchTimer
     public static double[] Rounds(Action f, Action sync, int rounds, double budget)
     {
         rounds = Math.Max(1, rounds);
-        f(); sync();
-        var sw = Stopwatch.StartNew();
-        f(); sync();
-        double one = Math.Max(sw.Elapsed.TotalSeconds, 1e-7);
-        int reps = Math.Max(1, (int)(budget / rounds / one));
+        var timer = new RoundTimer(f, sync, budget / rounds);
         var times = new double[rounds];
-        for (int r = 0; r < rounds; r++)
-        {
-            sw.Restart();
-            for (int i = 0; i < reps; i++) f();
-            sync();
-            times[r] = sw.Elapsed.TotalSeconds / reps;
-        }
+        for (int r = 0; r < rounds; r++) times[r] = timer.Round();
         return times;
     }
 
@@ -50,5 +40,33 @@ public static class BenchTimer
         var s = v.OrderBy(x => x).ToArray();
         int n = s.Length;
         return n % 2 == 1 ? s[n / 2] : 0.5 * (s[n / 2 - 1] + s[n / 2]);
+    }
+}
+
+/// <summary>
+/// Rounds of one kernel, one at a time, so they can alternate with the twin's rounds: the constructor makes
+/// a warm-up call and fixes the calls per round from a second one; <see cref="Round"/> returns seconds per call.
+/// </summary>
+public sealed class RoundTimer
+{
+    readonly Action _f, _sync;
+    readonly int _reps;
+
+    public RoundTimer(Action f, Action sync, double roundSeconds)
+    {
+        _f = f; _sync = sync;
+        f(); sync();
+        var sw = Stopwatch.StartNew();
+        f(); sync();
+        double one = Math.Max(sw.Elapsed.TotalSeconds, 1e-7);
+        _reps = Math.Max(1, (int)(roundSeconds / one));
+    }
+
+    public double Round()
+    {
+        var sw = Stopwatch.StartNew();
+        for (int i = 0; i < _reps; i++) _f();
+        _sync();
+        return sw.Elapsed.TotalSeconds / _reps;
     }
 }

@@ -56,6 +56,9 @@ public sealed class TorchTwin
         }
     }
 
+    /// <summary>A line-per-message session (serve.py --lines) for alternating our kernel rounds with torch's.</summary>
+    public TwinSession OpenSession(int threads, string device) => new(Python, Script, threads, device);
+
     static string LastLine(string s) => s.Trim().Split('\n').LastOrDefault()?.Trim() ?? "";
 
     static (int code, string output, string err) Exec(string file, string[] args, string? stdin, TimeSpan timeout)
@@ -79,6 +82,69 @@ public sealed class TorchTwin
             return (p.ExitCode, outTask.Result, errTask.Result);
         }
         catch (System.ComponentModel.Win32Exception e) { return (-1, "", e.Message); }
+    }
+}
+
+/// <summary>
+/// A running serve.py --lines: Setup(case) warms a kernel up and fixes its calls per round, Round() times one
+/// round. Killed on disposal. Any failure is a <see cref="TorchTwinException"/>.
+/// </summary>
+public sealed class TwinSession : IDisposable
+{
+    readonly Process _p;
+    readonly Task<string> _err;
+
+    public string Device { get; }
+
+    internal TwinSession(string python, string script, int threads, string device)
+    {
+        var psi = new ProcessStartInfo(python)
+        {
+            RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true, UseShellExecute = false,
+        };
+        psi.ArgumentList.Add(script); psi.ArgumentList.Add("--lines");
+        try { _p = Process.Start(psi) ?? throw new TorchTwinException($"could not start {python}"); }
+        catch (System.ComponentModel.Win32Exception e) { throw new TorchTwinException($"could not start {python}: {e.Message}"); }
+        _err = _p.StandardError.ReadToEndAsync();
+        var hello = Ask(new JsonObject { ["op"] = "config", ["threads"] = threads, ["device"] = device });
+        Device = hello["device"]?.GetValue<string>() ?? device;
+    }
+
+    public void Setup(JsonObject kernelCase, double roundSeconds) =>
+        Ask(new JsonObject { ["op"] = "setup", ["case"] = kernelCase.DeepClone(), ["round_seconds"] = roundSeconds });
+
+    public double Round() => Ask(new JsonObject { ["op"] = "round" })["seconds"]!.GetValue<double>();
+
+    JsonObject Ask(JsonObject request)
+    {
+        try
+        {
+            _p.StandardInput.WriteLine(request.ToJsonString());
+            _p.StandardInput.Flush();
+            var line = _p.StandardOutput.ReadLine();
+            if (line is null)
+            {
+                _p.WaitForExit(5000);
+                string err = _err.IsCompleted ? _err.Result.Trim().Split('\n').LastOrDefault() ?? "" : "";
+                throw new TorchTwinException($"serve.py --lines stopped answering ({err})");
+            }
+            var answer = JsonNode.Parse(line)!.AsObject();
+            if (answer["error"] is { } e) throw new TorchTwinException($"serve.py: {e}");
+            return answer;
+        }
+        catch (IOException e) { throw new TorchTwinException($"serve.py --lines: {e.Message}"); }
+        catch (System.Text.Json.JsonException e) { throw new TorchTwinException($"serve.py --lines answered something that is not JSON ({e.Message})"); }
+    }
+
+    public void Dispose()
+    {
+        try
+        {
+            _p.StandardInput.Close();
+            if (!_p.WaitForExit(10_000)) _p.Kill(entireProcessTree: true);
+        }
+        catch (InvalidOperationException) { }
+        _p.Dispose();
     }
 }
 
