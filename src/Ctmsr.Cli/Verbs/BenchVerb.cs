@@ -15,17 +15,17 @@ static class BenchVerb
     public static Command Create()
     {
         var device = new Option<string?>("--device") { Description = "cpu, opencl[:N], cuda[:N], or all (every device `ctmsr devices` lists); default: $CTMSR_DEVICE, else cpu" };
-        var what = new Option<string>("--what") { Description = "kernels, model or all (default all)", DefaultValueFactory = _ => "all" };
-        var config = new Option<string>("--config") { Description = "x4 (the released model) or small (the fixture's); default x4", DefaultValueFactory = _ => "x4" };
+        var what = new Option<string>("--what") { Description = "kernels, model or all", DefaultValueFactory = _ => "all" };
+        var config = new Option<string>("--config") { Description = "x4 (the released model) or small (the fixture's)", DefaultValueFactory = _ => "x4" };
         var batch = new Option<int?>("--batch") { Description = "batch size (default: kernels at 1, model cases at 1 and 4)" };
-        var lr = new Option<int>("--lr") { Description = "LR side in pixels, a multiple of 64 (HR = 4x); default 64", DefaultValueFactory = _ => 64 };
+        var lr = new Option<int>("--lr") { Description = "LR side in pixels, a multiple of 64 (HR = 4x)", DefaultValueFactory = _ => 64 };
         var torch = new Option<bool>("--torch") { Description = "compare with the PyTorch twin when python3 can import torch (the default)" };
         var noTorch = new Option<bool>("--no-torch") { Description = "do not run the PyTorch twin" };
         var json = new Option<bool>("--json") { Description = "print JSON instead of Markdown tables" };
-        var repeat = new Option<int>("--repeat") { Description = "timed rounds per kernel and timed steps per model case; the median is reported (default 5)", DefaultValueFactory = _ => 5 };
-        var warmup = new Option<int>("--warmup") { Description = "untimed steps before each model case's timed ones (default 1; 0 saves a step on slow machines)", DefaultValueFactory = _ => 1 };
-        var gemm = new Option<string>("--gemm") { Description = "square GEMM sizes, comma-separated (default 512,1024,2048)", DefaultValueFactory = _ => "512,1024,2048" };
-        var budget = new Option<double>("--budget") { Description = "seconds spent timing each kernel over all its rounds (default 1)", DefaultValueFactory = _ => 1.0 };
+        var repeat = new Option<int>("--repeat") { Description = "timed rounds per kernel and timed steps per model case; the median is reported", DefaultValueFactory = _ => 5 };
+        var warmup = new Option<int>("--warmup") { Description = "untimed steps before each model case's timed ones (0 saves a step on slow machines)", DefaultValueFactory = _ => 1 };
+        var gemm = new Option<string>("--gemm") { Description = "square GEMM sizes, comma-separated", DefaultValueFactory = _ => "512,1024,2048" };
+        var budget = new Option<double>("--budget") { Description = "seconds spent timing each kernel over all its rounds", DefaultValueFactory = _ => 1.0 };
         var cmd = new Command("bench", "time kernels and the CTMSR model on each backend: GFLOP/s, fraction of the measured peak, peak memory, and the PyTorch twin on the same shapes")
         {
             device, what, config, batch, lr, torch, noTorch, json, repeat, warmup, gemm, budget,
@@ -50,9 +50,11 @@ static class BenchVerb
             if (string.Equals(spec?.Trim(), "all", StringComparison.OrdinalIgnoreCase)) devices = Devices.List().Select(d => d.Spec).ToList();
             else
             {
+                if (string.IsNullOrWhiteSpace(spec)) spec = Environment.GetEnvironmentVariable(Devices.EnvVar);
+                if (string.IsNullOrWhiteSpace(spec)) spec = "cpu";
                 // open it once here so a bad --device fails with the usual one-line message before any timing
                 using (DeviceOption.Open(spec)) { }
-                devices = [string.IsNullOrWhiteSpace(spec) ? Environment.GetEnvironmentVariable(Devices.EnvVar) is { Length: > 0 } env ? env : "cpu" : spec.Trim()];
+                devices = [spec.Trim()];
             }
             var b = r.GetValue(batch);
             var options = new BenchOptions
