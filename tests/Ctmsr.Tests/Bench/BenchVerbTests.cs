@@ -45,6 +45,26 @@ public sealed class BenchVerbTests
         Assert.That(root["notes"]!.AsArray().Select(n => n!.GetValue<string>()), Has.Some.Contains("--no-torch"));
     }
 
+    /// <summary>With torch present, every kernel row also carries the twin's rounds (the serve.py --lines session).</summary>
+    [Test]
+    public void KernelsAgainstTheTwinFillTheTorchColumns()
+    {
+        TwinTests.RequireTorch();
+        TwinTests.RepoRoot(); // the verb finds bench/twin/serve.py above the binary; skip where it is not
+        var (code, stdout, stderr) = Ctmsr("bench", "--device", "cpu", "--what", "kernels", "--config", "small", "--gemm", "32", "--repeat", "2", "--budget", "0.001", "--json");
+        Assert.That(code, Is.EqualTo(0), stderr);
+        var json = JsonNode.Parse(stdout)!.AsObject();
+        Assert.That(json["torch"]?.GetValue<string>(), Is.Not.Null.And.Not.Empty, stdout);
+        var dev = json["devices"]!.AsArray().Single()!;
+        Assert.That(dev["notes"]!.AsArray(), Is.Empty, stdout);
+        foreach (var r in dev["rows"]!.AsArray())
+        {
+            Assert.That(r!["torch_times"]!.AsArray(), Has.Count.EqualTo(2));
+            Assert.That(r["torch_seconds"]!.GetValue<double>(), Is.GreaterThan(0));
+            Assert.That(r["speed_vs_torch"]!.GetValue<double>(), Is.GreaterThan(0));
+        }
+    }
+
     [Test]
     public void KernelsMarkdownTableIsWellFormed()
     {
