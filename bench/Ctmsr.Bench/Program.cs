@@ -1,8 +1,9 @@
 using BenchmarkDotNet.Running;
 using Ctmsr.Bench;
 
-// `quick` prints a Markdown table in seconds; anything else goes to BenchmarkDotNet
+// `degrade` times the data pipeline (DegradationBench); `quick` prints a Markdown table in seconds; anything else goes to BenchmarkDotNet
 // (e.g. `-- --filter *Gemm*`, `-- --list flat`).
 if (args.Length > 0 && args[0] == "quick") return Quick.Run(args[1..]);
+if (args.Length > 0 && args[0] == "degrade") return DegradationBench.Run(args[1..]);
 BenchmarkSwitcher.FromAssembly(typeof(Quick).Assembly).Run(args);
 return 0;

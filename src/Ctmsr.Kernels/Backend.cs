@@ -95,6 +95,28 @@ public abstract class Backend : IDisposable
     /// <summary>Routes dy to the first maximum of each window (PyTorch's tie rule).</summary>
     public abstract void MaxPool2dBackward(int nc, int h, int w, int k, int s, DeviceBuffer x, DeviceBuffer dy, DeviceBuffer dx, bool accumulate);
 
+    // ---- image filtering (data pipeline and inference; no backward) ----
+    /// <summary>
+    /// Separable resampling of planes [planes, rows.InSize, cols.InSize] to [planes, rows.OutSize, cols.OutSize]:
+    /// y[p, i, j] = sum_a rows.W[i, a] * (sum_b cols.W[j, b] * x[p, rows.Index[i, a], cols.Index[j, b]]).
+    /// </summary>
+    public abstract void Resample2d(int planes, ResampleAxis rows, ResampleAxis cols, DeviceBuffer x, DeviceBuffer y);
+    /// <summary>
+    /// Per-sample k x k correlation (kernel not flipped) with reflect-101 padding of k/2, as Real-ESRGAN's filter2D:
+    /// x, y [batch, channels, h, w]; kernels [batch, k, k], k odd.
+    /// </summary>
+    public abstract void Filter2dReflect(int batch, int channels, int h, int w, int k, DeviceBuffer kernels, DeviceBuffer x, DeviceBuffer y);
+
+    /// <summary>Reflect-101 index (..., 2, 1, 0, 1, 2, ..., n-2, n-1, n-2, ...), periodic beyond one reflection.</summary>
+    public static int Reflect101(int i, int n)
+    {
+        if (n == 1) return 0;
+        int period = 2 * (n - 1);
+        i %= period;
+        if (i < 0) i += period;
+        return i < n ? i : period - i;
+    }
+
     // ---- window attention ----
     /// <summary>
     /// Fused window attention. qkv: [windows, T, 3 * heads * d] (q, k, v blocks, each heads x d).

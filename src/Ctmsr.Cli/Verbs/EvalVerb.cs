@@ -3,15 +3,17 @@ using System.Diagnostics;
 using Ctmsr.Autograd;
 using Ctmsr.Model.Checkpoints;
 using Ctmsr.Model.Lpips;
+using Ctmsr.Train.Inference;
 using Ctmsr.Train.Metrics;
 using Spectre.Console;
 
 namespace Ctmsr.Cli.Verbs;
 
 /// <summary>
-/// `ctmsr eval --sr DIR [--gt DIR] [--lpips-alex alexnet.pth] [--csv FILE]`: the paper's metrics per image and their
-/// mean. With --gt: PSNR and SSIM on Y (BasicSR), LPIPS-Alex when the torchvision AlexNet weights are given, and NIQE
-/// when the pristine model is found; without: NIQE only (no-reference).
+/// `ctmsr eval (--sr DIR | --model W --lq DIR) [--gt DIR] [--lpips-alex alexnet.pth] [--csv FILE]`: the paper's metrics
+/// per image and their mean. With --gt: PSNR and SSIM on Y (BasicSR), LPIPS-Alex when the torchvision AlexNet weights
+/// are given, and NIQE when the pristine model is found; without: NIQE only (no-reference). With --model and --lq the
+/// LQ images are upscaled on the fly and their bicubic x4 is scored beside them as the baseline (bicubic_* columns).
 /// </summary>
 static class EvalVerb
 {
@@ -20,8 +22,12 @@ static class EvalVerb
 
     public static Command Create()
     {
-        var sr = new Option<DirectoryInfo>("--sr") { Description = "folder of super-resolved images (PNG, JPEG, PNM)", Required = true };
-        var gt = new Option<DirectoryInfo?>("--gt") { Description = "folder of ground-truth images, paired with --sr by file name (enables PSNR/SSIM/LPIPS)" };
+        var sr = new Option<DirectoryInfo?>("--sr") { Description = "folder of super-resolved images (PNG, JPEG, PNM); or use --model and --lq" };
+        var model = new Option<FileInfo?>("--model") { Description = "upscale-and-score: model weights (.safetensors or the official CTMSR.pth) applied to --lq" };
+        var lq = new Option<DirectoryInfo?>("--lq") { Description = "upscale-and-score: folder of low-quality inputs; their bicubic upsampling is scored too, as the baseline" };
+        var seed = new Option<ulong>("--seed") { Description = "noise seed of the model's one step (default 0; with --model)" };
+        var tile = new Option<int?>("--tile") { Description = "LR tile size for large inputs (with --model; default auto: sized from free memory, halved on out-of-memory)" };
+        var gt = new Option<DirectoryInfo?>("--gt") { Description = "folder of ground-truth images, paired with --sr/--lq by file name (enables PSNR/SSIM/LPIPS)" };
         var csv = new Option<FileInfo?>("--csv") { Description = "write the table to this file (atomically) instead of stdout" };
         var crop = new Option<int>("--crop-border") { Description = "pixels dropped on each side before scoring (default 0, as in the paper)", DefaultValueFactory = _ => 0 };
         var alex = new Option<FileInfo?>("--lpips-alex") { Description = "torchvision AlexNet ImageNet weights (alexnet-owt-7be5be79.pth): adds LPIPS-Alex (needs --gt)" };
@@ -30,13 +36,32 @@ static class EvalVerb
         var noNiqe = new Option<bool>("--no-niqe") { Description = "skip NIQE" };
         var device = DeviceOption.Create();
         var cmd = new Command("eval", "score super-resolved images: PSNR/SSIM (Y), LPIPS-Alex and NIQE per image, plus the mean")
-            { sr, gt, csv, crop, alex, heads, niqe, noNiqe, device };
+            { sr, model, lq, seed, tile, gt, csv, crop, alex, heads, niqe, noNiqe, device };
         cmd.SetGuardedAction(r =>
         {
-            var srDir = r.GetValue(sr)!;
+            var srDir = r.GetValue(sr);
             var gtDir = r.GetValue(gt);
-            // Hook: `--model W --lq DIR` (upscale-and-score) will build these items with Sr = () => upscale(lq) instead.
-            var items = Evaluation.PairDirectories(srDir.FullName, gtDir?.FullName);
+            var modelFile = r.GetValue(model);
+            var lqDir = r.GetValue(lq);
+            if (srDir is not null && (modelFile is not null || lqDir is not null))
+                throw new ArgumentException("pass either --sr DIR (score existing outputs) or --model W --lq DIR (upscale and score), not both");
+            if (srDir is null && (modelFile is null || lqDir is null))
+                throw new ArgumentException(modelFile is null && lqDir is null ? "nothing to score: pass --sr DIR, or --model W --lq DIR"
+                    : modelFile is null ? "--lq needs the model to upscale with: pass --model W as well" : "--model needs the inputs to upscale: pass --lq DIR as well");
+            if (modelFile is not null && !modelFile.Exists)
+                throw new FileNotFoundException($"{modelFile.FullName}: no such weights file; pass a .safetensors or the official CTMSR.pth to --model");
+
+            Upscaler? upscaler = null;
+            List<EvalItem> items;
+            if (srDir is not null) items = Evaluation.PairDirectories(srDir.FullName, gtDir?.FullName);
+            else
+            {
+                Evaluation.PairDirectories(lqDir!.FullName, gtDir?.FullName); // a pairing error shows before the (slow) model load
+                var up = upscaler = Upscaler.Load(modelFile!.FullName, DeviceOption.Open(r.GetValue(device)),
+                    new UpscaleOptions { Seed = r.GetValue(seed), Tile = r.GetValue(tile) });
+                items = Evaluation.PairLq(lqDir.FullName, gtDir?.FullName, up.Upscale, up.Config.Scale);
+                Console.Error.WriteLine($"model {upscaler.Config} on {upscaler.DeviceName}; scoring it and bicubic x{upscaler.Config.Scale} on {items.Count} images");
+            }
 
             NiqeModel? niqeModel = null;
             if (!r.GetValue(noNiqe))
@@ -66,23 +91,29 @@ static class EvalVerb
                 var rows = Score(items, metrics);
                 string table = Evaluation.ToCsv(rows);
                 var csvPath = r.GetValue(csv);
-                if (csvPath is null) Console.Out.Write(table);
+                var mean = Evaluation.Mean(rows);
+                if (csvPath is null)
+                {
+                    Console.Out.Write(table);
+                    if (mean.Bicubic is { } b) Console.Error.WriteLine($"mean of {rows.Count} images: model {Summary(mean)}; bicubic {Summary(b)}");
+                }
                 else
                 {
                     AtomicFile.WriteAllText(csvPath.FullName, table);
-                    var mean = Evaluation.Mean(rows);
-                    Console.WriteLine($"scored {rows.Count} images -> {csvPath.FullName}; mean: " + string.Join(", ", new[]
-                    {
-                        mean.PsnrY is { } p ? $"PSNR-Y {p:F4}" : null, mean.SsimY is { } s ? $"SSIM-Y {s:F4}" : null,
-                        mean.LpipsAlex is { } l ? $"LPIPS-Alex {l:F4}" : null, mean.Niqe is { } n ? $"NIQE {n:F4}" : null,
-                    }.Where(x => x is not null)));
+                    Console.WriteLine($"scored {rows.Count} images -> {csvPath.FullName}; mean: " + Summary(mean) + (mean.Bicubic is { } b ? $"; bicubic: {Summary(b)}" : ""));
                 }
                 return 0;
             }
-            finally { ctx?.Dispose(); }
+            finally { ctx?.Dispose(); upscaler?.Dispose(); }
         });
         return cmd;
     }
+
+    static string Summary(ImageScores m) => string.Join(", ", new[]
+    {
+        m.PsnrY is { } p ? $"PSNR-Y {p:F4}" : null, m.SsimY is { } s ? $"SSIM-Y {s:F4}" : null,
+        m.LpipsAlex is { } l ? $"LPIPS-Alex {l:F4}" : null, m.Niqe is { } n ? $"NIQE {n:F4}" : null,
+    }.Where(x => x is not null));
 
     /// <summary>Scores every item with a progress bar on stderr (stdout may carry the table).</summary>
     static List<ImageScores> Score(IReadOnlyList<EvalItem> items, EvalMetrics metrics)

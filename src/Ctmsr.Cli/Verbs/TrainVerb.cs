@@ -18,14 +18,17 @@ static class TrainVerb
     sealed class Common
     {
         public readonly Option<DirectoryInfo?> Data = new("--data") { Description = "folder of HR training images (recursive; png/jpg/jpeg)" };
-        public readonly Option<DirectoryInfo?> Run = new("--run") { Description = "run directory to create (config.json, log.jsonl, checkpoints/, model_ema.safetensors)" };
+        public readonly Option<DirectoryInfo?> Run = new("--run") { Description = "run directory to create (config.json, log.jsonl, loss.png redrawn at each log step, checkpoints/, model_ema.safetensors)" };
         public readonly Option<DirectoryInfo?> Resume = new("--resume") { Description = "continue the run in RUN_DIR exactly from its newest checkpoint (its config.json holds the options)" };
         public readonly Option<int?> Iters = new("--iters") { Description = "total iterations (CT default 500000, DTM 2000)" };
         public readonly Option<int?> Batch = new("--batch") { Description = "batch size (default 32)" };
         public readonly Option<int?> Crop = new("--crop") { Description = "HR crop size (default 256; the LR side crop/4 must be a multiple of the model's window size x 2^(levels-1))" };
-        public readonly Option<string?> Config = new("--config") { Description = "model: x4 (the released model) or small (default x4; DTM: the CT checkpoint's)" };
+        public readonly Option<string?> Config = new("--config") { Description = "model: x4 (the released model), small (the fixtures' C 32 config) or tiny (small with 2 levels: LR multiple 16, crop 64) (default x4; DTM: the CT checkpoint's)" };
         public readonly Option<ulong?> Seed = new("--seed") { Description = "run seed: fixes initial weights, data order, crops, degradations, noise and dropout (default 0)" };
         public readonly Option<float?> Lr = new("--lr") { Description = "AdamW learning rate (default 5e-5)" };
+        public readonly Option<int?> S0 = new("--s0") { Description = "CT step curriculum: N(k) starts at s0 + 1 points (default 4, the released setting)" };
+        public readonly Option<int?> S1 = new("--s1") { Description = "CT step curriculum: N(k) ends at s1 + 1 points (default 3); --s0 1 --s1 1 trains the one-step map at sigma = 1 only" };
+        public readonly Option<float?> EmaDecay = new("--ema-decay") { Description = "EMA decay per step (default 0.999; short runs want less, as the EMA starts from the random initial weights)" };
         public readonly Option<int?> Accumulate = new("--accumulate") { Description = "micro-batches per optimiser step (gradient accumulation, default 1)" };
         public readonly Option<int?> CheckpointEvery = new("--checkpoint-every") { Description = "iterations between checkpoints (default 5000)" };
         public readonly Option<int?> Keep = new("--keep") { Description = "checkpoints to keep (default 3)" };
@@ -38,7 +41,7 @@ static class TrainVerb
 
         public void AddTo(Command c)
         {
-            foreach (Option o in new Option[] { Data, Run, Resume, Iters, Batch, Crop, Config, Seed, Lr, Accumulate, CheckpointEvery, Keep, Workers, Val, ValLimit, LpipsVgg, LpipsLin, Device })
+            foreach (Option o in new Option[] { Data, Run, Resume, Iters, Batch, Crop, Config, Seed, Lr, S0, S1, EmaDecay, Accumulate, CheckpointEvery, Keep, Workers, Val, ValLimit, LpipsVgg, LpipsLin, Device })
                 c.Options.Add(o);
         }
     }
@@ -47,10 +50,12 @@ static class TrainVerb
     {
         var train = new Command("train", "train CTMSR: stage 1 consistency training (ct), stage 2 distribution trajectory matching (dtm)");
 
-        var ct = new Command("ct", "stage 1: consistency training from random weights (spec section 4)");
+        var ct = new Command("ct", "stage 1: consistency training from random weights, or from --init weights (spec section 4)");
         var cc = new Common();
         cc.AddTo(ct);
-        ct.SetGuardedAction(r => Execute(r, cc, TrainStage.Ct, null, null, null));
+        var init = new Option<string?>("--init") { Description = "start from these weights instead of random ones (a run directory's newest checkpoint, a checkpoint or a model file): fine-tuning, or a longer schedule after a short one" };
+        ct.Options.Add(init);
+        ct.SetGuardedAction(r => Execute(r, cc, TrainStage.Ct, r.GetValue(init), null, null));
 
         var dtm = new Command("dtm", "stage 2: L_CT + L_DTM, starting from a CT run or checkpoint (spec section 5)");
         var dc = new Common();
@@ -70,7 +75,8 @@ static class TrainVerb
     {
         "x4" => CtmsrConfig.X4,
         "small" => CtmsrConfig.Small,
-        _ => throw new ArgumentException($"unknown --config '{name}': use x4 or small"),
+        "tiny" => CtmsrConfig.Tiny,
+        _ => throw new ArgumentException($"unknown --config '{name}': use x4, small or tiny"),
     };
 
     static int Execute(ParseResult r, Common c, TrainStage stage, string? from, string? lossKind, int? refresh)
@@ -88,7 +94,7 @@ static class TrainVerb
         var resume = r.GetValue(c.Resume);
         if (resume is not null)
         {
-            var ignored = new Option[] { c.Data, c.Run, c.Iters, c.Batch, c.Crop, c.Config, c.Seed, c.Lr, c.Accumulate }
+            var ignored = new Option[] { c.Data, c.Run, c.Iters, c.Batch, c.Crop, c.Config, c.Seed, c.Lr, c.S0, c.S1, c.EmaDecay, c.Accumulate }
                 .Where(o => r.GetResult(o) is not null).Select(o => o.Name).ToList();
             if (ignored.Count > 0)
                 AnsiConsole.MarkupLineInterpolated($"[yellow]note: {string.Join(", ", ignored)} ignored: a resumed run keeps the options in {resume.FullName}/config.json[/]");
@@ -104,7 +110,7 @@ static class TrainVerb
             var cfgName = r.GetValue(c.Config);
             CtmsrConfig model;
             if (cfgName is not null) model = ParseConfig(cfgName);
-            else if (stage == TrainStage.Dtm && from is not null) model = Trainer.SourceConfig(Trainer.ResolveSource(from)) ?? CtmsrConfig.X4;
+            else if (from is not null) model = Trainer.SourceConfig(Trainer.ResolveSource(from)) ?? CtmsrConfig.X4;
             else model = CtmsrConfig.X4;
             var d = new TrainOptions();
             var o = d with
@@ -112,7 +118,8 @@ static class TrainVerb
                 Stage = stage, Data = data.FullName, Model = model,
                 Iterations = r.GetValue(c.Iters) ?? (stage == TrainStage.Dtm ? 2000 : d.Iterations),
                 Batch = r.GetValue(c.Batch) ?? d.Batch, Crop = r.GetValue(c.Crop) ?? d.Crop, Seed = r.GetValue(c.Seed) ?? d.Seed,
-                Lr = r.GetValue(c.Lr) ?? d.Lr, Accumulate = r.GetValue(c.Accumulate) ?? d.Accumulate,
+                Lr = r.GetValue(c.Lr) ?? d.Lr, S0 = r.GetValue(c.S0) ?? d.S0, S1 = r.GetValue(c.S1) ?? d.S1,
+                EmaDecay = r.GetValue(c.EmaDecay) ?? d.EmaDecay, Accumulate = r.GetValue(c.Accumulate) ?? d.Accumulate,
                 CheckpointEvery = r.GetValue(c.CheckpointEvery) ?? d.CheckpointEvery, KeepCheckpoints = r.GetValue(c.Keep) ?? d.KeepCheckpoints,
                 LoaderWorkers = r.GetValue(c.Workers) ?? d.LoaderWorkers,
                 Val = r.GetValue(c.Val)?.FullName, ValLimit = r.GetValue(c.ValLimit) ?? 0,

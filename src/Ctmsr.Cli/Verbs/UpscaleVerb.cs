@@ -1,75 +1,222 @@
 using System.CommandLine;
-using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
 using Ctmsr.Train.Imaging;
 using Ctmsr.Train.Inference;
+using Spectre.Console;
 
 namespace Ctmsr.Cli.Verbs;
 
-/// <summary>`ctmsr upscale IN -o OUT --weights W [--device D] [--seed S] [--tile N --tile-stride M]`.</summary>
+/// <summary>
+/// `ctmsr upscale IN -o OUT --weights W [--device D] [--tile auto|N] [--blend average|cosine] [--color-fix ...]
+/// [--alpha ...] [-f png|jpg] [--quality Q] [--bit-depth auto|8|16] [--recursive] [--overwrite] [--json] [--steps N]`.
+/// Exit codes: 0 every file upscaled or skipped, 1 some failed, 2 a usage error, 130 interrupted.
+/// Option values are parsed here rather than by the parser, so a bad value is a one-line usage error (exit 2).
+/// </summary>
 static class UpscaleVerb
 {
-    static readonly string[] Extensions = [".png", ".jpg", ".jpeg", ".ppm", ".pgm"];
-
     public static Command Create()
     {
-        var input = new Argument<string>("input") { Description = "an image file or a folder of images" };
-        var output = new Option<string>("-o", "--output") { Description = "output file (single input) or folder", Required = true };
-        var weights = new Option<FileInfo>("--weights") { Description = "model weights: .safetensors or the official CTMSR.pth (params_ema is used)", Required = true };
-        var seed = new Option<ulong>("--seed") { Description = "noise seed (default 0)" };
-        var tile = new Option<int>("--tile") { Description = "LR tile size for large inputs (default 512)", DefaultValueFactory = _ => 512 };
-        var stride = new Option<int>("--tile-stride") { Description = "LR tile stride (default 448)", DefaultValueFactory = _ => 448 };
+        var input = new Argument<string?>("input") { Description = "an image file or a folder of images", Arity = ArgumentArity.ZeroOrOne };
+        var output = new Option<string?>("-o", "--output") { Description = "output file (single input) or folder" };
+        var weights = new Option<string?>("--weights") { Description = "model weights: .safetensors or the official CTMSR.pth (params_ema is used)" };
+        var seed = new Option<string?>("--seed") { Description = "noise seed (default 0)" };
+        var tile = new Option<string?>("--tile") { Description = "LR tile size: auto (default: fit free device memory, at most 512, halve on out-of-memory) or N, a multiple of 64" };
+        var overlap = new Option<string?>("--tile-overlap") { Description = "LR pixels shared by neighbouring tiles (default 64, the spec's stride 448 at tile 512; half the tile below 128)" };
+        var blend = new Option<string?>("--blend") { Description = "tile blending: average (default, the paper's) or cosine" };
+        var colorFix = new Option<string?>("--color-fix") { Description = "colour correction toward the bicubic input: none (default), adain or wavelet" };
+        var alpha = new Option<string?>("--alpha") { Description = "alpha plane: model (default; a uniform alpha is carried as is), bicubic or discard" };
+        var format = new Option<string?>("-f", "--format") { Description = "output format: png (default for folders) or jpg; a single output follows its extension" };
+        var quality = new Option<string?>("--quality") { Description = "JPEG quality 1..100 (default 95)" };
+        var bitDepth = new Option<string?>("--bit-depth") { Description = "PNG bits per sample: auto (default: as the input), 8 or 16" };
         var recursive = new Option<bool>("--recursive") { Description = "walk sub-folders, mirroring them under the output folder" };
-        var overwrite = new Option<bool>("--overwrite") { Description = "replace outputs that exist (default: skip them)" };
+        var skipExisting = new Option<bool>("--skip-existing") { Description = "leave outputs that exist alone (the default)" };
+        var overwrite = new Option<bool>("--overwrite") { Description = "replace outputs that exist" };
+        var json = new Option<bool>("--json") { Description = "progress as JSON lines on stdout, ending with a summary object" };
+        var steps = new Option<string?>("--steps") { Description = "model evaluations per tile (default 1, the paper's one-step inference)" };
+        var sampler = new Option<string?>("--sampler") { Description = "multi-step sampler for --steps > 1: ode (default) or consistency" };
         var device = DeviceOption.Create();
-        var cmd = new Command("upscale", "x4 one-step super-resolution of images (PNG output, same base name)")
-            { input, output, weights, seed, tile, stride, recursive, overwrite, device };
-        cmd.SetGuardedAction(r =>
+        var cmd = new Command("upscale", "x4 super-resolution of images (one step; tiled; PNG or JPEG output)")
         {
-            string inPath = r.GetValue(input)!, outPath = r.GetValue(output)!;
-            var w = r.GetValue(weights)!;
-            if (!w.Exists) throw new FileNotFoundException($"{w.FullName}: no such weights file (convert the official CTMSR.pth or pass it directly)");
-            var jobs = new List<(string src, string dst)>();
-            if (Directory.Exists(inPath))
-            {
-                var opt = r.GetValue(recursive) ? SearchOption.AllDirectories : SearchOption.TopDirectoryOnly;
-                foreach (var f in Directory.EnumerateFiles(inPath, "*", opt).Where(f => Extensions.Contains(Path.GetExtension(f).ToLowerInvariant())).Order(StringComparer.Ordinal))
-                    jobs.Add((f, Path.Combine(outPath, Path.ChangeExtension(Path.GetRelativePath(inPath, f), ".png"))));
-                if (jobs.Count == 0) throw new ArgumentException($"{inPath}: no images (png, jpg, jpeg, ppm, pgm) in this folder");
-            }
-            else if (File.Exists(inPath))
-                jobs.Add((inPath, Directory.Exists(outPath) ? Path.Combine(outPath, Path.ChangeExtension(Path.GetFileName(inPath), ".png")) : outPath));
-            else throw new FileNotFoundException($"{inPath}: no such file or folder");
+            input, output, weights, seed, tile, overlap, blend, colorFix, alpha, format, quality, bitDepth,
+            recursive, skipExisting, overwrite, json, steps, sampler, device,
+        };
+        cmd.Action = new UsageGuardedAction(r =>
+        {
+            if (r.Errors.Count > 0)
+                throw new ArgumentException($"{r.Errors[0].Message.TrimEnd('.')}; see 'ctmsr upscale --help'");
+            if (r.UnmatchedTokens.Count > 0)
+                throw new ArgumentException($"unknown argument '{r.UnmatchedTokens[0]}'; see 'ctmsr upscale --help'");
+            string inPath = r.GetValue(input) ?? throw new ArgumentException("no input given; usage: ctmsr upscale IN -o OUT --weights W");
+            string outPath = r.GetValue(output) ?? throw new ArgumentException("no output given; add -o OUT (a file, or a folder for a folder input)");
+            string w = r.GetValue(weights) ?? throw new ArgumentException("no model given; add --weights W (.safetensors or the official CTMSR.pth)");
+            if (r.GetValue(skipExisting) && r.GetValue(overwrite)) throw new ArgumentException("--skip-existing and --overwrite contradict each other; pick one");
 
-            var sw = Stopwatch.StartNew();
-            using var up = Upscaler.Load(w.FullName, DeviceOption.Open(r.GetValue(device)),
-                new UpscaleOptions { Seed = r.GetValue(seed), Tile = r.GetValue(tile), TileStride = r.GetValue(stride) });
-            Console.Error.WriteLine($"model {up.Config} on {up.DeviceName}, loaded in {sw.Elapsed.TotalSeconds:0.0} s");
-            int done = 0, failed = 0, skipped = 0;
-            double mpix = 0;
-            var total = Stopwatch.StartNew();
-            foreach (var (src, dst) in jobs)
+            var options = new UpscaleOptions
             {
-                if (File.Exists(dst) && !r.GetValue(overwrite)) { skipped++; continue; }
-                try
+                Seed = r.GetValue(seed) is { } s ? ParseULong("--seed", s) : 0,
+                Tile = r.GetValue(tile) is { } t && !t.Equals("auto", StringComparison.OrdinalIgnoreCase) ? ParseInt("--tile", t, 1, 1 << 16) : null,
+                TileOverlap = r.GetValue(overlap) is { } o ? ParseInt("--tile-overlap", o, 0, 1 << 16) : null,
+                Blend = Choice("--blend", r.GetValue(blend), TileBlendMode.Average, ("average", TileBlendMode.Average), ("cosine", TileBlendMode.Cosine)),
+                ColorFix = Choice("--color-fix", r.GetValue(colorFix), ColorFixMode.None, ("none", ColorFixMode.None), ("adain", ColorFixMode.AdaIn), ("wavelet", ColorFixMode.Wavelet)),
+                Alpha = Choice("--alpha", r.GetValue(alpha), AlphaMode.Model, ("model", AlphaMode.Model), ("bicubic", AlphaMode.Bicubic), ("discard", AlphaMode.Discard)),
+                Steps = r.GetValue(steps) is { } n ? ParseInt("--steps", n, 1, UpscaleOptions.MaxSteps) : 1,
+                Sampler = Choice("--sampler", r.GetValue(sampler), SamplerKind.Ode, ("ode", SamplerKind.Ode), ("consistency", SamplerKind.Consistency)),
+            };
+            if (r.GetValue(sampler) is not null && options.Steps == 1)
+                Console.Error.WriteLine("ctmsr: note: --sampler has no effect with one step; add --steps N (N > 1)");
+            var outFormat = Choice("-f", r.GetValue(format), OutputFormat.Auto, ("png", OutputFormat.Png), ("jpg", OutputFormat.Jpeg), ("jpeg", OutputFormat.Jpeg));
+            var save = new SaveOptions
+            {
+                Format = outFormat,
+                Quality = r.GetValue(quality) is { } q ? ParseInt("--quality", q, 1, 100) : 95,
+                BitDepth = r.GetValue(bitDepth) is { } b && !b.Equals("auto", StringComparison.OrdinalIgnoreCase) ? ParseInt("--bit-depth", b, 8, 16) : null,
+                Overwrite = r.GetValue(overwrite),
+            };
+            if (save.BitDepth is not (null or 8 or 16)) throw new ArgumentException($"--bit-depth {save.BitDepth} must be auto, 8 or 16");
+            if (save.Quality != 95 && outFormat == OutputFormat.Png) Console.Error.WriteLine("ctmsr: note: --quality applies to JPEG output only");
+
+            var jobs = UpscaleBatch.Plan(inPath, outPath, r.GetValue(recursive), outFormat);
+            foreach (var j in jobs.Take(1)) save.Check(j.Output); // usage errors (extension, format, depth) before loading the model
+            if (!File.Exists(w)) throw new FileNotFoundException($"{w}: no such weights file (convert the official CTMSR.pth or pass it directly)");
+            ImageCodec.EnsureNativeLibraries();
+
+            bool asJson = r.GetValue(json);
+            var sw = System.Diagnostics.Stopwatch.StartNew();
+            using var up = Upscaler.Load(w, DeviceOption.Open(r.GetValue(device)), options);
+            string tileText = options.Tile is int ft ? $"{ft}" : "auto";
+            if (asJson) Emit(new { @event = "model", config = up.Config.ToString(), device = up.DeviceName, ms = sw.Elapsed.TotalMilliseconds, tile = tileText, steps = options.Steps, images = jobs.Count });
+            else Console.Error.WriteLine($"model {up.Config} on {up.DeviceName}, loaded in {sw.Elapsed.TotalSeconds:0.0} s; tile {tileText}, {options.Steps} step(s), {jobs.Count} image(s)");
+
+            using var cts = new CancellationTokenSource();
+            ConsoleCancelEventHandler onCancel = (_, e) => { e.Cancel = true; cts.Cancel(); };
+            Console.CancelKeyPress += onCancel;
+            try
+            {
+                var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
+                BatchSummary summary;
+                if (!asJson && console.Profile.Capabilities.Interactive)
+                    summary = console.Progress().AutoClear(true)
+                        .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn(), new SpinnerColumn())
+                        .Start(p =>
+                        {
+                            // the bar counts images, advancing by tiles within one
+                            var task = p.AddTask("upscale", maxValue: jobs.Count);
+                            var events = new SyncProgress<BatchEvent>(e =>
+                            {
+                                if (e.Kind == "tile" && e.Progress is { } tp)
+                                {
+                                    task.Value = e.Index + (double)tp.Tile / Math.Max(1, tp.Tiles);
+                                    task.Description = Markup.Escape($"{e.Index + 1}/{e.Total} {Path.GetFileName(e.Input)} {tp.Pass} tile {tp.Tile}/{tp.Tiles} ({tp.TileSize}px)");
+                                }
+                                else
+                                {
+                                    if (e.Kind is "done" or "skipped" or "failed") task.Value = e.Index + 1;
+                                    if (Line(e) is { } line) console.WriteLine(line);
+                                }
+                            });
+                            return UpscaleBatch.RunAsync(up, jobs, save, events, cts.Token).GetAwaiter().GetResult();
+                        });
+                else
                 {
-                    var t = Stopwatch.StartNew();
-                    var img = ImageCodec.Decode(src);
-                    var sr = up.Upscale(img);
-                    ImageCodec.Save(sr, dst);
-                    done++;
-                    mpix += sr.Width * (double)sr.Height / 1e6;
-                    Console.Error.WriteLine($"[{done + failed + skipped}/{jobs.Count}] {src} -> {dst} ({img.Width}x{img.Height} -> {sr.Width}x{sr.Height}, {t.ElapsedMilliseconds} ms)");
+                    var events = new SyncProgress<BatchEvent>(e => Report(e, asJson));
+                    summary = UpscaleBatch.RunAsync(up, jobs, save, events, cts.Token).GetAwaiter().GetResult();
                 }
-                catch (Exception e) when (e is IOException or InvalidDataException or ArgumentException)
-                {
-                    failed++;
-                    Console.Error.WriteLine($"ctmsr: error: {src}: {e.Message}");
-                }
+                PrintSummary(summary, asJson);
+                return summary.ExitCode;
             }
-            double secs = total.Elapsed.TotalSeconds;
-            Console.WriteLine($"{done} upscaled, {failed} failed, {skipped} skipped (exist; --overwrite to redo) in {secs:0.0} s, {(secs > 0 ? mpix / secs : 0):0.00} output megapixels/s");
-            return failed > 0 ? 1 : 0;
+            catch (OperationCanceledException) when (cts.IsCancellationRequested)
+            {
+                string msg = "interrupted (Ctrl+C); outputs written so far are complete and are skipped when you run the same command again";
+                if (asJson) Emit(new { @event = "interrupted", message = msg });
+                else Console.Error.WriteLine($"ctmsr: {msg}");
+                return 130;
+            }
+            finally { Console.CancelKeyPress -= onCancel; }
         });
         return cmd;
+    }
+
+    /// <summary>The verb's action with <see cref="Fail"/>'s one-line errors (as SetGuardedAction), that also receives
+    /// the parser's own errors (a missing option value, an unknown option) so they become usage errors (exit 2) in the
+    /// same one-line form instead of the parser's help dump and exit 1.</summary>
+    sealed class UsageGuardedAction(Func<ParseResult, int> body) : System.CommandLine.Invocation.SynchronousCommandLineAction
+    {
+        public override bool ClearsParseErrors => true;
+
+        public override int Invoke(ParseResult parseResult)
+        {
+            try { return body(parseResult); }
+            catch (Exception e) { return Fail.Report(e); }
+        }
+    }
+
+    static int ParseInt(string name, string s, int min, int max) =>
+        int.TryParse(s, NumberStyles.Integer, CultureInfo.InvariantCulture, out int v) && v >= min && v <= max ? v
+            : throw new ArgumentException($"{name} {s}: expected a whole number {min}..{max}");
+
+    static ulong ParseULong(string name, string s) =>
+        ulong.TryParse(s, NumberStyles.Integer, CultureInfo.InvariantCulture, out ulong v) ? v
+            : throw new ArgumentException($"{name} {s}: expected a whole number >= 0");
+
+    static T Choice<T>(string name, string? value, T fallback, params (string key, T value)[] choices)
+    {
+        if (value is null) return fallback;
+        foreach (var (k, v) in choices) if (k.Equals(value, StringComparison.OrdinalIgnoreCase)) return v;
+        throw new ArgumentException($"{name} {value}: use {string.Join(", ", choices.Select(c => c.key))}");
+    }
+
+    static readonly JsonSerializerOptions JsonOptions = new() { DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull };
+
+    static void Emit(object o) => Console.Out.WriteLine(JsonSerializer.Serialize(o, JsonOptions));
+
+    static object Item(UpscaleFileResult r) => new
+    {
+        input = r.Input, output = r.Output, status = r.Status, ms = Math.Round(r.Ms, 1),
+        width = r.Width == 0 ? (int?)null : r.Width, height = r.Height == 0 ? (int?)null : r.Height,
+        outWidth = r.OutWidth == 0 ? (int?)null : r.OutWidth, outHeight = r.OutHeight == 0 ? (int?)null : r.OutHeight,
+        tile = r.TileSize == 0 ? (int?)null : r.TileSize, notice = r.Notice, error = r.Error,
+    };
+
+    static void Report(BatchEvent e, bool asJson)
+    {
+        if (asJson)
+        {
+            switch (e.Kind)
+            {
+                case "start": Emit(new { @event = "start", index = e.Index, total = e.Total, input = e.Input }); break;
+                case "tile": Emit(new { @event = "tile", index = e.Index, pass = e.Progress!.Pass, tile = e.Progress.Tile, tiles = e.Progress.Tiles, tileSize = e.Progress.TileSize }); break;
+                case "notice": Emit(new { @event = "notice", index = e.Index, input = e.Input, message = e.Message }); break;
+                default: Emit(new { @event = e.Kind, index = e.Index, total = e.Total, result = Item(e.Result!) }); break;
+            }
+            return;
+        }
+        if (Line(e) is { } line) Console.Error.WriteLine(line);
+    }
+
+    /// <summary>The human line for an event, or null for events shown only as progress.</summary>
+    static string? Line(BatchEvent e)
+    {
+        var r = e.Result;
+        return e.Kind switch
+        {
+            "notice" => $"ctmsr: note: {e.Message}",
+            "done" => $"[{e.Index + 1}/{e.Total}] {r!.Input} -> {r.Output} ({r.Width}x{r.Height} -> {r.OutWidth}x{r.OutHeight}, tile {r.TileSize}, {r.Ms:0} ms)",
+            "skipped" => $"[{e.Index + 1}/{e.Total}] {r!.Input}: skipped, {r.Output} exists (--overwrite to redo)",
+            // decoder errors already name the file
+            "failed" => $"ctmsr: error: {(r!.Error!.StartsWith(r.Input, StringComparison.Ordinal) ? r.Error : $"{r.Input}: {r.Error}")}",
+            _ => null,
+        };
+    }
+
+    static void PrintSummary(BatchSummary s, bool asJson)
+    {
+        if (asJson)
+        {
+            Emit(new { @event = "summary", done = s.Done, skipped = s.Skipped, failed = s.Failed, ms = Math.Round(s.Ms, 1), exitCode = s.ExitCode, images = s.Items.Select(Item).ToList() });
+            return;
+        }
+        double mpix = s.Items.Where(i => i.Status == "done").Sum(i => i.OutWidth * (double)i.OutHeight) / 1e6, secs = s.Ms / 1000;
+        Console.WriteLine($"{s.Done} upscaled, {s.Failed} failed, {s.Skipped} skipped (exist; --overwrite to redo) in {secs:0.0} s, {(secs > 0 ? mpix / secs : 0):0.00} output megapixels/s");
     }
 }

@@ -40,9 +40,7 @@ public sealed class CpuBackend : Backend
         DeviceBuffer a, long offA, int lda, long strideA, DeviceBuffer b, long offB, int ldb, long strideB,
         float beta, DeviceBuffer c, long offC, int ldc, long strideC, int batch)
     {
-        float[] A = F(a), B = F(b), C = F(c);
-        for (int i = 0; i < batch; i++)
-            CpuGemm.Sgemm(transA, transB, m, n, k, alpha, A, offA + i * strideA, lda, B, offB + i * strideB, ldb, beta, C, offC + i * strideC, ldc);
+        CpuGemm.SgemmBatched(transA, transB, m, n, k, alpha, F(a), offA, lda, strideA, F(b), offB, ldb, strideB, beta, F(c), offC, ldc, strideC, batch);
     }
 
     public override void Conv2dForward(in ConvShape s, DeviceBuffer x, DeviceBuffer w, DeviceBuffer? bias, DeviceBuffer y) =>
@@ -197,6 +195,12 @@ public sealed class CpuBackend : Backend
     public override void CopyStrided(ReadOnlySpan<int> shape, DeviceBuffer src, long srcOffset, ReadOnlySpan<long> srcStrides,
         DeviceBuffer dst, long dstOffset, ReadOnlySpan<long> dstStrides, bool accumulate) =>
         CpuCopy.Strided(shape, F(src), srcOffset, srcStrides, F(dst), dstOffset, dstStrides, accumulate);
+
+    public override void Resample2d(int planes, ResampleAxis rows, ResampleAxis cols, DeviceBuffer x, DeviceBuffer y) =>
+        CpuImageFilters.Resample2d(F(x), F(y), planes, rows, cols);
+
+    public override void Filter2dReflect(int batch, int channels, int h, int w, int k, DeviceBuffer kernels, DeviceBuffer x, DeviceBuffer y) =>
+        CpuImageFilters.Filter2dReflect(F(x), F(y), batch, channels, h, w, k, F(kernels));
 
     public override void AvgPool2x2(int nc, int h, int w, DeviceBuffer x, DeviceBuffer y)
     {

@@ -88,7 +88,7 @@ static unsafe class GemmDriver
                         int nn = Math.Min(nr, nc - q * nr);
                         float* bq = bp + (nint)q * kc * nr, cc = crow + q * nr;
                         if (mm == mr && nn == nr) Kernel(kc, ap, bq, cc, ldc, be);
-                        else if (Use512 && nn == nr) GemmEdgeKernels.KernelRowsx32(mm, kc, ap, bq, cc, ldc, be);
+                        else if (Use512 && nn == nr) GemmRowKernels.KernelRowsx32(mm, kc, ap, bq, cc, ldc, be);
                         else
                         {
                             Kernel(kc, ap, bq, tmp, nr, 0f);
@@ -103,7 +103,7 @@ static unsafe class GemmDriver
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     static void Kernel(int kc, float* a, float* b, float* c, int ldc, float beta)
     {
-        if (Use512) GemmKernels.Kernel12x32(kc, a, b, c, ldc, beta);
+        if (Use512) GemmRowKernels.Kernel<Rows12>(kc, a, b, c, ldc, beta);
         else GemmKernels.Kernel6x16(kc, a, b, c, ldc, beta);
     }
 

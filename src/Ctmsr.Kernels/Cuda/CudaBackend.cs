@@ -23,18 +23,12 @@ public sealed unsafe class CudaBackend : GpuBackend
     readonly nint ctx;
     readonly nint stream;
     readonly Nvrtc nvrtc;
-    readonly string deviceKey;
     readonly Dictionary<(string, string), nint> modules = [];
     readonly Lock streamLock = new();
     bool disposed;
 
     /// <summary>True when libcuda.so.1 (the NVIDIA driver) can be loaded.</summary>
-    public static bool LibraryPresent()
-    {
-        if (!NativeLibrary.TryLoad(CuNative.Lib, typeof(CudaBackend).Assembly, null, out var h)) return false;
-        NativeLibrary.Free(h);
-        return true;
-    }
+    public static bool LibraryPresent() => NativeLibraryPresent(CuNative.Lib);
 
     static void Init()
     {
@@ -78,11 +72,9 @@ public sealed unsafe class CudaBackend : GpuBackend
     /// <summary>Opens GPU <paramref name="index"/> (its primary context) and loads NVRTC.</summary>
     public CudaBackend(int index = 0)
     {
-        var all = Enumerate();
-        if (all.Count == 0) throw new CudaException("the NVIDIA driver is present but sees no GPU: check nvidia-smi and CUDA_VISIBLE_DEVICES, or use --device cpu or opencl");
-        if (index < 0 || index >= all.Count)
-            throw new CudaException($"CUDA device {index} does not exist: this machine has {all.Count} (0..{all.Count - 1}; run 'ctmsr devices' to list them)");
-        dev = all[index];
+        dev = PickDevice(Enumerate(), index, "CUDA",
+            "the NVIDIA driver is present but sees no GPU: check nvidia-smi and CUDA_VISIBLE_DEVICES, or use --device cpu or opencl",
+            m => new CudaException(m));
         nvrtc = Nvrtc.Load();
         int d = 0;
         CuStatus.Check(CuNative.cuDeviceGet(&d, index), "cuDeviceGet");
@@ -94,8 +86,10 @@ public sealed unsafe class CudaBackend : GpuBackend
         nint s = 0;
         CuStatus.Check(CuNative.cuStreamCreate(&s, 0), "cuStreamCreate");
         stream = s;
-        deviceKey = $"cuda|{dev.Name}|sm_{dev.CcMajor}{dev.CcMinor}|driver {dev.DriverVersion}|{nvrtc.Soname} {nvrtc.Version}";
+        DeviceKey = $"cuda|{dev.Name}|sm_{dev.CcMajor}{dev.CcMinor}|driver {dev.DriverVersion}|{nvrtc.Soname} {nvrtc.Version}";
     }
+
+    protected override string DeviceKey { get; }
 
     public CudaDevice Device => dev;
     public override string Name => $"cuda:{dev.Index}";
@@ -196,15 +190,15 @@ public sealed unsafe class CudaBackend : GpuBackend
     {
         string defs = string.Join(' ', defines);
         if (modules.TryGetValue((program, defs), out var mod)) return mod;
-        string source = KernelSources.Assemble(program, GpuDialect.Cuda);
-        string key = KernelCache.Key(source, defs, deviceKey);
-        var ptx = KernelCache.TryLoad(key, ".ptx");
-        if (ptx is not null && TryLoadModule(ptx, out mod))
-        {
-            modules[(program, defs)] = mod;
-            return mod;
-        }
-        ptx = null;
+        mod = LoadOrCompile(program, GpuDialect.Cuda, defs, ".ptx", TryLoadModule, source => Compile(program, source, defines, defs));
+        modules[(program, defs)] = mod;
+        return mod;
+    }
+
+    /// <summary>NVRTC to PTX for the newest architecture it supports up to the device's, then loaded.</summary>
+    (nint, byte[]?) Compile(string program, string source, IReadOnlyList<string> defines, string defs)
+    {
+        byte[]? ptx = null;
         foreach (int arch in Architectures())
         {
             var options = new List<string> { $"--gpu-architecture=compute_{arch}", "-DCTMSR_CUDA=1" };
@@ -215,10 +209,8 @@ public sealed unsafe class CudaBackend : GpuBackend
         if (ptx is null)
             throw new CudaException($"NVRTC {nvrtc.Version.Major}.{nvrtc.Version.Minor} supports none of the architectures up to sm_{dev.CcMajor}{dev.CcMinor}: install a newer NVRTC, or use --device opencl or cpu");
         if (ptx.Length == 0 || ptx[^1] != 0) ptx = [.. ptx, 0];
-        if (!TryLoadModule(ptx, out mod, out int st)) throw CuStatus.Error(st, "cuModuleLoadData", $"{program} ({defs})");
-        KernelCache.Store(key, ".ptx", ptx);
-        modules[(program, defs)] = mod;
-        return mod;
+        if (!TryLoadModule(ptx, out var mod, out int st)) throw CuStatus.Error(st, "cuModuleLoadData", $"{program} ({defs})");
+        return (mod, ptx);
     }
 
     bool TryLoadModule(byte[] ptx, out nint module) => TryLoadModule(ptx, out module, out _);

@@ -52,6 +52,51 @@ public abstract class GpuBackend : Backend
     /// <summary>Device time in milliseconds of the work <paramref name="work"/> enqueues (GPU events).</summary>
     public abstract double MeasureMs(Action work);
 
+    /// <summary>Identity of the device, driver and compiler, part of every disk-cache key.</summary>
+    protected abstract string DeviceKey { get; }
+
+    /// <summary>Reads a compiled program back from the disk cache; false for an entry the driver no longer accepts.</summary>
+    protected delegate bool TryFromCache<T>(byte[] binary, out T program);
+
+    /// <summary>
+    /// <paramref name="program"/> assembled for <paramref name="dialect"/>, from the disk cache (key: source, options,
+    /// <see cref="DeviceKey"/>) when an entry loads, else compiled by <paramref name="compile"/> (source text in; program and
+    /// the binary to cache out, the binary null when the API gives none). An entry that does not load is dropped.
+    /// </summary>
+    protected T LoadOrCompile<T>(string program, GpuDialect dialect, string options, string extension,
+        TryFromCache<T> fromCache, Func<string, (T Program, byte[]? Binary)> compile)
+    {
+        string source = KernelSources.Assemble(program, dialect);
+        string key = KernelCache.Key(source, options, DeviceKey);
+        var cached = KernelCache.TryLoad(key, extension);
+        if (cached is not null)
+        {
+            if (fromCache(cached, out var loaded)) return loaded;
+            KernelCache.Remove(key, extension);
+        }
+        var (compiled, binary) = compile(source);
+        if (binary is not null) KernelCache.Store(key, extension, binary);
+        return compiled;
+    }
+
+    /// <summary>True when the native library <paramref name="name"/> (an API's loader or driver) can be loaded.</summary>
+    protected static bool NativeLibraryPresent(string name)
+    {
+        if (!System.Runtime.InteropServices.NativeLibrary.TryLoad(name, typeof(GpuBackend).Assembly, null, out var h)) return false;
+        System.Runtime.InteropServices.NativeLibrary.Free(h);
+        return true;
+    }
+
+    /// <summary>Device <paramref name="index"/> of <paramref name="all"/>, or the API's exception (made by
+    /// <paramref name="error"/>) saying none exist (<paramref name="noneFound"/>) or which indices do.</summary>
+    protected static T PickDevice<T>(IReadOnlyList<T> all, int index, string api, string noneFound, Func<string, Exception> error)
+    {
+        if (all.Count == 0) throw error(noneFound);
+        if (index < 0 || index >= all.Count)
+            throw error($"{api} device {index} does not exist: this machine has {all.Count} (0..{all.Count - 1}; run 'ctmsr devices' to list them)");
+        return all[index];
+    }
+
     /// <summary>Number of programs compiled so far (diagnostics).</summary>
     public int CompiledKernels { get { lock (kernelLock) return kernels.Count; } }
 
@@ -263,6 +308,33 @@ public abstract class GpuBackend : Backend
     }
 
     // ---- resampling ----
+    public override void Resample2d(int planes, ResampleAxis rows, ResampleAxis cols, DeviceBuffer x, DeviceBuffer y)
+    {
+        long n = (long)planes * rows.OutSize * cols.OutSize;
+        if (n == 0) return;
+        CheckRange(x, 0, (long)planes * rows.InSize * cols.InSize, nameof(x));
+        CheckRange(y, 0, n, nameof(y));
+        // The tap tables are small; they live only for this launch (Synchronize before freeing them).
+        using var ryi = Allocate(rows.Index.Length); using var ryw = Allocate(rows.Weight.Length);
+        using var rxi = Allocate(cols.Index.Length); using var rxw = Allocate(cols.Weight.Length);
+        Upload(rows.IndexAsFloat(), ryi); Upload(rows.Weight, ryw);
+        Upload(cols.IndexAsFloat(), rxi); Upload(cols.Weight, rxw);
+        Run("image.k", "resample2d", "", Linear(n),
+            [planes, rows.InSize, cols.InSize, rows.OutSize, cols.OutSize, rows.Taps, cols.Taps, G(ryi), G(ryw), G(rxi), G(rxw), G(x), G(y)]);
+        Synchronize();
+    }
+
+    public override void Filter2dReflect(int batch, int channels, int h, int w, int k, DeviceBuffer kernels, DeviceBuffer x, DeviceBuffer y)
+    {
+        if (k <= 0 || k % 2 == 0) throw new ArgumentException($"Filter2dReflect: kernel size {k} must be odd and positive");
+        long n = (long)batch * channels * h * w;
+        if (n == 0) return;
+        CheckRange(kernels, 0, (long)batch * k * k, nameof(kernels));
+        CheckRange(x, 0, n, nameof(x));
+        CheckRange(y, 0, n, nameof(y));
+        Run("image.k", "filter2d_reflect", "", Linear(n), [batch * channels, channels, h, w, k, G(kernels), G(x), G(y)]);
+    }
+
     public override void AvgPool2x2(int nc, int h, int w, DeviceBuffer x, DeviceBuffer y)
     {
         long n = (long)nc * (h / 2) * (w / 2);

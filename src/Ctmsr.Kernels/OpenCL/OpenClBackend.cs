@@ -24,17 +24,11 @@ public sealed unsafe class OpenClBackend : GpuBackend
     readonly OpenClDevice dev;
     readonly ClContextHandle context;
     readonly ClQueueHandle queue;
-    readonly string deviceKey;
     readonly Dictionary<(string, string), ClProgramHandle> programs = [];
     readonly Lock queueLock = new();
 
     /// <summary>True when libOpenCL.so.1 (an ICD loader) can be loaded.</summary>
-    public static bool LibraryPresent()
-    {
-        if (!NativeLibrary.TryLoad(LibName, typeof(OpenClBackend).Assembly, null, out var h)) return false;
-        NativeLibrary.Free(h);
-        return true;
-    }
+    public static bool LibraryPresent() => NativeLibraryPresent(LibName);
 
     /// <summary>All devices of all platforms, in platform order. Throws when the loader is absent.</summary>
     public static IReadOnlyList<OpenClDevice> Enumerate()
@@ -95,12 +89,9 @@ public sealed unsafe class OpenClBackend : GpuBackend
     /// <summary>Opens device <paramref name="index"/> of <see cref="Enumerate"/>.</summary>
     public OpenClBackend(int index = 0)
     {
-        var all = Enumerate();
-        if (all.Count == 0)
-            throw new OpenClException($"no OpenCL platform or device found (the ICD loader is present but no driver is registered in /etc/OpenCL/vendors); {InstallHint}, or use --device cpu");
-        if (index < 0 || index >= all.Count)
-            throw new OpenClException($"OpenCL device {index} does not exist: this machine has {all.Count} (0..{all.Count - 1}; run 'ctmsr devices' to list them)");
-        dev = all[index];
+        dev = PickDevice(Enumerate(), index, "OpenCL",
+            $"no OpenCL platform or device found (the ICD loader is present but no driver is registered in /etc/OpenCL/vendors); {InstallHint}, or use --device cpu",
+            m => new OpenClException(m));
         nint d = dev.Device;
         int err = 0;
         nint* props = stackalloc nint[3];
@@ -111,8 +102,10 @@ public sealed unsafe class OpenClBackend : GpuBackend
         ClStatus.Check(err, "clCreateContext");
         queue = ClNative.clCreateCommandQueue(context, d, ClNative.CL_QUEUE_PROFILING_ENABLE, &err);
         ClStatus.Check(err, "clCreateCommandQueue");
-        deviceKey = $"opencl|{dev.PlatformName}|{dev.Name}|{dev.DeviceVersion}|{dev.DriverVersion}";
+        DeviceKey = $"opencl|{dev.PlatformName}|{dev.Name}|{dev.DeviceVersion}|{dev.DriverVersion}";
     }
+
+    protected override string DeviceKey { get; }
 
     public OpenClDevice Device => dev;
     public override string Name => $"opencl:{dev.Index}";
@@ -187,17 +180,13 @@ public sealed unsafe class OpenClBackend : GpuBackend
         return k;
     }
 
-    ClProgramHandle BuildProgram(string program, string options)
+    ClProgramHandle BuildProgram(string program, string options) =>
+        LoadOrCompile(program, GpuDialect.OpenCL, options, ".clbin",
+            (byte[] binary, out ClProgramHandle prog) => (prog = TryFromBinary(binary, options)!) is not null,
+            source => Compile(program, source, options));
+
+    (ClProgramHandle, byte[]?) Compile(string program, string source, string options)
     {
-        string source = KernelSources.Assemble(program, GpuDialect.OpenCL);
-        string key = KernelCache.Key(source, options, deviceKey);
-        var cached = KernelCache.TryLoad(key, ".clbin");
-        if (cached is not null)
-        {
-            var fromBinary = TryFromBinary(cached, options);
-            if (fromBinary is not null) return fromBinary;
-            KernelCache.Remove(key, ".clbin");
-        }
         int err = 0;
         var bytes = Encoding.UTF8.GetBytes(source);
         ClProgramHandle prog;
@@ -215,8 +204,7 @@ public sealed unsafe class OpenClBackend : GpuBackend
             prog.Dispose();
             throw ClStatus.Error(st, "clBuildProgram", $"{program} with '{options}' on {dev.Name}; build log:\n{log}\n");
         }
-        StoreBinary(prog, key);
-        return prog;
+        return (prog, Binary(prog));
     }
 
     int Build(ClProgramHandle prog, string options)
@@ -242,17 +230,18 @@ public sealed unsafe class OpenClBackend : GpuBackend
         return prog;
     }
 
-    void StoreBinary(ClProgramHandle prog, string key)
+    /// <summary>The device binary of a built program, for the disk cache; null when the driver gives none.</summary>
+    static byte[]? Binary(ClProgramHandle prog)
     {
         nuint size = 0;
-        if (ClNative.clGetProgramInfo(prog, ClNative.CL_PROGRAM_BINARY_SIZES, (nuint)sizeof(nuint), &size, null) != 0 || size == 0) return;
+        if (ClNative.clGetProgramInfo(prog, ClNative.CL_PROGRAM_BINARY_SIZES, (nuint)sizeof(nuint), &size, null) != 0 || size == 0) return null;
         var bin = new byte[(int)size];
         fixed (byte* b = bin)
         {
             byte* bp = b;
-            if (ClNative.clGetProgramInfo(prog, ClNative.CL_PROGRAM_BINARIES, (nuint)sizeof(nint), &bp, null) != 0) return;
+            if (ClNative.clGetProgramInfo(prog, ClNative.CL_PROGRAM_BINARIES, (nuint)sizeof(nint), &bp, null) != 0) return null;
         }
-        KernelCache.Store(key, ".clbin", bin);
+        return bin;
     }
 
     string BuildLog(ClProgramHandle prog)

@@ -371,6 +371,45 @@ public sealed class ReferenceBackend : Backend
         }
     }
 
+    public override void Resample2d(int planes, ResampleAxis rows, ResampleAxis cols, DeviceBuffer x, DeviceBuffer y)
+    {
+        double[] X = D(x), Y = D(y);
+        int h = rows.InSize, w = cols.InSize, oh = rows.OutSize, ow = cols.OutSize;
+        for (int p = 0; p < planes; p++)
+            for (int i = 0; i < oh; i++)
+                for (int j = 0; j < ow; j++)
+                {
+                    double acc = 0;
+                    for (int a = 0; a < rows.Taps; a++)
+                    {
+                        long src = ((long)p * h + rows.Index[i * rows.Taps + a]) * w;
+                        double s = 0;
+                        for (int b = 0; b < cols.Taps; b++) s += (double)cols.Weight[j * cols.Taps + b] * X[src + cols.Index[j * cols.Taps + b]];
+                        acc += rows.Weight[i * rows.Taps + a] * s;
+                    }
+                    Y[((long)p * oh + i) * ow + j] = acc;
+                }
+    }
+
+    public override void Filter2dReflect(int batch, int channels, int h, int w, int k, DeviceBuffer kernels, DeviceBuffer x, DeviceBuffer y)
+    {
+        double[] K = D(kernels), X = D(x), Y = D(y);
+        int half = k / 2;
+        for (int p = 0; p < batch * channels; p++)
+        {
+            long kb = (long)(p / channels) * k * k, pb = (long)p * h * w;
+            for (int r = 0; r < h; r++)
+                for (int c = 0; c < w; c++)
+                {
+                    double acc = 0;
+                    for (int i = 0; i < k; i++)
+                        for (int j = 0; j < k; j++)
+                            acc += K[kb + i * k + j] * X[pb + (long)Reflect101(r + i - half, h) * w + Reflect101(c + j - half, w)];
+                    Y[pb + (long)r * w + c] = acc;
+                }
+        }
+    }
+
     public override void AvgPool2x2(int nc, int h, int w, DeviceBuffer x, DeviceBuffer y)
     {
         double[] X = D(x), Y = D(y);

@@ -25,6 +25,9 @@ public sealed record CtmsrConfig
     /// <summary>The configuration of ../shared/fixtures/ctmsr_small*.safetensors.</summary>
     public static CtmsrConfig Small => new() { ModelChannels = 32, NumBlocks = 2, EmbedDim = 32, NumHeads = 2 };
 
+    /// <summary>Small with two levels (LR sides a multiple of 16): the CPU-trainable demo model.</summary>
+    public static CtmsrConfig Tiny => Small with { ChannelMult = [1, 2] };
+
     /// <summary>Reads a configuration from safetensors metadata (model_channels, channel_mult, ...); missing keys keep the x4 defaults.</summary>
     public static CtmsrConfig FromMetadata(IReadOnlyDictionary<string, string> m)
     {

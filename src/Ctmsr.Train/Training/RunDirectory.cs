@@ -7,7 +7,7 @@ namespace Ctmsr.Train.Training;
 /// <summary>
 /// The files of one training run: config.json (the options), log.jsonl (one JSON object per logged
 /// iteration), checkpoints/ckpt_NNNNNNNN.safetensors (the last K kept) and model_ema.safetensors (the latest
-/// EMA model, for inference).
+/// EMA model, for inference) and loss.png (the loss curve, redrawn at each log step).
 /// </summary>
 public sealed class RunDirectory
 {
@@ -16,6 +16,7 @@ public sealed class RunDirectory
     public string LogPath => Path.Combine(Root, "log.jsonl");
     public string CheckpointFolder => Path.Combine(Root, "checkpoints");
     public string EmaModelPath => Path.Combine(Root, "model_ema.safetensors");
+    public string LossPlotPath => Path.Combine(Root, "loss.png");
 
     RunDirectory(string root) => Root = Path.GetFullPath(root);
 

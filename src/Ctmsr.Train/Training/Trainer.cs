@@ -24,6 +24,8 @@ public sealed class Trainer : IDisposable
     PairedDataset? _val;
     CtmsrNet? _evalNet;
     string? _lastCheckpoint;
+    LossCurve _curve;
+    bool _plotFailed;
 
     public TrainOptions Options { get; }
     public RunDirectory RunDir { get; }
@@ -54,24 +56,39 @@ public sealed class Trainer : IDisposable
         if (o.Stage == TrainStage.Dtm) { Teacher = new CtmsrNet(ctx, o.Model); Teacher.Eval(); }
         Optimizer = new AdamW(Net.Parameters(), o.Lr, (o.Beta1, o.Beta2), o.AdamEps, o.WeightDecay);
         Ema = new Ema(Net.Parameters(), o.EmaDecay);
+        _curve = new LossCurve { Title = CurveTitle() };
+    }
+
+    string CurveTitle() => $"{Options.Stage.ToString().ToUpperInvariant()} loss, {Path.GetFileName(RunDir.Root)}";
+
+    /// <summary>Redraws loss.png; a failure to write it (disk full, permissions) is said once and does not stop training.</summary>
+    void WriteLossPlot()
+    {
+        try { _curve.Save(RunDir.LossPlotPath); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            if (!_plotFailed) Say($"WARNING: could not write {RunDir.LossPlotPath} ({e.Message}); training goes on without the loss plot");
+            _plotFailed = true;
+        }
     }
 
     void Say(string m) => _hooks.Message?.Invoke(m);
 
     /// <summary>
-    /// A new run in <paramref name="runDir"/>. CT starts from random weights; DTM loads <see cref="TrainOptions.From"/>
-    /// (a CT run directory, a training checkpoint, or any CTMSR state dict) whose configuration must equal the options'.
+    /// A new run in <paramref name="runDir"/>. CT starts from random weights unless <see cref="TrainOptions.From"/> is set;
+    /// DTM always loads it (a CT run directory, a training checkpoint, or any CTMSR state dict). Its configuration must
+    /// equal the options'.
     /// </summary>
     public static Trainer Start(Context ctx, TrainOptions options, string runDir, TrainerHooks? hooks = null)
     {
         options.Validate();
         string? from = null;
-        if (options.Stage == TrainStage.Dtm)
+        if (options.Stage == TrainStage.Dtm || options.From is not null)
         {
             from = ResolveSource(options.From);
             var srcCfg = SourceConfig(from);
             if (srcCfg is not null && !TrainingCheckpoint.SameConfig(srcCfg, options.Model))
-                throw new ArgumentException($"the CT checkpoint {from} has model ({srcCfg}) but the DTM run asks for ({options.Model}); drop --config or pass the CT run's");
+                throw new ArgumentException($"the starting checkpoint {from} has model ({srcCfg}) but the {options.Stage.ToString().ToUpperInvariant()} run asks for ({options.Model}); drop --config or pass a checkpoint of that model");
         }
         var run = RunDirectory.Create(runDir, options);
         var t = new Trainer(ctx, options, run, hooks);
@@ -92,6 +109,7 @@ public sealed class Trainer : IDisposable
             throw new InvalidDataException($"{ckpt} is a {st.Stage} checkpoint but {run.ConfigPath} describes a {t.Options.Stage} run; the run directory is inconsistent");
         t.Iteration = st.Iteration; t.TeacherIteration = st.TeacherIteration; t._lastCheckpoint = ckpt;
         run.TruncateLog(st.Iteration);
+        t._curve = LossCurve.FromLog(run.ReadLog(), t.CurveTitle());
         t.Say($"resuming {run.Root} at iteration {st.Iteration} of {t.Options.Iterations} from {Path.GetFileName(ckpt)}");
         t.Announce();
         return t;
@@ -123,16 +141,17 @@ public sealed class Trainer : IDisposable
         if (TrainingCheckpoint.IsTrainingCheckpoint(path))
         {
             var st = TrainingCheckpoint.Load(path, Net, opt: null, Ema, teacher: null, restoreDropout: false);
-            Say($"DTM starts from {path} ({st.Stage} iteration {st.Iteration}): training weights, EMA; fresh AdamW");
+            Say($"{Options.Stage.ToString().ToUpperInvariant()} starts from {path} ({st.Stage} iteration {st.Iteration}): training weights, EMA; fresh AdamW");
         }
         else
         {
             // an inference checkpoint (official .pth or model_ema.safetensors): the same weights seed the student and its EMA
             ModelWeights.Load(Net, CheckpointFiles.LoadStateDict(path));
             foreach (var (p, e) in Ema.Pairs) _ctx.Backend.CopyStrided([(int)p.Count], p.Buffer, 0, [1], e.Buffer, 0, [1], false);
-            Say($"DTM starts from the model in {path}");
+            Say($"{Options.Stage.ToString().ToUpperInvariant()} starts from the model in {path}");
         }
-        CopyWeights(Net, Teacher!);
+        if (Teacher is null) return;
+        CopyWeights(Net, Teacher);
         TeacherIteration = 0;
     }
 
@@ -197,6 +216,8 @@ public sealed class Trainer : IDisposable
                     ["it_s"] = Math.Round(itps, 4), ["img_s"] = Math.Round(imgps, 3), ["elapsed_s"] = Math.Round(now, 3),
                 };
                 RunDir.AppendLog(entry);
+                _curve.Add(Iteration, loss, ct, dtm);
+                WriteLossPlot();
                 _hooks.Progress?.Report(new TrainProgress(o.Stage, Iteration, o.Iterations, loss, ct, dtm, lr, steps, itps, imgps, eta));
                 if (Iteration % o.CheckpointEvery == 0) { Checkpoint(); dirty = false; }
             }

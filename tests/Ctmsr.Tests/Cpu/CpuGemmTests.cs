@@ -54,6 +54,13 @@ public class CpuGemmTests
     static readonly int[][] Sizes = [[1, 1, 1], [7, 13, 5], [33, 65, 129], [300, 17, 257], [12, 32, 256], [25, 70, 3], [130, 520, 300]];
 
     [Test]
+    public void EveryRowEdgeOfThe12RowPanel([Values(0f, 0.5f)] float beta)
+    {
+        // m = 12q + r for r = 0..11 reaches the full panel kernel and each row-edge kernel (n a multiple of 32).
+        for (int m = 1; m <= 24; m++) Check(false, false, m, 64, 37, 1f, beta, 1, 0);
+    }
+
+    [Test]
     public void AllTransposeCombos_AwkwardSizes([Values(false, true)] bool ta, [Values(false, true)] bool tb)
     {
         foreach (var s in Sizes) Check(ta, tb, s[0], s[1], s[2], 1f, 0f, 0, 0);

@@ -1,4 +1,5 @@
 using Ctmsr.Kernels;
+using Ctmsr.Kernels.Conformance;
 using Ctmsr.Kernels.OpenCL;
 using Ctmsr.Kernels.Reference;
 
@@ -66,20 +67,13 @@ public sealed class OpenClConformanceTests
         op(re, p => p.R);
     }
 
-    static double RelL2(float[] got, double[] want)
-    {
-        double num = 0, den = 0;
-        for (int i = 0; i < want.Length; i++) { double d = got[i] - want[i]; num += d * d; den += want[i] * want[i]; }
-        return Math.Sqrt(num / Math.Max(den, 1e-30));
-    }
-
     void Check(Pair p, string what, double tol = 1e-4)
     {
         var got = new float[p.Length];
         cl.Download(p.C, got);
         var want = ReferenceBackend.Raw(p.R).AsSpan(0, p.Length).ToArray();
         foreach (var g in got) Assert.That(float.IsFinite(g), $"{what}: non-finite output");
-        double e = RelL2(got, want);
+        double e = OpConformance.RelL2(got, want);
         Assert.That(e, Is.LessThan(tol), $"{what}: relative L2 error {e:E3}");
     }
 

@@ -4,6 +4,7 @@ using Ctmsr.Kernels.Reference;
 using Ctmsr.Model.Checkpoints;
 using Ctmsr.Model.Lpips;
 using Ctmsr.Tests.Model;
+using Ctmsr.Train.Verification;
 
 namespace Ctmsr.Tests.Metrics;
 
@@ -34,9 +35,9 @@ public class LpipsTests
         var dist = net.PerSample(in0, in1);
         var want = fx.Floats(p + "dist");
         var got = dist.ToArray();
-        double eD = GoldenModelTests.RelL2(got, want);
+        double eD = FixtureVerifier.RelL2(got, want);
         F.Sum(dist).Backward();
-        double eG = GoldenModelTests.RelL2(in0.Grad!.ToArray(), fx.Floats(p + "grad_in0"));
+        double eG = FixtureVerifier.RelL2(in0.Grad!.ToArray(), fx.Floats(p + "grad_in0"));
         TestContext.Out.WriteLine($"{backbone}: dist [{string.Join(", ", got)}] vs [{string.Join(", ", want)}], rel {eD:E2}; grad_in0 rel L2 {eG:E2}");
         Assert.That(eD, Is.LessThan(1e-4), "dist");
         Assert.That(eG, Is.LessThan(1e-3), "grad_in0");

@@ -1,8 +1,9 @@
 using Ctmsr.Autograd;
-using Ctmsr.Kernels;
 using Ctmsr.Kernels.Cpu;
+using Ctmsr.Kernels;
 using Ctmsr.Model.Checkpoints;
 using Ctmsr.Model.Network;
+using Ctmsr.Train.Verification;
 
 namespace Ctmsr.Tests.Model;
 
@@ -14,14 +15,6 @@ namespace Ctmsr.Tests.Model;
 public abstract class GoldenModelTests
 {
     protected abstract Backend CreateBackend();
-
-    public static double RelL2(ReadOnlySpan<float> a, ReadOnlySpan<float> r)
-    {
-        Assert.That(a.Length, Is.EqualTo(r.Length), "length");
-        double num = 0, den = 0;
-        for (int i = 0; i < a.Length; i++) { double d = (double)a[i] - r[i]; num += d * d; den += (double)r[i] * r[i]; }
-        return Math.Sqrt(num / Math.Max(den, 1e-300));
-    }
 
     [Test]
     public void ForwardActivationsAndEveryGradientMatchTheAuthorsCode()
@@ -41,21 +34,21 @@ public abstract class GoldenModelTests
         var d = Precond.D(net, x, sigma, lq);
 
         var errors = new List<string>();
-        double e = RelL2(d.ToArray(), fx.Floats("output.D"));
+        double e = FixtureVerifier.RelL2(d.ToArray(), fx.Floats("output.D"));
         TestContext.Out.WriteLine($"output.D rel L2 {e:E2}");
         if (e >= 1e-4) errors.Add($"output.D {e:E2}");
         foreach (var name in fx.Names.Where(n => n.StartsWith("act.", StringComparison.Ordinal)))
         {
             string key = name[4..];
             Assert.That(net.Capture.ContainsKey(key), $"activation {key} was not captured");
-            double ea = RelL2(net.Capture[key], fx.Floats(name));
+            double ea = FixtureVerifier.RelL2(net.Capture[key], fx.Floats(name));
             TestContext.Out.WriteLine($"{name} rel L2 {ea:E2}");
             if (ea >= 1e-4) errors.Add($"{name} {ea:E2}");
         }
 
         var g = fx.Get("grad_seed.G");
         d.Backward(Tensor.From(ctx, g.ToFloats(), g.Shape));
-        double ex = RelL2(x.Grad!.ToArray(), fx.Floats("grad.x"));
+        double ex = FixtureVerifier.RelL2(x.Grad!.ToArray(), fx.Floats("grad.x"));
         TestContext.Out.WriteLine($"grad.x rel L2 {ex:E2}");
         if (ex >= 1e-3) errors.Add($"grad.x {ex:E2}");
         int checkedGrads = 0; double worst = 0;
@@ -64,8 +57,9 @@ public abstract class GoldenModelTests
             string key = "grad." + ModelWeights.Prefix + name;
             Assert.That(fx.Contains(key), $"fixture has no {key}");
             Assert.That(p.Grad, Is.Not.Null, $"{name} received no gradient");
-            double ep = RelL2(p.Grad!.ToArray(), fx.Floats(key));
+            double ep = FixtureVerifier.RelL2(p.Grad!.ToArray(), fx.Floats(key));
             worst = Math.Max(worst, ep);
+            if (ep >= 1e-4) TestContext.Out.WriteLine($"{key} [{string.Join(",", p.Grad!.Shape)}] rel L2 {ep:E2}");
             if (ep >= 1e-3) errors.Add($"{key} {ep:E2}");
             checkedGrads++;
         }

@@ -123,6 +123,16 @@ public class TrainerTests
             var whole = Tensors(dr.LastCheckpoint!);
             Assert.That(whole.Keys.Any(k => k.StartsWith("teacher.", StringComparison.Ordinal)));
 
+            // CT can start from given weights (fine-tuning): the student and its EMA begin at the CT run's EMA model
+            var ctInit = opt with { From = Path.Combine(root, "ct", "model_ema.safetensors"), Iterations = 1 };
+            using (var t = Trainer.Start(ctx, ctInit, Path.Combine(root, "ct-init")))
+            {
+                var ema = Tensors(Path.Combine(root, "ct", "model_ema.safetensors"));
+                var (name, p0) = t.Net.NamedParameters().First();
+                Assert.That(p0.ToArray(), Is.EqualTo(ema["model." + name]),
+                    "CT --init loads the weights");
+            }
+
             // DTM resume is exact too (stopping at 1, while the teacher is still the CT model, is the telling case)
             TrainResult d1, d2;
             using (var t = Trainer.Start(ctx, dtmOpt, Path.Combine(root, "dtm2"))) d1 = t.Run(stopAt: 1);

@@ -1,0 +1,94 @@
+using System.Reflection;
+using Ctmsr.Kernels;
+using Ctmsr.Kernels.Conformance;
+using Ctmsr.Kernels.Cpu;
+using Ctmsr.Kernels.OpenCL;
+using Ctmsr.Train.Verification;
+
+namespace Ctmsr.Tests.Verification;
+
+/// <summary>
+/// `ctmsr selfcheck`'s engine on one backend: every op conformance case passes against the float64 reference (bounds
+/// in OpConformance: 1e-5 relative L2, 1e-6 elementwise, 1e-4 long sums), and the suite covers the whole catalogue.
+/// </summary>
+public abstract class SelfCheckTests
+{
+    protected abstract Backend CreateBackend();
+
+    [Test]
+    public void EveryOpConformanceCasePasses()
+    {
+        using var backend = CreateBackend();
+        var rows = SelfCheck.Run(backend).ToList();
+        Assert.That(rows, Has.Count.EqualTo(OpConformance.Cases.Count));
+        foreach (var r in rows.Where(r => r.Error > r.Tolerance / 10))
+            TestContext.Out.WriteLine($"{r.Check} {r.Shape}: {r.Error:E2} (bound {r.Tolerance:0e0})");
+        var failed = rows.Where(r => !r.Pass).Select(r => $"{r.Check} {r.Shape}: {r.Error:E2} {r.Failure}").ToList();
+        Assert.That(failed, Is.Empty);
+    }
+
+    [Test]
+    public void TheCasesCoverEveryOpOfTheCatalogue()
+    {
+        string[] memory = ["Allocate", "Upload", "Download", "Synchronize", "Dispose"];
+        var ops = typeof(Backend).GetMethods(BindingFlags.Public | BindingFlags.Instance)
+            .Where(m => m.IsAbstract && !m.IsSpecialName && !memory.Contains(m.Name)).Select(m => m.Name).ToHashSet();
+        Assert.That(ops, Has.Count.GreaterThan(30));
+        Assert.That(ops.Except(OpConformance.Cases.Select(c => c.Op)), Is.Empty, "ops without a conformance case");
+        Assert.That(OpConformance.Cases.Select(c => c.ToString()), Is.Unique, "two cases with one name");
+    }
+}
+
+public sealed class CpuSelfCheckTests : SelfCheckTests
+{
+    protected override Backend CreateBackend() => new CpuBackend();
+
+    /// <summary>The golden half of selfcheck: the small fixture (batch 1) through FixtureVerifier, bounds 1e-4 / 1e-3.</summary>
+    [Test]
+    public void GoldenLiteFixturePasses()
+    {
+        var path = SharedData.Fixture("ctmsr_small_lite.safetensors");
+        using var backend = CreateBackend();
+        var rows = SelfCheck.Run(backend, path, _ => false).ToList();
+        Assert.That(rows.Select(r => r.Check), Is.EquivalentTo(new[] { "golden forward", "golden gradients" }));
+        Assert.That(rows.Where(r => !r.Pass), Is.Empty);
+    }
+}
+
+[TestFixture, NonParallelizable]
+public sealed class OpenClSelfCheckTests : SelfCheckTests
+{
+    protected override Backend CreateBackend()
+    {
+        try { return new OpenClBackend(0); }
+        catch (OpenClException e) { Assert.Ignore("no OpenCL: " + e.Message); throw; }
+    }
+}
+
+/// <summary>The check can fail: a backend that corrupts one op's output (one element, +1) fails exactly that op's cases.</summary>
+public sealed class SelfCheckFaultInjectionTests
+{
+    sealed class Corrupting(Backend inner, string victim) : Ops.InterceptingBackend(inner)
+    {
+        protected override void Op(string name, string shape, DeviceBuffer?[] reads, DeviceBuffer[] writes, Action<Backend, Func<DeviceBuffer, DeviceBuffer>> run)
+        {
+            run(Inner, b => b);
+            if (name != victim) return;
+            var first = new float[1];
+            Inner.Download(writes[0], first);
+            first[0] += 1f;
+            Inner.Upload(first, writes[0]);
+        }
+    }
+
+    [TestCase("Gemm"), TestCase("Conv2dBackwardWeight"), TestCase("GroupNormBackward"), TestCase("SumRows"),
+     TestCase("WindowAttentionBackward"), TestCase("CopyStrided"), TestCase("FillNormal")]
+    public void OnlyTheCorruptedOpFails(string victim)
+    {
+        using var backend = new Corrupting(new CpuBackend(), victim);
+        var rows = SelfCheck.Run(backend).ToList();
+        var failedOps = rows.Where(r => !r.Pass).Select(r => r.Check).Distinct().ToList();
+        Assert.That(failedOps, Is.EqualTo(new[] { victim }));
+        Assert.That(rows.Count(r => !r.Pass), Is.EqualTo(OpConformance.Cases.Count(c => c.Op == victim)), "every case of the corrupted op fails");
+    }
+}
