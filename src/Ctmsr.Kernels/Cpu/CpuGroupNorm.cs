@@ -1,8 +1,13 @@
+using System.Runtime.Intrinsics;
+
 namespace Ctmsr.Kernels.Cpu;
 
 /// <summary>
 /// GroupNorm over x [n, c, hw], groups of c/groups channels: y = (x - mu) * rstd * gamma + beta.
-/// Statistics in double per (sample, group); parallel over (sample, group).
+/// Statistics in double per (sample, group) (two passes: mean, then centred squares); parallel over
+/// (sample, group). The reductions widen 8 floats at a time into Vector256&lt;double&gt; accumulators: a
+/// scalar double chain is latency-bound (~4 cycles per element), which made this op ~20x slower than
+/// PyTorch's at the model's shapes (bench/RESULTS.md).
 /// Backward: dx = rstd * (dy*gamma - mean(dy*gamma) - xhat * mean(dy*gamma*xhat)); dgamma, dbeta accumulate.
 /// </summary>
 static class CpuGroupNorm
@@ -16,10 +21,8 @@ static class CpuGroupNorm
             int g = sg % groups;
             long b0 = (long)sg * cnt;
             var xs = x.AsSpan((int)b0, (int)cnt);
-            double s = 0, s2 = 0;
-            foreach (float v in xs) s += v;
-            double mu = s / cnt;
-            foreach (float v in xs) { double d = v - mu; s2 += d * d; }
+            double mu = Sum(xs) / cnt;
+            double s2 = SumSquaredDeviations(xs, mu);
             float r = (float)(1.0 / Math.Sqrt(s2 / cnt + eps)), m = (float)mu;
             mean[sg] = m; rstd[sg] = r;
             for (int ch = 0; ch < cg; ch++)
@@ -29,7 +32,13 @@ static class CpuGroupNorm
                 float a = r * gamma[cc], b = beta[cc];
                 var xr = x.AsSpan((int)(b0 + (long)ch * hw), hw);
                 var yr = y.AsSpan((int)(b0 + (long)ch * hw), hw);
-                for (int i = 0; i < hw; i++) yr[i] = (xr[i] - m) * a + b;
+                int i = 0;
+                if (Vector256.IsHardwareAccelerated)
+                {
+                    Vector256<float> vm = Vector256.Create(m), va = Vector256.Create(a), vb = Vector256.Create(b);
+                    for (; i <= hw - 8; i += 8) ((Vector256.Create(xr.Slice(i, 8)) - vm) * va + vb).CopyTo(yr.Slice(i, 8)); // no FMA: bitwise the scalar tail's result
+                }
+                for (; i < hw; i++) yr[i] = (xr[i] - m) * a + b;
             }
         });
     }
@@ -53,8 +62,7 @@ static class CpuGroupNorm
                 int cc = g * cg + ch;
                 var xr = x.AsSpan((int)(b0 + (long)ch * hw), hw);
                 var dr = dy.AsSpan((int)(b0 + (long)ch * hw), hw);
-                double cdy = 0, cdyx = 0;
-                for (int i = 0; i < hw; i++) { float xh = (xr[i] - m) * r; cdy += dr[i]; cdyx += dr[i] * xh; }
+                double cdy = Sum(dr), cdyx = SumDyXhat(xr, dr, m, r);
                 sdy[s * c + cc] = cdy; sdyx[s * c + cc] = cdyx;
                 a1 += cdy * gamma[cc]; a2 += cdyx * gamma[cc];
             }
@@ -66,7 +74,19 @@ static class CpuGroupNorm
                 var xr = x.AsSpan((int)(b0 + (long)ch * hw), hw);
                 var dr = dy.AsSpan((int)(b0 + (long)ch * hw), hw);
                 var o = dx.AsSpan((int)(b0 + (long)ch * hw), hw);
-                for (int i = 0; i < hw; i++)
+                int i = 0;
+                if (Vector256.IsHardwareAccelerated)
+                {
+                    Vector256<float> vm = Vector256.Create(m), vr = Vector256.Create(r), vg = Vector256.Create(gm), v1 = Vector256.Create(k1), v2 = Vector256.Create(k2);
+                    for (; i <= hw - 8; i += 8)
+                    {
+                        var xh = (Vector256.Create(xr.Slice(i, 8)) - vm) * vr;
+                        var v = vr * (Vector256.Create(dr.Slice(i, 8)) * vg - v1 - xh * v2);
+                        if (accumulate) v += Vector256.Create(o.Slice(i, 8));
+                        v.CopyTo(o.Slice(i, 8));
+                    }
+                }
+                for (; i < hw; i++)
                 {
                     float xh = (xr[i] - m) * r;
                     float v = r * (dr[i] * gm - k1 - xh * k2);
@@ -80,5 +100,68 @@ static class CpuGroupNorm
             for (int s = 0; s < n; s++) { a += sdyx[s * c + cc]; b += sdy[s * c + cc]; }
             dgamma[cc] += (float)a; dbeta[cc] += (float)b;
         }
+    }
+
+    /// <summary>sum v in double, 8 lanes at a time (two independent accumulator pairs).</summary>
+    static double Sum(ReadOnlySpan<float> v)
+    {
+        int i = 0;
+        double s = 0;
+        if (Vector256.IsHardwareAccelerated && v.Length >= 16)
+        {
+            Vector256<double> a0 = Vector256<double>.Zero, a1 = a0, a2 = a0, a3 = a0;
+            for (; i <= v.Length - 16; i += 16)
+            {
+                var (l0, h0) = Vector256.Widen(Vector256.Create(v.Slice(i, 8)));
+                var (l1, h1) = Vector256.Widen(Vector256.Create(v.Slice(i + 8, 8)));
+                a0 += l0; a1 += h0; a2 += l1; a3 += h1;
+            }
+            s = Vector256.Sum(a0 + a1 + (a2 + a3));
+        }
+        for (; i < v.Length; i++) s += v[i];
+        return s;
+    }
+
+    /// <summary>sum (v - mu)^2 in double.</summary>
+    static double SumSquaredDeviations(ReadOnlySpan<float> v, double mu)
+    {
+        int i = 0;
+        double s = 0;
+        if (Vector256.IsHardwareAccelerated && v.Length >= 8)
+        {
+            var vm = Vector256.Create(mu);
+            Vector256<double> a0 = Vector256<double>.Zero, a1 = a0;
+            for (; i <= v.Length - 8; i += 8)
+            {
+                var (lo, hi) = Vector256.Widen(Vector256.Create(v.Slice(i, 8)));
+                lo -= vm; hi -= vm;
+                a0 = Vector256.FusedMultiplyAdd(lo, lo, a0);
+                a1 = Vector256.FusedMultiplyAdd(hi, hi, a1);
+            }
+            s = Vector256.Sum(a0 + a1);
+        }
+        for (; i < v.Length; i++) { double d = v[i] - mu; s += d * d; }
+        return s;
+    }
+
+    /// <summary>sum dy * xhat, xhat = (x - m) * r (the product in float, as the scalar form; the sum in double).</summary>
+    static double SumDyXhat(ReadOnlySpan<float> x, ReadOnlySpan<float> dy, float m, float r)
+    {
+        int i = 0;
+        double s = 0;
+        if (Vector256.IsHardwareAccelerated && x.Length >= 8)
+        {
+            Vector256<float> vm = Vector256.Create(m), vr = Vector256.Create(r);
+            Vector256<double> a0 = Vector256<double>.Zero, a1 = a0;
+            for (; i <= x.Length - 8; i += 8)
+            {
+                var p = Vector256.Create(dy.Slice(i, 8)) * ((Vector256.Create(x.Slice(i, 8)) - vm) * vr);
+                var (lo, hi) = Vector256.Widen(p);
+                a0 += lo; a1 += hi;
+            }
+            s = Vector256.Sum(a0 + a1);
+        }
+        for (; i < x.Length; i++) s += dy[i] * ((x[i] - m) * r);
+        return s;
     }
 }

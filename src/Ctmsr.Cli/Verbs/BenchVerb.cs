@@ -1,0 +1,82 @@
+using System.CommandLine;
+using Ctmsr.Kernels;
+using Ctmsr.Model.Network;
+using Ctmsr.Train.Bench;
+
+namespace Ctmsr.Cli.Verbs;
+
+/// <summary>
+/// `ctmsr bench [--device D|all] [--what kernels|model|all] [--config x4|small] [--batch N] [--lr N]
+/// [--torch|--no-torch] [--json] [--repeat R]`: times kernels and the whole model on each backend against the
+/// measured peak and the PyTorch twin (bench/twin). Markdown on stdout (JSON with --json), progress on stderr.
+/// </summary>
+static class BenchVerb
+{
+    public static Command Create()
+    {
+        var device = new Option<string?>("--device") { Description = "cpu, opencl[:N], cuda[:N], or all (every device `ctmsr devices` lists); default: $CTMSR_DEVICE, else cpu" };
+        var what = new Option<string>("--what") { Description = "kernels, model or all", DefaultValueFactory = _ => "all" };
+        var config = new Option<string>("--config") { Description = "x4 (the released model) or small (the fixture's)", DefaultValueFactory = _ => "x4" };
+        var batch = new Option<int?>("--batch") { Description = "batch size (default: kernels at 1, model cases at 1 and 4)" };
+        var lr = new Option<int>("--lr") { Description = "LR side in pixels, a multiple of 64 (HR = 4x)", DefaultValueFactory = _ => 64 };
+        var torch = new Option<bool>("--torch") { Description = "compare with the PyTorch twin when python3 can import torch (the default)" };
+        var noTorch = new Option<bool>("--no-torch") { Description = "do not run the PyTorch twin" };
+        var json = new Option<bool>("--json") { Description = "print JSON instead of Markdown tables" };
+        var repeat = new Option<int>("--repeat") { Description = "timed rounds per kernel and timed steps per model case; the median is reported", DefaultValueFactory = _ => 5 };
+        var warmup = new Option<int>("--warmup") { Description = "untimed steps before each model case's timed ones (0 saves a step on slow machines)", DefaultValueFactory = _ => 1 };
+        var gemm = new Option<string>("--gemm") { Description = "square GEMM sizes, comma-separated", DefaultValueFactory = _ => "512,1024,2048" };
+        var budget = new Option<double>("--budget") { Description = "seconds spent timing each kernel over all its rounds", DefaultValueFactory = _ => 1.0 };
+        var cmd = new Command("bench", "time kernels and the CTMSR model on each backend: GFLOP/s, fraction of the measured peak, peak memory, and the PyTorch twin on the same shapes")
+        {
+            device, what, config, batch, lr, torch, noTorch, json, repeat, warmup, gemm, budget,
+        };
+        cmd.SetGuardedAction(r =>
+        {
+            string w = r.GetValue(what)!.Trim().ToLowerInvariant();
+            if (w is not ("kernels" or "model" or "all")) throw new ArgumentException($"--what {w}: use kernels, model or all");
+            string cfgName = r.GetValue(config)!.Trim().ToLowerInvariant();
+            var cfg = cfgName switch
+            {
+                "x4" => CtmsrConfig.X4,
+                "small" => CtmsrConfig.Small,
+                _ => throw new ArgumentException($"--config {cfgName}: use x4 or small"),
+            };
+            if (r.GetValue(torch) && r.GetValue(noTorch)) throw new ArgumentException("--torch and --no-torch together; pass one");
+            int[] sizes;
+            try { sizes = r.GetValue(gemm)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(int.Parse).ToArray(); }
+            catch (FormatException) { throw new ArgumentException($"--gemm '{r.GetValue(gemm)}': give sizes as integers separated by commas, e.g. 512,1024"); }
+            var spec = r.GetValue(device);
+            IReadOnlyList<string> devices;
+            if (string.Equals(spec?.Trim(), "all", StringComparison.OrdinalIgnoreCase)) devices = Devices.List().Select(d => d.Spec).ToList();
+            else
+            {
+                if (string.IsNullOrWhiteSpace(spec)) spec = Environment.GetEnvironmentVariable(Devices.EnvVar);
+                if (string.IsNullOrWhiteSpace(spec)) spec = "cpu";
+                // open it once here so a bad --device fails with the usual one-line message before any timing
+                using (DeviceOption.Open(spec)) { }
+                devices = [spec.Trim()];
+            }
+            var b = r.GetValue(batch);
+            var options = new BenchOptions
+            {
+                Devices = devices,
+                Kernels = w is "kernels" or "all",
+                Model = w is "model" or "all",
+                ConfigName = cfgName,
+                Config = cfg,
+                Batches = b is { } n ? [n] : [1, 4],
+                LrSize = r.GetValue(lr),
+                Repeat = r.GetValue(repeat),
+                Warmup = r.GetValue(warmup),
+                KernelBudget = r.GetValue(budget),
+                GemmSizes = sizes,
+                Torch = !r.GetValue(noTorch),
+                Log = m => Console.Error.WriteLine($"[{DateTime.Now:HH:mm:ss}] {m}"),
+            };
+            var result = BenchRunner.Run(options);
+            Console.Out.Write(r.GetValue(json) ? BenchReport.Json(result) + Environment.NewLine : BenchReport.Markdown(result));
+            return 0;
+        });
+        return cmd;
+    }
+}
