@@ -30,7 +30,7 @@ public static partial class F
             {
                 var (g, acc) = x.GradSlot();
                 be.CopyStrided([(int)x.Count], y.Grad!.Buffer, 0, [1], g.Buffer, 0, [1], acc);
-            }, x);
+            }); // a copy: x's values are not needed for the backward
         return y;
     }
 
@@ -52,7 +52,7 @@ public static partial class F
                     if (acc) be.AddScaled(t.Count, 1f, g.Buffer, c, y.Grad!.Buffer, g.Buffer);
                     else be.AddScaled(t.Count, c, y.Grad!.Buffer, 0f, y.Grad!.Buffer, g.Buffer);
                 }
-            }, x, z);
+            }); // the backward reads only y's gradient: x and z are not saved, so their buffers can go back early
         return y;
     }
 

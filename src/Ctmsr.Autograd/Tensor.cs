@@ -105,7 +105,11 @@ public sealed class Tensor : IDisposable
             for (int i = entries.Count - 1; i >= 0; i--)
             {
                 var (output, backward) = entries[i];
-                if (output.Grad is not null) backward();
+                if (output.Grad is null) continue;
+                backward();
+                // Nothing reads an op output's gradient once its own backward has run (inputs get their own
+                // gradient tensors; none alias), so it goes back to the pool now rather than at the scope's end.
+                if (!output.Persistent) { output.Grad.ForceDispose(); output.Grad = null; }
             }
         }
         Tape.Clear();
