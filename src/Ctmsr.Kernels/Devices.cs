@@ -61,7 +61,9 @@ public static class Devices
     {
         var list = new List<DeviceInfo>
         {
-            new("cpu", System.Runtime.InteropServices.RuntimeInformation.ProcessArchitecture + " CPU (managed SIMD)", "cpu", 0,
+            // memory: what the runtime may use (physical memory, or a container's limit)
+            new("cpu", System.Runtime.InteropServices.RuntimeInformation.ProcessArchitecture + " CPU (managed SIMD)", "cpu",
+                GC.GetGCMemoryInfo().TotalAvailableMemoryBytes,
                 Environment.ProcessorCount, ".NET " + Environment.Version),
         };
         try
