@@ -1,0 +1,41 @@
+namespace Ctmsr.Tests.Verification;
+
+/// <summary>Usage errors of any verb: one line on stderr naming the cause and the help to read, exit code 2.</summary>
+[NonParallelizable]
+public sealed class CliUsageTests
+{
+    static (int Code, string Out, string Err) Cli(params string[] args)
+    {
+        var entry = System.Reflection.Assembly.Load("ctmsr").EntryPoint!;
+        TextWriter oldOut = Console.Out, oldErr = Console.Error;
+        var o = new StringWriter();
+        var e = new StringWriter();
+        Console.SetOut(o);
+        Console.SetError(e);
+        try { return ((int)entry.Invoke(null, [args])!, o.ToString(), e.ToString()); }
+        finally { Console.SetOut(oldOut); Console.SetError(oldErr); }
+    }
+
+    [TestCase(new string[0], "no command given", "'ctmsr --help'")]
+    [TestCase(new[] { "bogus" }, "bogus", "'ctmsr --help'")]
+    [TestCase(new[] { "degrade" }, "in-dir", "'ctmsr degrade --help'")]
+    [TestCase(new[] { "train", "ct", "--iters", "x" }, "--iters", "'ctmsr train ct --help'")]
+    [TestCase(new[] { "selfcheck", "--no-such-option" }, "--no-such-option", "'ctmsr selfcheck --help'")]
+    public void UsageErrorsAreOneLineAndExitTwo(string[] args, string names, string help)
+    {
+        var (code, stdout, stderr) = Cli(args);
+        Assert.That(code, Is.EqualTo(2), stderr);
+        var lines = stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.That(lines, Has.Length.EqualTo(1), stderr);
+        Assert.That(lines[0], Does.StartWith("ctmsr: error: ").And.Contain(names).And.Contain(help));
+        Assert.That(stdout, Is.Empty, "no help dump on a usage error");
+    }
+
+    [Test]
+    public void HelpStillPrintsAndSucceeds()
+    {
+        var (code, stdout, _) = Cli("demo", "--help");
+        Assert.That(code, Is.EqualTo(0));
+        Assert.That(stdout, Does.Contain("Usage:"));
+    }
+}
