@@ -31,16 +31,23 @@ public sealed class BufferPool
 
     public DeviceBuffer Rent(long count)
     {
-        long b = Bucket(count);
+        long b = Bucket(count), peakBefore;
         lock (_lock)
         {
+            peakBefore = PeakBytesInUse;
             BytesInUse += b * 4;
             PeakBytesInUse = Math.Max(PeakBytesInUse, BytesInUse);
             if (_free.TryGetValue(b, out var st) && st.Count > 0) { Hits++; return st.Pop(); }
             Misses++;
             BytesAllocated += b * 4;
         }
-        return _backend.Allocate(b);
+        try { return _backend.Allocate(b); }
+        catch
+        {
+            // an allocation that failed (e.g. out of device memory) holds nothing: undo the counts
+            lock (_lock) { BytesInUse -= b * 4; BytesAllocated -= b * 4; PeakBytesInUse = Math.Max(peakBefore, BytesInUse); }
+            throw;
+        }
     }
 
     public void Return(DeviceBuffer buf)
