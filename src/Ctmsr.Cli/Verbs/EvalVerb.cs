@@ -45,6 +45,8 @@ static class EvalVerb
             var lqDir = r.GetValue(lq);
             if (srDir is not null && (modelFile is not null || lqDir is not null))
                 throw new ArgumentException("pass either --sr DIR (score existing outputs) or --model W --lq DIR (upscale and score), not both");
+            if (srDir is not null && (r.GetResult(seed) is { Implicit: false } || r.GetResult(tile) is { Implicit: false }))
+                throw new ArgumentException("--seed and --tile set how --model upscales; with --sr the images are already made: drop them");
             if (srDir is null && (modelFile is null || lqDir is null))
                 throw new ArgumentException(modelFile is null && lqDir is null ? "nothing to score: pass --sr DIR, or --model W --lq DIR"
                     : modelFile is null ? "--lq needs the model to upscale with: pass --model W as well" : "--model needs the inputs to upscale: pass --lq DIR as well");

@@ -83,6 +83,7 @@ public class EvalLqTests
             Assert.That(EvalVerb.Create().Parse(["--sr", gtDir, "--model", weights, "--lq", lqDir, "--no-niqe"]).Invoke(), Is.EqualTo(2));
             Assert.That(EvalVerb.Create().Parse(["--lq", lqDir, "--gt", gtDir, "--no-niqe"]).Invoke(), Is.EqualTo(2));
             Assert.That(EvalVerb.Create().Parse(["--gt", gtDir, "--no-niqe"]).Invoke(), Is.EqualTo(2));
+            Assert.That(EvalVerb.Create().Parse(["--sr", gtDir, "--gt", gtDir, "--seed", "3", "--no-niqe"]).Invoke(), Is.EqualTo(2), "--seed means nothing with --sr");
         }
         finally { Directory.Delete(root, true); }
     }
