@@ -1,5 +1,4 @@
 using Ctmsr.Kernels;
-using Ctmsr.Kernels.OpenCL;
 using Ctmsr.Model.Checkpoints;
 using Ctmsr.Train.Degradation;
 using Ctmsr.Train.Resampling;
@@ -18,8 +17,7 @@ public sealed class ImageFiltersOnBackendsTests(string device)
     [OneTimeSetUp]
     public void Setup()
     {
-        try { _be = device == "cpu" ? new Ctmsr.Kernels.Cpu.CpuBackend() : new OpenClBackend(0); }
-        catch (OpenClException e) { Assert.Ignore("no OpenCL: " + e.Message); }
+        _be = device == "cpu" ? new Ctmsr.Kernels.Cpu.CpuBackend() : TestDevices.OpenClOrSkip();
     }
 
     [OneTimeTearDown] public void TearDown() => _be?.Dispose();
@@ -35,25 +33,13 @@ public sealed class ImageFiltersOnBackendsTests(string device)
         return got;
     }
 
-    static void AssertClose(float[] got, float[] want, string what)
-    {
-        double num = 0, den = 0, max = 0;
-        for (int i = 0; i < want.Length; i++)
-        {
-            double d = got[i] - want[i];
-            num += d * d; den += (double)want[i] * want[i]; max = Math.Max(max, Math.Abs(d));
-        }
-        double rel = Math.Sqrt(num / Math.Max(den, 1e-30));
-        Assert.That(rel < 1e-5 || max < 1e-5, $"{what}: relative L2 {rel:E3}, max abs {max:E3}");
-    }
-
     [Test]
     public void BicubicX4MatchesFixture()
     {
         using var f = SafetensorsFile.Open(SharedData.Fixture("ops.safetensors"));
         var s = f.Get("bicubic_x4.in").Shape;
         int planes = s[0] * s[1], h = s[2], w = s[3];
-        AssertClose(Run(f.Floats("bicubic_x4.in"), planes, h, w, 4 * h, 4 * w, ResizeMode.Bicubic, 4), f.Floats("bicubic_x4.out"), "bicubic_x4");
+        ResizeTests.AssertClose(Run(f.Floats("bicubic_x4.in"), planes, h, w, 4 * h, 4 * w, ResizeMode.Bicubic, 4), f.Floats("bicubic_x4.out"), "bicubic_x4");
     }
 
     [TestCase("nearest"), TestCase("bilinear"), TestCase("bicubic"), TestCase("area")]
@@ -65,12 +51,12 @@ public sealed class ImageFiltersOnBackendsTests(string device)
         int planes = s[0] * s[1], h = s[2], w = s[3];
         var src = f.Floats("resize.in");
         var sized = f.Get($"resize.size29x41.{modeName}").Shape;
-        AssertClose(Run(src, planes, h, w, sized[2], sized[3], mode, null), f.Floats($"resize.size29x41.{modeName}"), $"{modeName} 29x41");
+        ResizeTests.AssertClose(Run(src, planes, h, w, sized[2], sized[3], mode, null), f.Floats($"resize.size29x41.{modeName}"), $"{modeName} 29x41");
         if (mode == ResizeMode.Area) return;
         foreach (double scale in new[] { 0.37, 1.45 })
         {
             string name = $"resize.scale{scale.ToString(System.Globalization.CultureInfo.InvariantCulture)}.{modeName}";
-            AssertClose(Run(src, planes, h, w, Resize.ScaledSize(h, scale), Resize.ScaledSize(w, scale), mode, scale), f.Floats(name), name);
+            ResizeTests.AssertClose(Run(src, planes, h, w, Resize.ScaledSize(h, scale), Resize.ScaledSize(w, scale), mode, scale), f.Floats(name), name);
         }
     }
 
@@ -91,7 +77,7 @@ public sealed class ImageFiltersOnBackendsTests(string device)
         Filter2D.ApplyBatch(_be, x, y, batch, c, h, w, kernels);
         var got = new float[src.Length];
         _be.Download(y, got);
-        AssertClose(got, want, "filter2d " + string.Join(",", names));
+        ResizeTests.AssertClose(got, want, "filter2d " + string.Join(",", names));
         // The host path itself against a direct float64 correlation with reflect-101 padding, for the first kernel.
         var k0 = kernels[0]; int k = k0.Size, hk = k / 2;
         for (int ch = 0; ch < c; ch++)

@@ -19,7 +19,8 @@ public class ResizeTests
         return (Math.Sqrt(num / Math.Max(den, 1e-300)), max);
     }
 
-    static void AssertClose(float[] got, float[] want, string what)
+    /// <summary>Within 1e-5 relative L2 or 1e-5 absolute everywhere (shared with the per-backend resize tests).</summary>
+    internal static void AssertClose(float[] got, float[] want, string what)
     {
         var (rel, max) = Compare(got, want);
         TestContext.Out.WriteLine($"{what}: relL2 {rel:E2}, max abs {max:E2}");

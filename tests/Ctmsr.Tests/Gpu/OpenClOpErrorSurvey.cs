@@ -113,49 +113,41 @@ public sealed class OpenClOpErrorSurvey
         }
     }
 
+    /// <summary>The golden fixture forward and backward through <paramref name="backend"/>; returns grad.x's relative L2 error.</summary>
+    static double GoldenGradXError(Backend backend)
+    {
+        using var fx = SafetensorsFile.Open(SharedData.Fixture("ctmsr_small.safetensors"));
+        var cfg = CtmsrConfig.FromMetadata(fx.Metadata);
+        using var ctx = new Context(backend);
+        var net = new CtmsrNet(ctx, cfg);
+        ModelWeights.Load(net, fx.ReadAll("param."));
+        net.Eval();
+        using var scope = Tape.Scope();
+        var xh = fx.Get("input.x"); var lqh = fx.Get("input.lq");
+        var x = Tensor.From(ctx, xh.ToFloats(), xh.Shape); x.RequiresGrad = true;
+        var lq = Tensor.From(ctx, lqh.ToFloats(), lqh.Shape);
+        var d = Precond.D(net, x, fx.Floats("input.sigma"), lq);
+        var g = fx.Get("grad_seed.G");
+        d.Backward(Tensor.From(ctx, g.ToFloats(), g.Shape));
+        return FixtureVerifier.RelL2(x.Grad!.ToArray(), fx.Floats("grad.x"));
+    }
+
     [TestCase("opencl", "cpu"), TestCase("opencl", "reference"), TestCase("cpu", "reference")]
     public void WhereTheChainsDrift(string innerSpec, string oracleSpec)
     {
         Backend cl;
         try { cl = Devices.Create(innerSpec); } catch (DeviceUnavailableException e) { Assert.Ignore(e.Message); return; }
         var twin = new Twin(cl, Devices.Create(oracleSpec));
-        using var fx = SafetensorsFile.Open(SharedData.Fixture("ctmsr_small.safetensors"));
-        var cfg = CtmsrConfig.FromMetadata(fx.Metadata);
-        using var ctx = new Context(twin);
-        var net = new CtmsrNet(ctx, cfg);
-        ModelWeights.Load(net, fx.ReadAll("param."));
-        net.Eval();
-        using var scope = Tape.Scope();
-        var xh = fx.Get("input.x"); var lqh = fx.Get("input.lq");
-        var x = Tensor.From(ctx, xh.ToFloats(), xh.Shape); x.RequiresGrad = true;
-        var lq = Tensor.From(ctx, lqh.ToFloats(), lqh.Shape);
-        var d = Precond.D(net, x, fx.Floats("input.sigma"), lq);
-        var g = fx.Get("grad_seed.G");
-        d.Backward(Tensor.From(ctx, g.ToFloats(), g.Shape));
-        TestContext.Out.WriteLine($"grad.x rel L2 {FixtureVerifier.RelL2(x.Grad!.ToArray(), fx.Floats("grad.x")):E2}");
+        TestContext.Out.WriteLine($"grad.x rel L2 {GoldenGradXError(twin):E2}");
         foreach (var line in twin.Log) TestContext.Out.WriteLine(line);
     }
 
     [TestCase("reference"), TestCase("cpu")]
     public void WorstErrorPerOp(string oracleSpec)
     {
-        OpenClBackend cl;
-        try { cl = new OpenClBackend(0); } catch (OpenClException e) { Assert.Ignore(e.Message); return; }
+        var cl = TestDevices.OpenClOrSkip();
         var shadow = new Shadow(cl, Devices.Create(oracleSpec));
-        using var fx = SafetensorsFile.Open(SharedData.Fixture("ctmsr_small.safetensors"));
-        var cfg = CtmsrConfig.FromMetadata(fx.Metadata);
-        using var ctx = new Context(shadow);
-        var net = new CtmsrNet(ctx, cfg);
-        ModelWeights.Load(net, fx.ReadAll("param."));
-        net.Eval();
-        using var scope = Tape.Scope();
-        var xh = fx.Get("input.x"); var lqh = fx.Get("input.lq");
-        var x = Tensor.From(ctx, xh.ToFloats(), xh.Shape); x.RequiresGrad = true;
-        var lq = Tensor.From(ctx, lqh.ToFloats(), lqh.Shape);
-        var d = Precond.D(net, x, fx.Floats("input.sigma"), lq);
-        var g = fx.Get("grad_seed.G");
-        d.Backward(Tensor.From(ctx, g.ToFloats(), g.Shape));
-        TestContext.Out.WriteLine($"grad.x rel L2 {FixtureVerifier.RelL2(x.Grad!.ToArray(), fx.Floats("grad.x")):E2} (every op synchronised)");
+        TestContext.Out.WriteLine($"grad.x rel L2 {GoldenGradXError(shadow):E2} (every op synchronised)");
         foreach (var (key, (full, delta, calls)) in shadow.Worst.OrderByDescending(kv => kv.Value.Delta))
             TestContext.Out.WriteLine($"{full:E2} {delta:E2} x{calls,-4} {key}");
     }

@@ -169,17 +169,7 @@ public class UpscaleFilesTests
         Assert.That((s.Done, s.Skipped, s.Failed), Is.EqualTo((3, 0, 1)));
     }
 
-    static (int code, string stdout, string stderr) Cli(params string[] args)
-    {
-        var entry = System.Reflection.Assembly.Load("ctmsr").EntryPoint!;
-        TextWriter oldOut = Console.Out, oldErr = Console.Error;
-        var o = new StringWriter();
-        var e = new StringWriter();
-        Console.SetOut(o);
-        Console.SetError(e);
-        try { return ((int)entry.Invoke(null, [args])!, o.ToString(), e.ToString()); }
-        finally { Console.SetOut(oldOut); Console.SetError(oldErr); }
-    }
+    static (int code, string stdout, string stderr) Cli(params string[] args) => CliRunner.Run(args);
 
     [Test]
     public void TheVerbExitsZeroOneOrTwoAndStreamsJsonLines()

@@ -4,18 +4,6 @@ namespace Ctmsr.Tests.Verification;
 [NonParallelizable]
 public sealed class CliUsageTests
 {
-    static (int Code, string Out, string Err) Cli(params string[] args)
-    {
-        var entry = System.Reflection.Assembly.Load("ctmsr").EntryPoint!;
-        TextWriter oldOut = Console.Out, oldErr = Console.Error;
-        var o = new StringWriter();
-        var e = new StringWriter();
-        Console.SetOut(o);
-        Console.SetError(e);
-        try { return ((int)entry.Invoke(null, [args])!, o.ToString(), e.ToString()); }
-        finally { Console.SetOut(oldOut); Console.SetError(oldErr); }
-    }
-
     [TestCase(new string[0], "no command given", "'ctmsr --help'")]
     [TestCase(new[] { "bogus" }, "bogus", "'ctmsr --help'")]
     [TestCase(new[] { "degrade" }, "in-dir", "'ctmsr degrade --help'")]
@@ -23,7 +11,7 @@ public sealed class CliUsageTests
     [TestCase(new[] { "selfcheck", "--no-such-option" }, "--no-such-option", "'ctmsr selfcheck --help'")]
     public void UsageErrorsAreOneLineAndExitTwo(string[] args, string names, string help)
     {
-        var (code, stdout, stderr) = Cli(args);
+        var (code, stdout, stderr) = CliRunner.Run(args);
         Assert.That(code, Is.EqualTo(2), stderr);
         var lines = stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries);
         Assert.That(lines, Has.Length.EqualTo(1), stderr);
@@ -34,7 +22,7 @@ public sealed class CliUsageTests
     [Test]
     public void HelpStillPrintsAndSucceeds()
     {
-        var (code, stdout, _) = Cli("demo", "--help");
+        var (code, stdout, _) = CliRunner.Run("demo", "--help");
         Assert.That(code, Is.EqualTo(0));
         Assert.That(stdout, Does.Contain("Usage:"));
     }
