@@ -41,12 +41,9 @@ static class UpscaleVerb
             input, output, weights, seed, tile, overlap, blend, colorFix, alpha, format, quality, bitDepth,
             recursive, skipExisting, overwrite, json, steps, sampler, device,
         };
-        cmd.Action = new UsageGuardedAction(r =>
+        // the parser's own errors (a missing option value, an unknown option) are usage errors for Program, like every verb's
+        cmd.SetGuardedAction(r =>
         {
-            if (r.Errors.Count > 0)
-                throw new ArgumentException($"{r.Errors[0].Message.TrimEnd('.')}; see 'ctmsr upscale --help'");
-            if (r.UnmatchedTokens.Count > 0)
-                throw new ArgumentException($"unknown argument '{r.UnmatchedTokens[0]}'; see 'ctmsr upscale --help'");
             string inPath = r.GetValue(input) ?? throw new ArgumentException("no input given; usage: ctmsr upscale IN -o OUT --weights W");
             string outPath = r.GetValue(output) ?? throw new ArgumentException("no output given; add -o OUT (a file, or a folder for a folder input)");
             string w = r.GetValue(weights) ?? throw new ArgumentException("no model given; add --weights W (.safetensors or the official CTMSR.pth)");
@@ -135,20 +132,6 @@ static class UpscaleVerb
             finally { Console.CancelKeyPress -= onCancel; }
         });
         return cmd;
-    }
-
-    /// <summary>The verb's action with <see cref="Fail"/>'s one-line errors (as SetGuardedAction), that also receives
-    /// the parser's own errors (a missing option value, an unknown option) so they become usage errors (exit 2) in the
-    /// same one-line form instead of the parser's help dump and exit 1.</summary>
-    sealed class UsageGuardedAction(Func<ParseResult, int> body) : System.CommandLine.Invocation.SynchronousCommandLineAction
-    {
-        public override bool ClearsParseErrors => true;
-
-        public override int Invoke(ParseResult parseResult)
-        {
-            try { return body(parseResult); }
-            catch (Exception e) { return Fail.Report(e); }
-        }
     }
 
     static int ParseInt(string name, string s, int min, int max) =>

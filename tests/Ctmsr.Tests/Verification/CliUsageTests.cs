@@ -9,6 +9,7 @@ public sealed class CliUsageTests
     [TestCase(new[] { "degrade" }, "in-dir", "'ctmsr degrade --help'")]
     [TestCase(new[] { "train", "ct", "--iters", "x" }, "--iters", "'ctmsr train ct --help'")]
     [TestCase(new[] { "selfcheck", "--no-such-option" }, "--no-such-option", "'ctmsr selfcheck --help'")]
+    [TestCase(new[] { "upscale", "in.png", "-o" }, "-o", "'ctmsr upscale --help'")]
     public void UsageErrorsAreOneLineAndExitTwo(string[] args, string names, string help)
     {
         var (code, stdout, stderr) = CliRunner.Run(args);
