@@ -1,6 +1,6 @@
 using System.Globalization;
 using Ctmsr.Train.Degradation;
-using Ctmsr.Train.Imaging;
+using Ctmsr.Imaging;
 
 namespace Ctmsr.Bench;
 

@@ -3,7 +3,7 @@ namespace Ctmsr.Kernels;
 /// <summary>
 /// One axis of a separable resampling: output i reads input samples Index[i * Taps + t] with weights
 /// Weight[i * Taps + t]. Interpolation modes (nearest, bilinear, bicubic, area) are different tables
-/// over the same kernel; the policy that builds them lives with the caller (Ctmsr.Train.Resampling).
+/// over the same kernel; the policy that builds them lives with the caller (Ctmsr.Imaging.Resampling).
 /// </summary>
 public sealed class ResampleAxis
 {

@@ -1,7 +1,7 @@
 using System.CommandLine;
 using Ctmsr.Kernels;
 using Ctmsr.Model.Network;
-using Ctmsr.Train.Bench;
+using Ctmsr.Benchmarking;
 
 namespace Ctmsr.Cli.Verbs;
 

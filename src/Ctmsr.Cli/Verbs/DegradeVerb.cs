@@ -2,7 +2,7 @@ using System.CommandLine;
 using System.Diagnostics;
 using Ctmsr.Train.Data;
 using Ctmsr.Train.Degradation;
-using Ctmsr.Train.Imaging;
+using Ctmsr.Imaging;
 
 namespace Ctmsr.Cli.Verbs;
 

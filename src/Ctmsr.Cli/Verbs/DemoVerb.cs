@@ -1,8 +1,8 @@
 using System.CommandLine;
 using System.Diagnostics;
-using Ctmsr.Train.Demo;
-using Ctmsr.Train.Imaging;
-using Ctmsr.Train.Inference;
+using Ctmsr.Cli.Demo;
+using Ctmsr.Imaging;
+using Ctmsr.Inference;
 
 namespace Ctmsr.Cli.Verbs;
 

@@ -1,10 +1,11 @@
+using Ctmsr.Kernels;
 using System.CommandLine;
 using System.Diagnostics;
 using Ctmsr.Autograd;
 using Ctmsr.Model.Checkpoints;
 using Ctmsr.Model.Lpips;
-using Ctmsr.Train.Inference;
-using Ctmsr.Train.Metrics;
+using Ctmsr.Inference;
+using Ctmsr.Metrics;
 using Spectre.Console;
 
 namespace Ctmsr.Cli.Verbs;

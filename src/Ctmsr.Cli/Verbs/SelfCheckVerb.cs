@@ -1,7 +1,7 @@
 using System.CommandLine;
 using System.Text.Json;
 using Ctmsr.Kernels.Conformance;
-using Ctmsr.Train.Verification;
+using Ctmsr.Model.Verification;
 
 namespace Ctmsr.Cli.Verbs;
 

@@ -1,8 +1,8 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
-using Ctmsr.Train.Imaging;
-using Ctmsr.Train.Inference;
+using Ctmsr.Imaging;
+using Ctmsr.Inference;
 using Spectre.Console;
 
 namespace Ctmsr.Cli.Verbs;

@@ -1,7 +1,7 @@
 using System.CommandLine;
 using Ctmsr.Autograd;
 using Ctmsr.Model.Checkpoints;
-using Ctmsr.Train.Verification;
+using Ctmsr.Model.Verification;
 
 namespace Ctmsr.Cli.Verbs;
 

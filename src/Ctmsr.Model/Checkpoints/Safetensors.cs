@@ -1,3 +1,4 @@
+using Ctmsr.Kernels;
 using System.IO.MemoryMappedFiles;
 using System.Text;
 using System.Text.Json;

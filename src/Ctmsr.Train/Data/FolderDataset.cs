@@ -1,6 +1,6 @@
 using System.Collections.Concurrent;
 using Ctmsr.Train.Degradation;
-using Ctmsr.Train.Imaging;
+using Ctmsr.Imaging;
 
 namespace Ctmsr.Train.Data;
 

@@ -1,6 +1,6 @@
 using System.Text;
 using Ctmsr.Train.Degradation;
-using Ctmsr.Train.Imaging;
+using Ctmsr.Imaging;
 
 namespace Ctmsr.Train.Data;
 

@@ -1,5 +1,5 @@
-using Ctmsr.Train.Imaging;
-using Ctmsr.Train.Resampling;
+using Ctmsr.Imaging;
+using Ctmsr.Imaging.Resampling;
 
 namespace Ctmsr.Train.Data;
 

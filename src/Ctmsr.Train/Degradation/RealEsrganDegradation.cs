@@ -1,4 +1,4 @@
-using Ctmsr.Train.Resampling;
+using Ctmsr.Imaging.Resampling;
 
 namespace Ctmsr.Train.Degradation;
 

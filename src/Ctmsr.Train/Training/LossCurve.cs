@@ -1,6 +1,6 @@
 using System.Text.Json.Nodes;
-using Ctmsr.Train.Imaging;
-using Ctmsr.Train.Plotting;
+using Ctmsr.Imaging;
+using Ctmsr.Imaging.Plotting;
 
 namespace Ctmsr.Train.Training;
 

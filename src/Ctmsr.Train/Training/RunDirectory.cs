@@ -1,3 +1,4 @@
+using Ctmsr.Kernels;
 using System.Globalization;
 using System.Text.Json.Nodes;
 using Ctmsr.Model.Checkpoints;

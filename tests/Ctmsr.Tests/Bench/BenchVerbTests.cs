@@ -1,6 +1,6 @@
 using System.Text.Json.Nodes;
 using Ctmsr.Model.Network;
-using Ctmsr.Train.Bench;
+using Ctmsr.Benchmarking;
 
 namespace Ctmsr.Tests.Bench;
 

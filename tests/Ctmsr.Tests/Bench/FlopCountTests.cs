@@ -2,7 +2,7 @@ using Ctmsr.Autograd;
 using Ctmsr.Kernels;
 using Ctmsr.Kernels.Cpu;
 using Ctmsr.Model.Network;
-using Ctmsr.Train.Bench;
+using Ctmsr.Benchmarking;
 
 namespace Ctmsr.Tests.Bench;
 

@@ -1,3 +1,4 @@
+using Ctmsr.Kernels;
 using Ctmsr.Model.Checkpoints;
 
 namespace Ctmsr.Tests.Checkpoints;

@@ -1,5 +1,5 @@
 using Ctmsr.Train.Degradation;
-using Ctmsr.Train.Resampling;
+using Ctmsr.Imaging.Resampling;
 
 namespace Ctmsr.Tests.Degradation;
 

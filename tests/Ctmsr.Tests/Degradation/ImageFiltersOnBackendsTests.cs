@@ -1,7 +1,7 @@
 using Ctmsr.Kernels;
 using Ctmsr.Model.Checkpoints;
 using Ctmsr.Train.Degradation;
-using Ctmsr.Train.Resampling;
+using Ctmsr.Imaging.Resampling;
 
 namespace Ctmsr.Tests.Degradation;
 

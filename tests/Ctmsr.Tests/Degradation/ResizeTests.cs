@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using Ctmsr.Model.Checkpoints;
-using Ctmsr.Train.Resampling;
+using Ctmsr.Imaging.Resampling;
 
 namespace Ctmsr.Tests.Degradation;
 

@@ -1,10 +1,10 @@
 using Ctmsr.Cli.Verbs;
 using Ctmsr.Kernels.Cpu;
-using Ctmsr.Train.Demo;
-using Ctmsr.Train.Imaging;
-using Ctmsr.Train.Inference;
-using Ctmsr.Train.Metrics;
-using Ctmsr.Train.Resampling;
+using Ctmsr.Cli.Demo;
+using Ctmsr.Imaging;
+using Ctmsr.Inference;
+using Ctmsr.Metrics;
+using Ctmsr.Imaging.Resampling;
 
 namespace Ctmsr.Tests.Demo;
 

@@ -4,7 +4,7 @@ using Ctmsr.Kernels.Reference;
 using Ctmsr.Kernels;
 using Ctmsr.Model.Checkpoints;
 using Ctmsr.Model.Network;
-using Ctmsr.Train.Verification;
+using Ctmsr.Model.Verification;
 
 namespace Ctmsr.Tests.Gpu;
 

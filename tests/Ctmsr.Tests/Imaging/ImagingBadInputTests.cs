@@ -1,5 +1,5 @@
 using System.Buffers.Binary;
-using Ctmsr.Train.Imaging;
+using Ctmsr.Imaging;
 
 namespace Ctmsr.Tests.Imaging;
 
@@ -50,7 +50,7 @@ public class ImagingBadInputTests
     public void MissingNativeLibraryGivesTheAptGetFixInOneLine()
     {
         Assert.DoesNotThrow(ImageCodec.EnsureNativeLibraries);
-        var loader = typeof(Image).Assembly.GetType("Ctmsr.Train.Imaging.Native.NativeLibraryLoader", throwOnError: true)!;
+        var loader = typeof(Image).Assembly.GetType("Ctmsr.Imaging.Native.NativeLibraryLoader", throwOnError: true)!;
         var load = loader.GetMethod("Load", System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.Static)!;
         var e = Assert.Throws<System.Reflection.TargetInvocationException>(() => load.Invoke(null, ["libctmsr-absent.so.0", "libctmsr-absent0"]))!;
         Assert.That(e.InnerException, Is.InstanceOf<DllNotFoundException>());

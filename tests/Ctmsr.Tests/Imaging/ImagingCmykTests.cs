@@ -1,5 +1,5 @@
 using System.Runtime.InteropServices;
-using Ctmsr.Train.Imaging;
+using Ctmsr.Imaging;
 
 namespace Ctmsr.Tests.Imaging;
 

@@ -1,6 +1,6 @@
 using System.Buffers.Binary;
 using System.Diagnostics;
-using Ctmsr.Train.Imaging;
+using Ctmsr.Imaging;
 
 namespace Ctmsr.Tests.Imaging;
 

@@ -1,4 +1,4 @@
-using Ctmsr.Train.Imaging;
+using Ctmsr.Imaging;
 
 namespace Ctmsr.Tests.Imaging;
 

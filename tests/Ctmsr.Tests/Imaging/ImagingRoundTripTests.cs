@@ -1,5 +1,5 @@
 using System.Buffers.Binary;
-using Ctmsr.Train.Imaging;
+using Ctmsr.Imaging;
 
 namespace Ctmsr.Tests.Imaging;
 

@@ -1,4 +1,4 @@
-using Ctmsr.Train.Inference;
+using Ctmsr.Inference;
 
 namespace Ctmsr.Tests.Inference;
 

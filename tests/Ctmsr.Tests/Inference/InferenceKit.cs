@@ -2,9 +2,9 @@ using Ctmsr.Autograd;
 using Ctmsr.Kernels;
 using Ctmsr.Model.Checkpoints;
 using Ctmsr.Model.Network;
-using Ctmsr.Train.Imaging;
-using Ctmsr.Train.Inference;
-using Ctmsr.Train.Resampling;
+using Ctmsr.Imaging;
+using Ctmsr.Inference;
+using Ctmsr.Imaging.Resampling;
 
 namespace Ctmsr.Tests.Inference;
 

@@ -1,6 +1,6 @@
 using Ctmsr.Autograd;
 using Ctmsr.Kernels.Cpu;
-using Ctmsr.Train.Inference;
+using Ctmsr.Inference;
 
 namespace Ctmsr.Tests.Inference;
 

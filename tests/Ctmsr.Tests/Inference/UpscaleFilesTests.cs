@@ -1,7 +1,7 @@
 using System.Text.Json;
 using Ctmsr.Kernels.Cpu;
-using Ctmsr.Train.Imaging;
-using Ctmsr.Train.Inference;
+using Ctmsr.Imaging;
+using Ctmsr.Inference;
 using static Ctmsr.Tests.Inference.InferenceKit;
 
 namespace Ctmsr.Tests.Inference;

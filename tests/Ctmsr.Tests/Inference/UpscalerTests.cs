@@ -2,9 +2,9 @@ using Ctmsr.Kernels.Cpu;
 using Ctmsr.Model.Checkpoints;
 using Ctmsr.Model.Network;
 using Ctmsr.Train.Degradation;
-using Ctmsr.Train.Imaging;
-using Ctmsr.Train.Inference;
-using Ctmsr.Train.Resampling;
+using Ctmsr.Imaging;
+using Ctmsr.Inference;
+using Ctmsr.Imaging.Resampling;
 using static Ctmsr.Tests.Inference.InferenceKit;
 
 namespace Ctmsr.Tests.Inference;

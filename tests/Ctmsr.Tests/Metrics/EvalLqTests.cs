@@ -1,9 +1,9 @@
 using Ctmsr.Cli.Verbs;
 using Ctmsr.Kernels.Cpu;
-using Ctmsr.Train.Imaging;
-using Ctmsr.Train.Inference;
-using Ctmsr.Train.Metrics;
-using Ctmsr.Train.Resampling;
+using Ctmsr.Imaging;
+using Ctmsr.Inference;
+using Ctmsr.Metrics;
+using Ctmsr.Imaging.Resampling;
 
 namespace Ctmsr.Tests.Metrics;
 

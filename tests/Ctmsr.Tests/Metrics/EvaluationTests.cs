@@ -2,8 +2,8 @@ using Ctmsr.Autograd;
 using Ctmsr.Kernels.Cpu;
 using Ctmsr.Model.Checkpoints;
 using Ctmsr.Model.Lpips;
-using Ctmsr.Train.Imaging;
-using Ctmsr.Train.Metrics;
+using Ctmsr.Imaging;
+using Ctmsr.Metrics;
 
 namespace Ctmsr.Tests.Metrics;
 

@@ -1,6 +1,6 @@
 using Ctmsr.Model.Checkpoints;
-using Ctmsr.Train.Imaging;
-using Ctmsr.Train.Metrics;
+using Ctmsr.Imaging;
+using Ctmsr.Metrics;
 
 namespace Ctmsr.Tests.Metrics;
 

@@ -4,7 +4,7 @@ using Ctmsr.Kernels.Reference;
 using Ctmsr.Model.Checkpoints;
 using Ctmsr.Model.Lpips;
 using Ctmsr.Tests.Model;
-using Ctmsr.Train.Verification;
+using Ctmsr.Model.Verification;
 
 namespace Ctmsr.Tests.Metrics;
 

@@ -3,7 +3,7 @@ using Ctmsr.Kernels.Cpu;
 using Ctmsr.Kernels;
 using Ctmsr.Model.Checkpoints;
 using Ctmsr.Model.Network;
-using Ctmsr.Train.Verification;
+using Ctmsr.Model.Verification;
 
 namespace Ctmsr.Tests.Model;
 

@@ -1,5 +1,5 @@
 using Ctmsr.Train.Data;
-using Ctmsr.Train.Imaging;
+using Ctmsr.Imaging;
 
 namespace Ctmsr.Tests.Training;
 

@@ -1,6 +1,6 @@
 using Ctmsr.Autograd;
 using Ctmsr.Kernels.Cpu;
-using Ctmsr.Train.Imaging;
+using Ctmsr.Imaging;
 using Ctmsr.Train.Training;
 
 namespace Ctmsr.Tests.Training;

@@ -1,6 +1,6 @@
 using Ctmsr.Cli.Verbs;
 using Ctmsr.Train.Data;
-using Ctmsr.Train.Imaging;
+using Ctmsr.Imaging;
 
 namespace Ctmsr.Tests.Training;
 

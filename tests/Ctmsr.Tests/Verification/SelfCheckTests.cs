@@ -2,7 +2,7 @@ using System.Reflection;
 using Ctmsr.Kernels;
 using Ctmsr.Kernels.Conformance;
 using Ctmsr.Kernels.Cpu;
-using Ctmsr.Train.Verification;
+using Ctmsr.Model.Verification;
 
 namespace Ctmsr.Tests.Verification;
 

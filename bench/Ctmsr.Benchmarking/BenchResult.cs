@@ -1,0 +1,52 @@
+namespace Ctmsr.Benchmarking;
+
+/// <summary>One measured line: a kernel or a whole-model case, ours and (where measured) the twin's.</summary>
+public sealed class BenchRow
+{
+    public required string Section { get; init; }          // "kernels" or "model"
+    public required string Op { get; init; }
+    public required string Shape { get; init; }
+    public required string Pass { get; init; }
+    public double Flops { get; init; }
+    public double Bytes { get; init; }
+    public required double[] Times { get; init; }
+    public double[]? TorchTimes { get; set; }
+    public long? PeakBytes { get; init; }
+    public long? PoolBytes { get; init; }
+    public long? TorchPeakBytes { get; set; }
+    public string? TorchMemory { get; set; }
+
+    public bool MemoryBound => Flops == 0 && Bytes > 0;
+    public double Seconds => BenchTimer.Median(Times);
+    public double? TorchSeconds => TorchTimes is { Length: > 0 } t ? BenchTimer.Median(t) : null;
+    public double Gflops => Flops / Seconds / 1e9;
+    public double GBs => Bytes / Seconds / 1e9;
+    /// <summary>Compute-bound rows against the measured FLOP peak, memory-bound rows against the measured bandwidth.</summary>
+    public double FractionOfPeak(DevicePeak p) => MemoryBound ? GBs / p.GBs : Gflops / p.Gflops;
+    /// <summary>Torch time / our time: above 1 we are faster.</summary>
+    public double? SpeedVsTorch => TorchSeconds is { } t ? t / Seconds : null;
+}
+
+/// <summary>Everything measured on one device.</summary>
+public sealed class DeviceReport
+{
+    public required string Spec { get; init; }
+    public required string Description { get; init; }
+    public required DevicePeak Peak { get; init; }
+    public List<BenchRow> Rows { get; } = new();
+    public List<string> Notes { get; } = new();
+    /// <summary>Where the twin ran for this device ("cpu"/"cuda"), or null when it did not.</summary>
+    public string? TorchDevice { get; set; }
+}
+
+public sealed class BenchResult
+{
+    public required BenchOptions Options { get; init; }
+    public required string Machine { get; init; }
+    public string? TorchVersion { get; set; }
+    public string LoadBefore { get; init; } = "";
+    public string LoadAfter { get; set; } = "";
+    public DateTime Started { get; init; }
+    public List<DeviceReport> Devices { get; } = new();
+    public List<string> Notes { get; } = new();
+}

@@ -1,0 +1,163 @@
+using System.Text.Json.Nodes;
+using Ctmsr.Kernels;
+
+namespace Ctmsr.Benchmarking;
+
+/// <summary>
+/// Runs `ctmsr bench`: per device, the measured peaks, the kernel cases and the whole-model cases, each
+/// compared with the same case in the PyTorch twin (a subprocess). Kernels: one `serve.py --lines` session
+/// whose rounds alternate with ours. Model cases: one process per case, run after ours (both models would not
+/// fit in memory together, and the process's RSS high-water mark is then the case's own). Ours and the
+/// twin's never run at the same time.
+/// </summary>
+public static class BenchRunner
+{
+    static readonly TimeSpan ModelTimeout = TimeSpan.FromMinutes(60);
+
+    public static BenchResult Run(BenchOptions o)
+    {
+        o.Validate();
+        var result = new BenchResult
+        {
+            Options = o,
+            Machine = $"{Environment.ProcessorCount} logical CPUs, {System.Runtime.InteropServices.RuntimeInformation.OSDescription}, .NET {Environment.Version}, {System.Runtime.InteropServices.RuntimeInformation.ProcessArchitecture}",
+            LoadBefore = LoadAverage(),
+            Started = DateTime.Now,
+        };
+        TorchTwin? twin = null;
+        if (o.Torch)
+        {
+            twin = TorchTwin.Find(o.Python, out var note);
+            if (twin is null) result.Notes.Add(note);
+            else result.TorchVersion = twin.Version;
+        }
+        else result.Notes.Add("PyTorch comparison off (--no-torch)");
+
+        foreach (var spec in o.Devices)
+        {
+            Backend be;
+            try { be = Devices.Create(spec); }
+            catch (DeviceUnavailableException e) when (o.Devices.Count > 1)
+            {
+                result.Notes.Add($"{spec} skipped: {e.Message}");
+                continue;
+            }
+            using (be)
+                result.Devices.Add(RunDevice(be, spec, o, twin));
+        }
+        result.LoadAfter = LoadAverage();
+        return result;
+    }
+
+    static DeviceReport RunDevice(Backend be, string spec, BenchOptions o, TorchTwin? twin)
+    {
+        o.Log?.Invoke($"{spec}: measuring the peak ({be.Description})");
+        var report = new DeviceReport { Spec = spec, Description = be.Description, Peak = DevicePeak.Measure(be, o.Repeat) };
+        string torchDevice = spec.StartsWith("cuda", StringComparison.OrdinalIgnoreCase) ? "cuda" : "cpu";
+        if (twin is not null) report.TorchDevice = torchDevice;
+        JsonObject Request(IEnumerable<JsonObject> cases) => new()
+        {
+            ["threads"] = Environment.ProcessorCount, ["repeat"] = o.Repeat, ["warmup"] = o.Warmup, ["min_seconds"] = o.KernelBudget, ["device"] = torchDevice,
+            ["cases"] = new JsonArray(cases.Select(c => (JsonNode)c.DeepClone()).ToArray()),
+        };
+
+        if (o.Kernels)
+        {
+            // our rounds and the twin's alternate (ours, torch, ours, ...), so a load swing on a shared machine hits both
+            TwinSession? session = null;
+            if (twin is not null)
+            {
+                try { session = twin.OpenSession(Environment.ProcessorCount, torchDevice); report.TorchDevice = session.Device; }
+                catch (TorchTwinException e) { report.Notes.Add($"PyTorch kernels skipped: {e.Message}"); }
+            }
+            try
+            {
+                foreach (var c in KernelCases.For(o.Config, o.Batches[0], o.LrSize, o.GemmSizes))
+                {
+                    o.Log?.Invoke($"{spec}: {c.Op} {c.Shape} {c.Pass}");
+                    var owned = new List<DeviceBuffer>();
+                    try
+                    {
+                        double roundSeconds = o.KernelBudget / o.Repeat;
+                        var ours = new RoundTimer(c.Setup(be, owned), be.Synchronize, roundSeconds);
+                        var times = new double[o.Repeat];
+                        double[]? torchTimes = null;
+                        try
+                        {
+                            session?.Setup(c.Torch, roundSeconds);
+                            if (session is not null) torchTimes = new double[o.Repeat];
+                            for (int r = 0; r < o.Repeat; r++)
+                            {
+                                times[r] = ours.Round();
+                                if (torchTimes is not null) torchTimes[r] = session!.Round();
+                            }
+                        }
+                        catch (TorchTwinException e)
+                        {
+                            report.Notes.Add($"PyTorch stopped at {c.Op} {c.Shape} {c.Pass}: {e.Message}");
+                            session!.Dispose(); session = null; torchTimes = null;
+                            for (int r = 0; r < o.Repeat; r++) times[r] = ours.Round();
+                        }
+                        report.Rows.Add(new BenchRow
+                        {
+                            Section = "kernels", Op = c.Op, Shape = c.Shape, Pass = c.Pass, Flops = c.Flops, Bytes = c.Bytes, Times = times, TorchTimes = torchTimes,
+                        });
+                    }
+                    finally { foreach (var b in owned) b.Dispose(); }
+                }
+            }
+            finally { session?.Dispose(); }
+        }
+
+        if (o.Model)
+        {
+            foreach (var train in new[] { false, true })
+                foreach (int batch in o.Batches)
+                {
+                    string what = train ? "train step" : "forward";
+                    var cost = ModelCost.Of(o.Config, batch, o.LrSize, o.LrSize);
+                    o.Log?.Invoke($"{spec}: {what} {o.ConfigName} batch {batch} LR {o.LrSize} ({(train ? cost.TrainStep : cost.Forward) / 1e9:F0} GFLOP)");
+                    var m = train ? ModelBench.TrainStep(be, o.Config, batch, o.LrSize, o.Repeat, o.Warmup) : ModelBench.Forward(be, o.Config, batch, o.LrSize, o.Repeat, o.Warmup);
+                    int hr = o.LrSize * o.Config.Scale;
+                    var row = new BenchRow
+                    {
+                        Section = "model", Op = what, Pass = train ? "fwd+bwd+AdamW" : "fwd",
+                        Shape = $"{o.ConfigName}, batch {batch}, LR {o.LrSize}x{o.LrSize} -> {hr}x{hr}",
+                        Flops = train ? cost.TrainStep : cost.Forward, Times = m.Times, PeakBytes = m.PeakBytesInUse, PoolBytes = m.PoolBytesHeld,
+                    };
+                    report.Rows.Add(row);
+                    if (twin is null) continue;
+                    o.Log?.Invoke($"{spec}: the same {what} in PyTorch");
+                    var c = new JsonObject
+                    {
+                        ["kind"] = train ? "train" : "forward", ["batch"] = batch, ["lr"] = o.LrSize,
+                        ["config"] = new JsonObject
+                        {
+                            ["model_channels"] = o.Config.ModelChannels, ["channel_mult"] = new JsonArray(o.Config.ChannelMult.Select(v => (JsonNode)v).ToArray()),
+                            ["num_blocks"] = o.Config.NumBlocks, ["embed_dim"] = o.Config.EmbedDim, ["num_heads"] = o.Config.NumHeads,
+                            ["window_size"] = o.Config.WindowSize, ["mlp_ratio"] = o.Config.MlpRatio, ["dropout"] = o.Config.Dropout, ["scale"] = o.Config.Scale,
+                        },
+                    };
+                    try
+                    {
+                        var r = twin.Run(Request([c]), ModelTimeout)["results"]!.AsArray()[0]!;
+                        row.TorchTimes = Times(r);
+                        row.TorchPeakBytes = r["peak_bytes"]?.GetValue<long>();
+                        row.TorchMemory = r["memory"]?.GetValue<string>();
+                    }
+                    catch (TorchTwinException e) { report.Notes.Add($"PyTorch {what} batch {batch} failed: {e.Message}"); }
+                }
+        }
+        return report;
+    }
+
+    static double[] Times(JsonNode r) => r["times"]!.AsArray().Select(v => v!.GetValue<double>()).ToArray();
+
+    /// <summary>/proc/loadavg's first three fields (how busy the shared machine was), or "" elsewhere.</summary>
+    public static string LoadAverage()
+    {
+        try { return string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3)); }
+        catch (IOException) { return ""; }
+        catch (UnauthorizedAccessException) { return ""; }
+    }
+}
