@@ -25,6 +25,10 @@ public abstract class Backend : IDisposable
     public abstract void Fill(DeviceBuffer dst, float value, long offset, long count);
     public abstract void Synchronize();
 
+    /// <summary>The device's memory as this backend knows it (<see cref="DeviceMemoryInfo.Unknown"/> when it cannot tell).
+    /// An allocation that does not fit raises <see cref="DeviceOutOfMemoryException"/>.</summary>
+    public virtual DeviceMemoryInfo Memory => DeviceMemoryInfo.Unknown;
+
     // ---- linear algebra ----
     /// <summary>
     /// Row-major strided batched GEMM: for b in [0, batch):

@@ -1,33 +1,45 @@
 using Ctmsr.Kernels;
-using Ctmsr.Kernels.Cuda;
 using Ctmsr.Kernels.OpenCL;
 
 namespace Ctmsr.Tests;
 
-/// <summary>Device 0 of a GPU API for a per-backend test, or the test (fixture) skipped with the reason it is absent.</summary>
+/// <summary>
+/// The devices every per-device fixture runs on, read from the <see cref="DeviceRegistry"/>: one fixture per registered
+/// backend (device 0 of an indexed one), so a backend added to the registry is tested with no edit here. A device that is
+/// absent on this machine skips its fixture with the reason (<see cref="OpenOrSkip"/>). The list is the same on every
+/// machine, so test counts compare across machines.
+/// </summary>
 static class TestDevices
 {
-    /// <summary>OpenCL device 0 (PoCL in CI); skips where no OpenCL platform is present.</summary>
-    public static OpenClBackend OpenClOrSkip()
+    static string Spec(IDeviceProvider p) => p.Indexed ? p.Prefix + ":0" : p.Prefix;
+
+    /// <summary>Every registered device, the float64 oracle included (suites checked against fixtures).</summary>
+    public static IEnumerable<TestFixtureData> All =>
+        DeviceRegistry.Providers.Select(p => new TestFixtureData(Spec(p)));
+
+    /// <summary>Every device that is checked against the oracle (the oracle itself left out: it would compare with itself).</summary>
+    public static IEnumerable<TestFixtureData> Checked =>
+        DeviceRegistry.Providers.Where(p => !p.Oracle).Select(p => new TestFixtureData(Spec(p)));
+
+    /// <summary>Every device, the oracle's fixture explicit (a whole-model run in float64 takes minutes).</summary>
+    public static IEnumerable<TestFixtureData> AllOracleExplicit =>
+        DeviceRegistry.Providers.Select(p => p.Oracle
+            ? new TestFixtureData(Spec(p)).Explicit("float64 reference run of the whole model takes minutes")
+            : new TestFixtureData(Spec(p)));
+
+    /// <summary>Opens <paramref name="spec"/>, or skips the test (fixture) with the reason the device is absent here.</summary>
+    public static Backend OpenOrSkip(string spec)
     {
-        try { return new OpenClBackend(0); }
-        catch (OpenClException e)
+        try { return DeviceRegistry.Open(spec); }
+        catch (DeviceUnavailableException e)
         {
-            Assert.Ignore("no OpenCL: " + e.Message);
+            Assert.Ignore($"no {spec}: {e.Message}");
             throw;
         }
     }
 
-    /// <summary>CUDA device 0; skips where no NVIDIA driver or GPU is present.</summary>
-    public static Backend CudaOrSkip()
-    {
-        try { return Devices.Create("cuda:0"); }
-        catch (Exception e) when (e is DeviceUnavailableException or CudaException or DllNotFoundException)
-        {
-            Assert.Ignore("no CUDA: " + e.Message);
-            throw;
-        }
-    }
+    /// <summary>OpenCL device 0 (PoCL in CI); skips where no OpenCL platform is present.</summary>
+    public static OpenClBackend OpenClOrSkip() => (OpenClBackend)OpenOrSkip("opencl:0");
 }
 
 /// <summary>Runs the ctmsr command in-process (its entry point) and captures its exit code, stdout and stderr.</summary>

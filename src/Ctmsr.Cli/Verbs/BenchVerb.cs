@@ -14,7 +14,7 @@ static class BenchVerb
 {
     public static Command Create()
     {
-        var device = new Option<string?>("--device") { Description = "cpu, opencl[:N], cuda[:N], or all (every device `ctmsr devices` lists); default: $CTMSR_DEVICE, else cpu" };
+        var device = new Option<string?>("--device") { Description = $"{DeviceRegistry.SpecForms()}, or all (every device `ctmsr devices` lists but the float64 reference); default: $CTMSR_DEVICE, else cpu" };
         var what = new Option<string>("--what") { Description = "kernels, model or all", DefaultValueFactory = _ => "all" };
         var config = new Option<string>("--config") { Description = "x4 (the released model) or small (the fixture's)", DefaultValueFactory = _ => "x4" };
         var batch = new Option<int?>("--batch") { Description = "batch size (default: kernels at 1, model cases at 1 and 4)" };
@@ -47,7 +47,7 @@ static class BenchVerb
             catch (FormatException) { throw new ArgumentException($"--gemm '{r.GetValue(gemm)}': give sizes as integers separated by commas, e.g. 512,1024"); }
             var spec = r.GetValue(device);
             IReadOnlyList<string> devices;
-            if (string.Equals(spec?.Trim(), "all", StringComparison.OrdinalIgnoreCase)) devices = Devices.List().Select(d => d.Spec).ToList();
+            if (string.Equals(spec?.Trim(), "all", StringComparison.OrdinalIgnoreCase)) devices = DeviceRegistry.Enumerate().Where(e => !e.Provider.Oracle).SelectMany(e => e.Found.Devices).Select(d => d.Spec).ToList();
             else
             {
                 if (string.IsNullOrWhiteSpace(spec)) spec = Environment.GetEnvironmentVariable(Devices.EnvVar);

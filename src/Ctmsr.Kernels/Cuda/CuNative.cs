@@ -25,6 +25,7 @@ static unsafe partial class CuNative
     [LibraryImport(Lib)] public static partial int cuStreamDestroy_v2(nint stream);
     [LibraryImport(Lib)] public static partial int cuStreamSynchronize(nint stream);
     [LibraryImport(Lib)] public static partial int cuMemAlloc_v2(ulong* dptr, nuint bytes);
+    [LibraryImport(Lib)] public static partial int cuMemGetInfo_v2(nuint* free, nuint* total);
     [LibraryImport(Lib)] public static partial int cuMemFree_v2(ulong dptr);
     [LibraryImport(Lib)] public static partial int cuMemcpyHtoDAsync_v2(ulong dst, void* src, nuint bytes, nint stream);
     [LibraryImport(Lib)] public static partial int cuMemcpyDtoHAsync_v2(void* dst, ulong src, nuint bytes, nint stream);
@@ -50,7 +51,17 @@ static unsafe class CuStatus
         if (status != 0) throw Error(status, call, detail);
     }
 
-    public static CudaException Error(int status, string call, string? detail = null)
+    /// <summary>The exception for a failed call: <see cref="DeviceOutOfMemoryException"/> (the CudaException inside) for
+    /// CUDA_ERROR_OUT_OF_MEMORY, else a <see cref="CudaException"/>.</summary>
+    public static Exception Error(int status, string call, string? detail = null)
+    {
+        var e = Plain(status, call, detail);
+        return status == OutOfMemory ? new DeviceOutOfMemoryException(e.Message, e) : e;
+    }
+
+    const int OutOfMemory = 2; // CUDA_ERROR_OUT_OF_MEMORY
+
+    static CudaException Plain(int status, string call, string? detail)
     {
         string name = "CUDA_ERROR_" + status;
         try

@@ -118,9 +118,27 @@ public sealed unsafe class CudaBackend : GpuBackend
     sealed class CuBuffer(CudaBackend owner, long count, CuMemHandle mem) : GpuBuffer
     {
         public readonly CuMemHandle Mem = mem;
+        int disposed;
         public override long Length => count;
         public override Backend Backend => owner;
-        public override void Dispose() => Mem.Dispose();
+        public override void Dispose()
+        {
+            if (Interlocked.Exchange(ref disposed, 1) != 0) return;
+            Mem.Dispose();
+            owner.TrackBytes(-Math.Max(count, 1) * sizeof(float));
+        }
+    }
+
+    /// <summary>Free and total from cuMemGetInfo (other processes' allocations included); used is this backend's buffers.</summary>
+    public override DeviceMemoryInfo Memory
+    {
+        get
+        {
+            Current();
+            nuint free = 0, total = 0;
+            CuStatus.Check(CuNative.cuMemGetInfo_v2(&free, &total), "cuMemGetInfo");
+            return new((long)total, (long)free, LiveBytes);
+        }
     }
 
     ulong P(DeviceBuffer b) => ((CuBuffer)G(b)).Mem.Ptr;
@@ -134,6 +152,7 @@ public sealed unsafe class CudaBackend : GpuBackend
             $"{count} floats ({count * 4.0 / (1 << 20):F1} MiB) on {dev.Name}");
         var h = new CuMemHandle(ctx);
         h.Set(p);
+        TrackBytes(Math.Max(count, 1) * sizeof(float));
         return new CuBuffer(this, count, h);
     }
 

@@ -97,6 +97,14 @@ public abstract class GpuBackend : Backend
         return all[index];
     }
 
+    long liveBytes;
+
+    /// <summary>Bytes held by this backend's live buffers (<see cref="DeviceMemoryInfo.Used"/>).</summary>
+    protected long LiveBytes => Interlocked.Read(ref liveBytes);
+
+    /// <summary>Counts an allocation (positive) or its release (negative) in <see cref="LiveBytes"/>.</summary>
+    protected void TrackBytes(long delta) => Interlocked.Add(ref liveBytes, delta);
+
     /// <summary>Number of programs compiled so far (diagnostics).</summary>
     public int CompiledKernels { get { lock (kernelLock) return kernels.Count; } }
 

@@ -11,8 +11,17 @@ static class ClStatus
         if (status != ClNative.CL_SUCCESS) throw Error(status, call);
     }
 
-    public static OpenClException Error(int status, string call, string? detail = null) =>
-        new($"OpenCL {call} failed with {Name(status)} ({status}){(detail is null ? "" : ": " + detail)}; {Hint(status)}");
+    /// <summary>The exception for a failed call: <see cref="DeviceOutOfMemoryException"/> (the OpenClException inside) for the
+    /// statuses that mean the memory or resources ran out, else an <see cref="OpenClException"/>.</summary>
+    public static Exception Error(int status, string call, string? detail = null)
+    {
+        var e = new OpenClException($"OpenCL {call} failed with {Name(status)} ({status}){(detail is null ? "" : ": " + detail)}; {Hint(status)}");
+        return IsOutOfMemory(status) ? new DeviceOutOfMemoryException(e.Message, e) : e;
+    }
+
+    /// <summary>CL_MEM_OBJECT_ALLOCATION_FAILURE, CL_OUT_OF_RESOURCES, CL_OUT_OF_HOST_MEMORY, and CL_INVALID_BUFFER_SIZE
+    /// (a buffer over the device's single-allocation limit): the request does not fit.</summary>
+    public static bool IsOutOfMemory(int status) => status is -4 or -5 or -6 or -61;
 
     static string Hint(int status) => status switch
     {

@@ -7,9 +7,9 @@ namespace Ctmsr.Tests.Degradation;
 
 /// <summary>
 /// The resize fixtures (PyTorch F.interpolate) through <see cref="Backend.Resample2d"/> on each backend, and the
-/// backend's filter2D against the host path on a real blur kernel; OpenCL skips where no platform is present.
+/// backend's filter2D against the host path on a real blur kernel; on every registered device, absent ones skip.
 /// </summary>
-[TestFixture("cpu"), TestFixture("opencl"), NonParallelizable]
+[TestFixtureSource(typeof(TestDevices), nameof(TestDevices.All)), NonParallelizable]
 public sealed class ImageFiltersOnBackendsTests(string device)
 {
     Backend _be = null!;
@@ -17,7 +17,7 @@ public sealed class ImageFiltersOnBackendsTests(string device)
     [OneTimeSetUp]
     public void Setup()
     {
-        _be = device == "cpu" ? new Ctmsr.Kernels.Cpu.CpuBackend() : TestDevices.OpenClOrSkip();
+        _be = TestDevices.OpenOrSkip(device);
     }
 
     [OneTimeTearDown] public void TearDown() => _be?.Dispose();

@@ -1,3 +1,4 @@
+using Ctmsr.Kernels;
 using Ctmsr.Kernels.Cpu;
 using Ctmsr.Model.Checkpoints;
 using Ctmsr.Model.Network;
@@ -201,7 +202,7 @@ public class UpscalerTests
 
         // an explicit tile is used as given: the error reaches the caller
         using var explicitTile = new Upscaler(new LimitedBackend(limit), State, new UpscaleOptions { Tile = 128 });
-        Assert.Throws<OutOfMemoryException>(() => explicitTile.Upscale(card));
+        Assert.Throws<DeviceOutOfMemoryException>(() => explicitTile.Upscale(card));
 
         // nothing fits: one error that says so
         using var tiny = new Upscaler(new LimitedBackend(weightsMax), State, new UpscaleOptions { FreeMemory = _ => long.MaxValue / 4 });

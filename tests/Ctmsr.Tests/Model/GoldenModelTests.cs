@@ -12,9 +12,11 @@ namespace Ctmsr.Tests.Model;
 /// activations and every gradient of sum(D * G), computed in float64. Bounds (fixtures README):
 /// relative L2 below 1e-4 for D and activations, below 1e-3 for gradients.
 /// </summary>
-public abstract class GoldenModelTests
+/// <remarks>Runs on every registered device; the float64 reference's fixture is explicit (minutes), absent devices skip.</remarks>
+[TestFixtureSource(typeof(TestDevices), nameof(TestDevices.AllOracleExplicit)), NonParallelizable]
+public sealed class GoldenModelTests(string device)
 {
-    protected abstract Backend CreateBackend();
+    Backend CreateBackend() => TestDevices.OpenOrSkip(device);
 
     [Test]
     public void ForwardActivationsAndEveryGradientMatchTheAuthorsCode()
@@ -67,16 +69,4 @@ public abstract class GoldenModelTests
         Assert.That(errors, Is.Empty);
         net.ZeroGrad();
     }
-}
-
-public sealed class CpuGoldenModelTests : GoldenModelTests
-{
-    protected override Backend CreateBackend() => new CpuBackend();
-}
-
-/// <summary>The same check in float64 (slow; run explicitly): separates structure errors from float32 rounding.</summary>
-[Explicit("float64 reference run of the whole model takes minutes")]
-public sealed class ReferenceGoldenModelTests : GoldenModelTests
-{
-    protected override Backend CreateBackend() => new Ctmsr.Kernels.Reference.ReferenceBackend();
 }

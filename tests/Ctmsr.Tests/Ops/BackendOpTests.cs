@@ -9,15 +9,15 @@ namespace Ctmsr.Tests.Ops;
 /// <see cref="OpConformance"/> (the same ones `ctmsr selfcheck` runs), one NUnit case each. Inputs are random
 /// and non-zero, outputs are pre-filled with random values (a kernel that should accumulate but writes, or the
 /// reverse, fails). Bound: relative L2 below 1e-5 (1e-6 elementwise and AdamW, 1e-4 sums over long axes).
-/// Subclass per backend (CPU here; OpenCL and CUDA in tests/Gpu).
+/// Runs on every registered device but the oracle itself (<see cref="TestDevices.Checked"/>); absent ones skip.
 /// </summary>
-public abstract class BackendOpTests
+[TestFixtureSource(typeof(TestDevices), nameof(TestDevices.Checked)), NonParallelizable]
+public sealed class BackendOpTests(string device)
 {
-    protected abstract Backend CreateBackend();
     Backend _be = null!;
     readonly ReferenceBackend _ref = new();
 
-    [OneTimeSetUp] public void Setup() => _be = CreateBackend();
+    [OneTimeSetUp] public void Setup() => _be = TestDevices.OpenOrSkip(device);
     [OneTimeTearDown] public void TearDown() => _be?.Dispose();
 
     static IEnumerable<TestCaseData> Cases() => OpConformance.Cases.Select(c => new TestCaseData(c).SetArgDisplayNames(c.ToString()));
@@ -29,9 +29,4 @@ public abstract class BackendOpTests
         Assert.That(r.Failure, Is.Null, "the op threw");
         Assert.That(r.Error, Is.LessThan(c.Tolerance), $"relative L2 error {r.Error:E2}");
     }
-}
-
-public sealed class CpuOpTests : BackendOpTests
-{
-    protected override Backend CreateBackend() => new Ctmsr.Kernels.Cpu.CpuBackend();
 }

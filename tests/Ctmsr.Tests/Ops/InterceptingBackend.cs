@@ -3,16 +3,13 @@ using Ctmsr.Kernels;
 namespace Ctmsr.Tests.Ops;
 
 /// <summary>
-/// Forwards every op to <see cref="Inner"/> through one hook, <see cref="Op"/>, that sees the op's name, its
+/// Sends every op to <see cref="ForwardingBackend.Inner"/> through one hook, <see cref="Op"/>, that sees the op's name, its
 /// geometry, the buffers it reads and the buffers it writes (or accumulates into). Subclasses inject faults
 /// (the selfcheck must be able to fail) or shadow each op on the float64 reference (per-op error hunting).
 /// Buffers are the inner backend's own, so tensors and the buffer pool work unchanged.
 /// </summary>
-public class InterceptingBackend(Backend inner) : Backend
+public class InterceptingBackend(Backend inner) : ForwardingBackend(inner)
 {
-    public Backend Inner { get; } = inner;
-    public override string Name => Inner.Name;
-    public override string Description => Inner.Description;
 
     /// <summary>Runs one op: <paramref name="run"/> executes it on a backend with buffers mapped by the given function.</summary>
     protected virtual void Op(string name, string shape, DeviceBuffer?[] reads, DeviceBuffer[] writes, Action<Backend, Func<DeviceBuffer, DeviceBuffer>> run)
@@ -20,10 +17,6 @@ public class InterceptingBackend(Backend inner) : Backend
 
     static DeviceBuffer? Opt(Func<DeviceBuffer, DeviceBuffer> f, DeviceBuffer? b) => b is null ? null : f(b);
 
-    public override DeviceBuffer Allocate(long count) => Inner.Allocate(count);
-    public override void Upload(ReadOnlySpan<float> src, DeviceBuffer dst, long dstOffset = 0) => Inner.Upload(src, dst, dstOffset);
-    public override void Download(DeviceBuffer src, Span<float> dst, long srcOffset = 0) => Inner.Download(src, dst, srcOffset);
-    public override void Synchronize() => Inner.Synchronize();
     public override void Fill(DeviceBuffer dst, float value, long offset, long count) =>
         Op("Fill", $"{count}", [], [dst], (be, m) => be.Fill(m(dst), value, offset, count));
 
@@ -152,10 +145,4 @@ public class InterceptingBackend(Backend inner) : Backend
 
     public override void DropoutBackward(long count, float p, ulong seed, ulong offset, DeviceBuffer dy, DeviceBuffer dx, bool accumulate) =>
         Op("DropoutBackward", $"{count}", [dy], [dx], (be, f) => be.DropoutBackward(count, p, seed, offset, f(dy), f(dx), accumulate));
-
-    public override void Dispose()
-    {
-        Inner.Dispose();
-        base.Dispose();
-    }
 }

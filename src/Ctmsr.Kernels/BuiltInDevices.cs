@@ -1,0 +1,18 @@
+using Ctmsr.Kernels.Cpu;
+using Ctmsr.Kernels.Cuda;
+using Ctmsr.Kernels.OpenCL;
+using Ctmsr.Kernels.Reference;
+
+namespace Ctmsr.Kernels;
+
+/// <summary>The backends that ship with Ctmsr, in the order `ctmsr devices` lists them. A new backend adds its line here.</summary>
+static class BuiltInDevices
+{
+    public static IDeviceProvider[] All =>
+    [
+        new CpuDeviceProvider(),
+        new OpenClDeviceProvider(),
+        new CudaDeviceProvider(),
+        new ReferenceDeviceProvider(),
+    ];
+}
