@@ -35,6 +35,9 @@ public abstract class Module
 
     protected T RegisterModule<T>(string name, T m) where T : Module { _children.Add((name, m)); return m; }
 
+    /// <summary>The direct children in registration order.</summary>
+    public IEnumerable<(string Name, Module Module)> NamedChildren() => _children.Select(c => (c.name, c.m));
+
     public IEnumerable<(string name, Tensor t)> NamedParameters(string prefix = "")
     {
         foreach (var (n, t) in _params) yield return (prefix + n, t);

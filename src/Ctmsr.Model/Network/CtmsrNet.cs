@@ -12,19 +12,16 @@ public sealed class CtmsrNet : Module
 {
     public CtmsrConfig Config { get; }
     public DropoutStream Dropout { get; }
-    readonly LinearLayer _map0, _map1;
-    readonly Conv2dLayer _up1, _up2, _last;
-    readonly List<(string name, Module m)> _enc = new(), _dec = new();
-    readonly GroupNormLayer _auxNorm;
-    readonly Conv2dLayer _auxConv, _stem;
+    readonly Linear _map0, _map1;
+    readonly Conv2d _up1, _up2, _last;
+    readonly List<(string Name, UNetBlock Block)> _enc = new();
+    /// <summary>Decoder steps in order; TakesSkip: the block's input is the running map concatenated with a popped skip.</summary>
+    readonly List<(string Name, UNetBlock Block, bool TakesSkip)> _dec = new();
+    readonly GroupNorm _auxNorm;
+    readonly Conv2d _auxConv, _stem;
 
     /// <summary>Activations captured by name during Forward when set (for fixture comparisons).</summary>
     public Dictionary<string, float[]>? Capture { get; set; }
-
-    sealed class Container(Context ctx) : Module(ctx)
-    {
-        public T Add<T>(string name, T m) where T : Module => RegisterModule(name, m);
-    }
 
     public CtmsrNet(Context ctx, CtmsrConfig cfg, ulong dropoutSeed = 0) : base(ctx)
     {
@@ -33,13 +30,13 @@ public sealed class CtmsrNet : Module
         _stem = null!;
         Dropout = new DropoutStream(dropoutSeed);
         int c = cfg.ModelChannels, emb = cfg.EmbChannels;
-        _map0 = RegisterModule("map_layer0", new LinearLayer(ctx, c, emb));
-        _map1 = RegisterModule("map_layer1", new LinearLayer(ctx, emb, emb));
-        _up1 = RegisterModule("conv_up1", new Conv2dLayer(ctx, c, c, 3));
-        _up2 = RegisterModule("conv_up2", new Conv2dLayer(ctx, c, c, 3));
-        _last = RegisterModule("conv_last", new Conv2dLayer(ctx, c, 3, 3));
+        _map0 = RegisterModule("map_layer0", new Linear(ctx, c, emb));
+        _map1 = RegisterModule("map_layer1", new Linear(ctx, emb, emb));
+        _up1 = RegisterModule("conv_up1", new Conv2d(ctx, c, c, 3));
+        _up2 = RegisterModule("conv_up2", new Conv2d(ctx, c, c, 3));
+        _last = RegisterModule("conv_last", new Conv2d(ctx, c, 3, 3));
 
-        var enc = RegisterModule("enc", new Container(ctx));
+        var enc = RegisterModule("enc", new ModuleDict(ctx));
         var skips = new List<int>();
         int cout = c;
         int inCh = 3 * cfg.Scale * cfg.Scale + 3;
@@ -49,8 +46,7 @@ public sealed class CtmsrNet : Module
             string r = Res(level);
             if (level == 0)
             {
-                _stem = enc.Add($"{r}_conv", new Conv2dLayer(ctx, inCh, cout, 3));
-                _enc.Add(($"enc.{r}_conv", _stem));
+                _stem = enc.Add($"{r}_conv", new Conv2d(ctx, inCh, cout, 3));
             }
             else
             {
@@ -67,25 +63,25 @@ public sealed class CtmsrNet : Module
             }
         }
 
-        var dec = RegisterModule("dec", new Container(ctx));
+        var dec = RegisterModule("dec", new ModuleDict(ctx));
         for (int level = levels - 1; level >= 0; level--)
         {
             string r = Res(level);
             if (level == levels - 1)
             {
-                _dec.Add(($"dec.{r}_in0", dec.Add($"{r}_in0", new UNetBlock(ctx, cout, cout, cfg, Dropout, attention: true))));
-                _dec.Add(($"dec.{r}_in1", dec.Add($"{r}_in1", new UNetBlock(ctx, cout, cout, cfg, Dropout))));
+                _dec.Add(($"dec.{r}_in0", dec.Add($"{r}_in0", new UNetBlock(ctx, cout, cout, cfg, Dropout, attention: true)), false));
+                _dec.Add(($"dec.{r}_in1", dec.Add($"{r}_in1", new UNetBlock(ctx, cout, cout, cfg, Dropout)), false));
             }
-            else _dec.Add(($"dec.{r}_up", dec.Add($"{r}_up", new UNetBlock(ctx, cout, cout, cfg, Dropout, up: true))));
+            else _dec.Add(($"dec.{r}_up", dec.Add($"{r}_up", new UNetBlock(ctx, cout, cout, cfg, Dropout, up: true)), false));
             for (int i = 0; i <= cfg.NumBlocks; i++)
             {
                 int cin = cout + skips[^1]; skips.RemoveAt(skips.Count - 1);
                 cout = c * cfg.ChannelMult[level];
-                _dec.Add(($"dec.{r}_block{i}", dec.Add($"{r}_block{i}", new UNetBlock(ctx, cin, cout, cfg, Dropout, attention: i == cfg.NumBlocks))));
+                _dec.Add(($"dec.{r}_block{i}", dec.Add($"{r}_block{i}", new UNetBlock(ctx, cin, cout, cfg, Dropout, attention: i == cfg.NumBlocks)), true));
             }
         }
-        _auxNorm = dec.Add($"{Res(0)}_aux_norm", new GroupNormLayer(ctx, cout, UNetBlock.Groups(cout), 1e-6f));
-        _auxConv = dec.Add($"{Res(0)}_aux_conv", new Conv2dLayer(ctx, cout, c, 3));
+        _auxNorm = dec.Add($"{Res(0)}_aux_norm", new GroupNorm(ctx, cout, UNetBlock.Groups(cout), 1e-6f));
+        _auxConv = dec.Add($"{Res(0)}_aux_conv", new Conv2d(ctx, cout, c, 3));
     }
 
     /// <summary>Level names use the training resolution: 64x64, 32x32, 16x16, 8x8.</summary>
@@ -138,18 +134,17 @@ public sealed class CtmsrNet : Module
             cur = _stem.Forward(cat);
         Keep("enc." + Res(0) + "_conv", cur);
         skips.Push(cur);
-        foreach (var (name, mod) in _enc.Skip(1))
+        foreach (var (name, blk) in _enc)
         {
-            cur = ((UNetBlock)mod).Forward(cur, emb);
+            cur = blk.Forward(cur, emb);
             Keep(name, cur);
             skips.Push(cur);
         }
         // the decoder starts from the last encoder output, which also stays on the skip stack
-        foreach (var (name, mod) in _dec)
+        foreach (var (name, blk, takesSkip) in _dec)
         {
-            var blk = (UNetBlock)mod;
             Tensor next;
-            if (name.Contains("_block", StringComparison.Ordinal))
+            if (takesSkip)
             {
                 using var sk = skips.Pop();
                 using var cat = F.ConcatChannels(cur, sk);

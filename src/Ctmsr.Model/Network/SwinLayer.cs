@@ -9,41 +9,43 @@ namespace Ctmsr.Model.Network;
 /// </summary>
 public sealed class SwinLayer : Module
 {
-    readonly Conv2dLayer _embed, _unembed, _conv, _fc1, _fc2;
-    readonly GroupNormLayer _norm1, _norm2;
-    readonly LinearLayer _qkv, _proj;
+    readonly Conv2d _embed, _unembed, _conv, _fc1, _fc2;
+    readonly GroupNorm _norm1, _norm2;
+    readonly Linear _qkv, _proj;
     readonly Tensor _table;
     readonly int _ws, _heads, _e;
 
-    sealed class Holder(Context ctx) : Module(ctx)
+    /// <summary>The official "attn" module: the relative-position table (parameter) and index (buffer), qkv and proj.</summary>
+    sealed class Attention : Module
     {
-        public T Add<T>(string name, T m) where T : Module => RegisterModule(name, m);
-        public Tensor Param(string name, params int[] shape) => RegisterParameter(name, shape);
-        public void Buffer(string name, float[] v, string dtype, params int[] shape) => RegisterBuffer(name, v, dtype, shape);
+        public readonly Tensor Table;
+        public readonly Linear Qkv, Proj;
+
+        public Attention(Context ctx, int e, int ws, int heads) : base(ctx)
+        {
+            int span = 2 * ws - 1;
+            Table = RegisterParameter("relative_position_bias_table", span * span, heads);
+            RegisterBuffer("relative_position_index", RelativePositionIndex(ws), "I64", ws * ws, ws * ws);
+            Qkv = RegisterModule("qkv", new Linear(ctx, e, 3 * e));
+            Proj = RegisterModule("proj", new Linear(ctx, e, e));
+        }
     }
 
     public SwinLayer(Context ctx, int channels, CtmsrConfig cfg) : base(ctx)
     {
         _ws = cfg.WindowSize; _heads = cfg.NumHeads; _e = cfg.EmbedDim;
         int e = cfg.EmbedDim;
-        var pe = RegisterModule("patch_embed", new Holder(ctx));
-        _embed = pe.Add("proj", new Conv2dLayer(ctx, channels, e, 1));
-        var pu = RegisterModule("patch_unembed", new Holder(ctx));
-        _unembed = pu.Add("proj", new Conv2dLayer(ctx, e, channels, 1));
-        _conv = RegisterModule("conv", new Conv2dLayer(ctx, channels, channels, 3));
-        var blocks = RegisterModule("blocks", new Holder(ctx));
-        var b0 = blocks.Add("0", new Holder(ctx));
-        _norm1 = b0.Add("norm1", new GroupNormLayer(ctx, e, 32, 1e-5f));
-        var attn = b0.Add("attn", new Holder(ctx));
-        int span = 2 * _ws - 1;
-        _table = attn.Param("relative_position_bias_table", span * span, _heads);
-        attn.Buffer("relative_position_index", RelativePositionIndex(_ws), "I64", _ws * _ws, _ws * _ws);
-        _qkv = attn.Add("qkv", new LinearLayer(ctx, e, 3 * e));
-        _proj = attn.Add("proj", new LinearLayer(ctx, e, e));
-        _norm2 = b0.Add("norm2", new GroupNormLayer(ctx, e, 32, 1e-5f));
-        var mlp = b0.Add("mlp", new Holder(ctx));
-        _fc1 = mlp.Add("fc1", new Conv2dLayer(ctx, e, cfg.MlpRatio * e, 1));
-        _fc2 = mlp.Add("fc2", new Conv2dLayer(ctx, cfg.MlpRatio * e, e, 1));
+        _embed = RegisterModule("patch_embed", new ModuleDict(ctx)).Add("proj", new Conv2d(ctx, channels, e, 1));
+        _unembed = RegisterModule("patch_unembed", new ModuleDict(ctx)).Add("proj", new Conv2d(ctx, e, channels, 1));
+        _conv = RegisterModule("conv", new Conv2d(ctx, channels, channels, 3));
+        var b0 = RegisterModule("blocks", new ModuleList(ctx)).Add(new ModuleDict(ctx));
+        _norm1 = b0.Add("norm1", new GroupNorm(ctx, e, 32, 1e-5f));
+        var attn = b0.Add("attn", new Attention(ctx, e, _ws, _heads));
+        (_table, _qkv, _proj) = (attn.Table, attn.Qkv, attn.Proj);
+        _norm2 = b0.Add("norm2", new GroupNorm(ctx, e, 32, 1e-5f));
+        var mlp = b0.Add("mlp", new ModuleDict(ctx));
+        _fc1 = mlp.Add("fc1", new Conv2d(ctx, e, cfg.MlpRatio * e, 1));
+        _fc2 = mlp.Add("fc2", new Conv2d(ctx, cfg.MlpRatio * e, e, 1));
     }
 
     /// <summary>index[i][j] = (yi - yj + ws - 1) * (2ws - 1) + (xi - xj + ws - 1); the kernels compute it from this formula.</summary>

@@ -10,10 +10,10 @@ namespace Ctmsr.Model.Network;
 /// </summary>
 public sealed class UNetBlock : Module
 {
-    readonly GroupNormLayer _norm0, _norm1;
-    readonly Conv2dLayer _conv0, _conv1;
-    readonly LinearLayer _affine;
-    readonly Conv2dLayer? _skip;
+    readonly GroupNorm _norm0, _norm1;
+    readonly Conv2d _conv0, _conv1;
+    readonly Linear _affine;
+    readonly Conv2d? _skip;
     readonly SwinLayer? _swin;
     readonly bool _up, _down;
     readonly float _dropout;
@@ -24,14 +24,17 @@ public sealed class UNetBlock : Module
     public UNetBlock(Context ctx, int cin, int cout, CtmsrConfig cfg, DropoutStream rng, bool up = false, bool down = false, bool attention = false) : base(ctx)
     {
         _up = up; _down = down; _dropout = cfg.Dropout; _rng = rng;
-        _norm0 = RegisterModule("norm0", new GroupNormLayer(ctx, cin, Groups(cin), 1e-6f));
-        _conv0 = RegisterModule("conv0", new Conv2dLayer(ctx, cin, cout, 3, up || down));
-        _affine = RegisterModule("affine", new LinearLayer(ctx, cfg.EmbChannels, cout));
-        _norm1 = RegisterModule("norm1", new GroupNormLayer(ctx, cout, Groups(cout), 1e-6f));
-        _conv1 = RegisterModule("conv1", new Conv2dLayer(ctx, cout, cout, 3));
-        if (cin != cout || up || down) _skip = RegisterModule("skip", new Conv2dLayer(ctx, cin, cout, 1, up || down));
+        _norm0 = RegisterModule("norm0", new GroupNorm(ctx, cin, Groups(cin), 1e-6f));
+        _conv0 = RegisterModule("conv0", Conv(ctx, cin, cout, 3, up || down));
+        _affine = RegisterModule("affine", new Linear(ctx, cfg.EmbChannels, cout));
+        _norm1 = RegisterModule("norm1", new GroupNorm(ctx, cout, Groups(cout), 1e-6f));
+        _conv1 = RegisterModule("conv1", new Conv2d(ctx, cout, cout, 3));
+        if (cin != cout || up || down) _skip = RegisterModule("skip", Conv(ctx, cin, cout, 1, up || down));
         if (attention) _swin = RegisterModule("swin_layer", new SwinLayer(ctx, cout, cfg));
     }
+
+    static Conv2d Conv(Context ctx, int cin, int cout, int k, bool resample) =>
+        resample ? new ResampleConv2d(ctx, cin, cout, k) : new Conv2d(ctx, cin, cout, k);
 
     Tensor Resample(Tensor x) => _down ? F.AvgPool2x2(x) : _up ? F.UpsampleNearest2x(x) : x;
 

@@ -1,0 +1,21 @@
+namespace Ctmsr.Autograd;
+
+/// <summary>2-D convolution (PyTorch nn.Conv2d): parameters "weight" [cout, cin, k, k] and "bias" [cout]; square kernel,
+/// equal stride and zero padding on both axes (padding k/2 by default, which keeps the size at stride 1).</summary>
+public class Conv2d : Module
+{
+    public Tensor Weight { get; }
+    public Tensor? Bias { get; }
+    public int K { get; }
+    public int Stride { get; }
+    public int Padding { get; }
+
+    public Conv2d(Context ctx, int cin, int cout, int k, int stride = 1, int? padding = null, bool bias = true) : base(ctx)
+    {
+        K = k; Stride = stride; Padding = padding ?? k / 2;
+        Weight = RegisterParameter("weight", cout, cin, k, k);
+        if (bias) Bias = RegisterParameter("bias", cout);
+    }
+
+    public Tensor Forward(Tensor x) => F.Conv2d(x, Weight, Bias, Stride, Padding);
+}
