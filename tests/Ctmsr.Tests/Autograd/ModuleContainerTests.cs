@@ -33,7 +33,8 @@ public sealed class ModuleContainerTests
             "enc.blocks.1.weight [3,4]", "head.weight [1,3]", "head.bias [1]",
         }));
         Assert.That(net.ParameterCount, Is.EqualTo(72 + 4 + 4 + 4 + 12 + 3 + 1));
-        var enc = (ModuleDict)net.NamedChildren().Single().Module;
+        Assert.That(net.NamedChildren().Select(c => c.Name), Is.EqualTo(new[] { "enc", "head" }));
+        var enc = (ModuleDict)net.NamedChildren().First().Module;
         Assert.That(enc.Count, Is.EqualTo(2));
         Assert.That(((ModuleList)enc["blocks"])[1], Is.InstanceOf<Linear>());
         Assert.Throws<KeyNotFoundException>(() => _ = enc["nope"]);
