@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using Ctmsr.Imaging;
+using Ctmsr.Kernels;
 using Ctmsr.Imaging.Plotting;
 
 namespace Ctmsr.Train.Training;
@@ -43,10 +44,11 @@ public sealed class LossCurve
 
     public static readonly Rgb TotalColor = Rgb.Of(20, 20, 20), CtColor = Rgb.Of(31, 119, 180), DtmColor = Rgb.Of(214, 39, 40);
 
-    public Image Render(int width = 960, int height = 540)
+    /// <summary>The chart and its series: raw (light, under) and smoothed lines, at most ~2 points per pixel column.</summary>
+    (LineChart Chart, List<ChartSeries> Series) Chart(int width, int height)
     {
         var chart = new LineChart { Width = width, Height = height, Title = Title, XLabel = "iteration", YLabel = "loss (log scale)", LogY = true };
-        int bins = Math.Max(1, 2 * (chart.PlotArea.Right - chart.PlotArea.Left));
+        int bins = Math.Max(1, 2 * width);
         var series = new List<ChartSeries>();
         void AddPair(string name, List<double> y, Rgb color)
         {
@@ -62,12 +64,21 @@ public sealed class LossCurve
         }
         else AddPair("CT loss", _ct, CtColor);
         // raw lines under the smoothed ones
-        var ordered = series.Where(s => !s.InLegend).Concat(series.Where(s => s.InLegend)).ToList();
-        return chart.Render(ordered).ToImage();
+        return (chart, series.Where(s => !s.InLegend).Concat(series.Where(s => s.InLegend)).ToList());
     }
 
-    /// <summary>Writes the picture atomically (temporary file and rename).</summary>
-    public void Save(string path) => ImageCodec.Save(Render(), path);
+    public Image Render(int width = 960, int height = 540)
+    {
+        var (chart, series) = Chart(width, height);
+        return chart.Render(series);
+    }
+
+    /// <summary>Writes the picture as PNG atomically (temporary file and rename).</summary>
+    public void Save(string path)
+    {
+        var (chart, series) = Chart(960, 540);
+        AtomicFile.WriteAllBytes(path, chart.RenderPng(series));
+    }
 
     /// <summary>Averages runs of consecutive points (log10 mean, so a decade-spanning run is not dominated by its largest value).</summary>
     (List<double> x, List<double> y) Bin(List<double> y, int bins)

@@ -1,9 +1,10 @@
-namespace Ctmsr.Imaging.Plotting;
+namespace Ctmsr.Cli.Demo;
 
 /// <summary>
 /// A 5x7 pixel font for printable ASCII (32..126), drawn by hand for this project: each glyph is seven rows of
 /// five cells, '#' set. A character cell is 6x8 (one column and one row of spacing); text scales by whole pixels.
-/// Characters outside the set draw as '?'. Lower-case descenders sit inside the 7 rows (raised a little).
+/// Characters outside the set draw as '?'. The demo card draws its text with it rather than a system font so the card,
+/// and the scores printed on it, are the same on every machine. Lower-case descenders sit inside the 7 rows (raised a little).
 /// </summary>
 public static class BitmapFont
 {
