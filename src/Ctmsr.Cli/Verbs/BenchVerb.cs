@@ -7,7 +7,7 @@ namespace Ctmsr.Cli.Verbs;
 
 /// <summary>
 /// `ctmsr bench [--device D|all] [--what kernels|model|all] [--config x4|small] [--batch N] [--lr N]
-/// [--torch|--no-torch] [--json] [--repeat R]`: times kernels and the whole model on each backend against the
+/// [--torch|--no-torch] [--json] [--repeat R] [--chart FILE.png]`: times kernels and the whole model on each backend against the
 /// measured peak and the PyTorch twin (bench/twin). Markdown on stdout (JSON with --json), progress on stderr.
 /// </summary>
 static class BenchVerb
@@ -26,9 +26,10 @@ static class BenchVerb
         var warmup = new Option<int>("--warmup") { Description = "untimed steps before each model case's timed ones (0 saves a step on slow machines)", DefaultValueFactory = _ => 1 };
         var gemm = new Option<string>("--gemm") { Description = "square GEMM sizes, comma-separated", DefaultValueFactory = _ => "512,1024,2048" };
         var budget = new Option<double>("--budget") { Description = "seconds spent timing each kernel over all its rounds", DefaultValueFactory = _ => 1.0 };
+        var chart = new Option<string?>("--chart") { Description = "also draw the results as a PNG bar chart to this file: PyTorch time over ours per case (or the fraction of the peak without the twin)" };
         var cmd = new Command("bench", "time kernels and the CTMSR model on each backend: GFLOP/s, fraction of the measured peak, peak memory, and the PyTorch twin on the same shapes")
         {
-            device, what, config, batch, lr, torch, noTorch, json, repeat, warmup, gemm, budget,
+            device, what, config, batch, lr, torch, noTorch, json, repeat, warmup, gemm, budget, chart,
         };
         cmd.SetGuardedAction(r =>
         {
@@ -42,6 +43,9 @@ static class BenchVerb
                 _ => throw new ArgumentException($"--config {cfgName}: use x4 or small"),
             };
             if (r.GetValue(torch) && r.GetValue(noTorch)) throw new ArgumentException("--torch and --no-torch together; pass one");
+            var chartPath = r.GetValue(chart);
+            if (chartPath is not null && !chartPath.EndsWith(".png", StringComparison.OrdinalIgnoreCase))
+                throw new ArgumentException($"--chart {chartPath}: the chart is a PNG; give a file name ending in .png");
             int[] sizes;
             try { sizes = r.GetValue(gemm)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(int.Parse).ToArray(); }
             catch (FormatException) { throw new ArgumentException($"--gemm '{r.GetValue(gemm)}': give sizes as integers separated by commas, e.g. 512,1024"); }
@@ -75,6 +79,7 @@ static class BenchVerb
             };
             var result = BenchRunner.Run(options);
             Console.Out.Write(r.GetValue(json) ? BenchReport.Json(result) + Environment.NewLine : BenchReport.Markdown(result));
+            if (chartPath is not null) AtomicFile.WriteAllBytes(chartPath, BenchChart.RenderPng(result));
             return 0;
         });
         return cmd;
