@@ -1,0 +1,87 @@
+using System.Diagnostics;
+using System.Globalization;
+
+namespace Ctmsr.Bench.Lab;
+
+/// <summary>
+/// `lab [kernel] [variant]`: numbered variants of a kernel side by side, each validated against the float64 reference
+/// and then timed (median of several runs) at the model's shapes. Without arguments it lists the kernels and variants.
+/// </summary>
+public static class KernelLab
+{
+    public static readonly IReadOnlyList<LabKernel> Kernels = [new GroupNormBackwardLab()];
+
+    public static int Run(string[] args)
+    {
+        if (args.Length == 0 || args[0] is "-h" or "--help" or "list")
+        {
+            Console.WriteLine("usage: lab <kernel> [variant]   (validate against the float64 reference, then time)");
+            foreach (var k in Kernels)
+            {
+                Console.WriteLine($"{k.Name}: {k.Math}");
+                foreach (var v in k.Variants) Console.WriteLine($"  {v.Number}  {v.Name}: {v.Description}");
+            }
+            return args.Length == 0 ? 2 : 0;
+        }
+        var kernel = Kernels.FirstOrDefault(k => k.Name == args[0]);
+        if (kernel is null)
+        {
+            Console.Error.WriteLine($"unknown lab kernel '{args[0]}': use one of {string.Join(", ", Kernels.Select(k => k.Name))}");
+            return 2;
+        }
+        IEnumerable<LabVariant> variants = kernel.Variants;
+        if (args.Length > 1)
+        {
+            if (!int.TryParse(args[1], out int n) || kernel.Variants.All(v => v.Number != n))
+            {
+                Console.Error.WriteLine($"{kernel.Name} has variants {string.Join(", ", kernel.Variants.Select(v => v.Number))}, not '{args[1]}'");
+                return 2;
+            }
+            variants = kernel.Variants.Where(v => v.Number == n);
+        }
+        Console.WriteLine($"## lab {kernel.Name}: {kernel.Math}");
+        Console.WriteLine($"{Environment.ProcessorCount} threads; error bound {kernel.Tolerance:0e0} relative L2 against the float64 reference; median of the timed runs");
+        Console.WriteLine();
+        Console.WriteLine("| shape | variant | rel L2 | ms | GB/s | vs 1 |");
+        Console.WriteLine("|---|---|---:|---:|---:|---:|");
+        bool allValid = true;
+        for (int s = 0; s < kernel.Shapes.Count; s++)
+        {
+            var c = kernel.Prepare(s);
+            double? baseline = null;
+            foreach (var v in variants)
+            {
+                double err = c.Check(v.Number);
+                if (!(err < kernel.Tolerance))
+                {
+                    allValid = false;
+                    Console.WriteLine($"| {kernel.Shapes[s]} | {v.Number} {v.Name} | {err:E1} FAIL | - | - | - |");
+                    continue;
+                }
+                double ms = TimeMs(() => c.Run(v.Number));
+                if (v.Number == 1) baseline = ms;
+                string vs = baseline is { } b ? (b / ms).ToString("0.00", CultureInfo.InvariantCulture) + "x" : "-";
+                Console.WriteLine($"| {kernel.Shapes[s]} | {v.Number} {v.Name} | {err:E1} | {ms:F3} | {c.Bytes / ms / 1e6:F1} | {vs} |");
+            }
+        }
+        return allValid ? 0 : 1;
+    }
+
+    /// <summary>Median milliseconds of at least 5 runs and about 0.5 s, after 0.2 s (at least 3 runs) of warm-up so the
+    /// JIT's tiered compilation has promoted the variant's loops.</summary>
+    static double TimeMs(Action run)
+    {
+        var warm = Stopwatch.StartNew();
+        for (int i = 0; i < 3 || warm.Elapsed.TotalSeconds < 0.2; i++) run();
+        var times = new List<double>();
+        var total = Stopwatch.StartNew();
+        while (times.Count < 5 || (total.Elapsed.TotalSeconds < 0.5 && times.Count < 200))
+        {
+            var sw = Stopwatch.StartNew();
+            run();
+            times.Add(sw.Elapsed.TotalMilliseconds);
+        }
+        times.Sort();
+        return times[times.Count / 2];
+    }
+}
