@@ -159,6 +159,20 @@ public readonly record struct ConvShape(int N, int Cin, int H, int W, int Cout, 
     public int OutH => (H + 2 * Pad - K) / Stride + 1;
     public int OutW => (W + 2 * Pad - K) / Stride + 1;
     public long Flops => 2L * N * Cout * OutH * OutW * Cin * K * K;
+    // methods, not properties: a record's ToString lists its properties, and case names print it
+    public long InputLength() => (long)N * Cin * H * W;
+    public long WeightLength() => (long)Cout * Cin * K * K;
+    public long OutputLength() => (long)N * Cout * OutH * OutW;
+
+    /// <summary>Throws <see cref="ArgumentException"/> for a geometry no kernel can run, or when operand
+    /// <paramref name="name"/> holds fewer than <paramref name="need"/> floats.</summary>
+    public void CheckOperand(string name, long length, long need)
+    {
+        if (N <= 0 || Cin <= 0 || Cout <= 0 || K <= 0 || Stride <= 0 || Pad < 0 || OutH <= 0 || OutW <= 0)
+            throw new ArgumentException($"conv: invalid shape N={N} Cin={Cin} H={H} W={W} Cout={Cout} K={K} stride={Stride} pad={Pad}; sizes, kernel and stride must be positive and the padded input at least K wide.");
+        if (length < need)
+            throw new ArgumentException($"conv: {name} holds {length} floats but shape {this} needs {need}; allocate the tensor with the conv's shape.");
+    }
 }
 
 /// <summary>A device allocation of float32 elements.</summary>

@@ -29,9 +29,17 @@ public sealed class CpuBackend : Backend
     }
 
     public override DeviceMemoryInfo Memory => HostMemory.Info();
-    public override void Upload(ReadOnlySpan<float> src, DeviceBuffer dst, long dstOffset = 0) => src.CopyTo(F(dst).AsSpan((int)dstOffset));
-    public override void Download(DeviceBuffer src, Span<float> dst, long srcOffset = 0) => F(src).AsSpan((int)srcOffset, dst.Length).CopyTo(dst);
-    public override void Fill(DeviceBuffer dst, float value, long offset, long count) => F(dst).AsSpan((int)offset, (int)count).Fill(value);
+    public override void Upload(ReadOnlySpan<float> src, DeviceBuffer dst, long dstOffset = 0) => src.CopyTo(Range(F(dst), dstOffset, src.Length, nameof(dst)));
+    public override void Download(DeviceBuffer src, Span<float> dst, long srcOffset = 0) => Range(F(src), srcOffset, dst.Length, nameof(src)).CopyTo(dst);
+    public override void Fill(DeviceBuffer dst, float value, long offset, long count) => Range(F(dst), offset, count, nameof(dst)).Fill(value);
+
+    /// <summary>[offset, offset + count) of a buffer, checked in long: an offset past int.MaxValue must not wrap round.</summary>
+    static Span<float> Range(float[] a, long offset, long count, string what)
+    {
+        if (offset < 0 || count < 0 || offset > a.LongLength - count)
+            throw new ArgumentOutOfRangeException(what, $"range [{offset}, {offset + count}) is outside a buffer of {a.LongLength} floats");
+        return a.AsSpan((int)offset, (int)count);
+    }
     public override void Synchronize() { }
 
     const int Chunk = 1 << 15;

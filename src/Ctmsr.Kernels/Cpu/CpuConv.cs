@@ -14,13 +14,7 @@ namespace Ctmsr.Kernels.Cpu;
 /// </summary>
 public static unsafe class CpuConv
 {
-    static void Validate(in ConvShape s, string name, float[] a, long need)
-    {
-        if (s.N <= 0 || s.Cin <= 0 || s.Cout <= 0 || s.K <= 0 || s.Stride <= 0 || s.Pad < 0 || s.OutH <= 0 || s.OutW <= 0)
-            throw new ArgumentException($"conv: invalid shape {s}; sizes, kernel and stride must be positive and the padded input at least K wide.");
-        if (a.LongLength < need)
-            throw new ArgumentException($"conv: {name} holds {a.LongLength} floats but shape {s} needs {need}; allocate the tensor with the conv's shape.");
-    }
+    static void Validate(in ConvShape s, string name, float[] a, long need) => s.CheckOperand(name, a.LongLength, need);
 
     static bool Pointwise(in ConvShape s) => s.K == 1 && s.Stride == 1 && s.Pad == 0;
 
@@ -64,32 +58,28 @@ public static unsafe class CpuConv
                 beta = 1f;
             }
             if (Pointwise(s)) { GemmDriver.Run(s.Cout, p, kdim, wa, new ContigSource(x, p, 1f), beta, y, p, true); return; }
-            float[] colArr = ArrayPool<float>.Shared.Rent(kdim * p);
-            fixed (float* col = colArr)
+            using var colArr = Scratch<float>.Rent((long)kdim * p, "convolution (im2col)");
+            fixed (float* col = colArr.Array)
             {
                 ConvLayout.Im2Col(s, x, col);
                 GemmDriver.Run(s.Cout, p, kdim, wa, new ContigSource(col, p, 1f), beta, y, p, true);
             }
-            ArrayPool<float>.Shared.Return(colArr);
             return;
         }
         // Stride 1: implicit im2col on the padded input, output in padded-width layout, then compacted.
         int hp = s.H + 2 * s.Pad, wp = s.W + 2 * s.Pad, pw = oh * wp;
         long xpLen = (long)s.Cin * hp * wp + s.K;
-        float[] xpArr = ArrayPool<float>.Shared.Rent((int)xpLen);
-        float[] tArr = ArrayPool<float>.Shared.Rent(s.Cout * pw);
-        long[] offArr = ArrayPool<long>.Shared.Rent(kdim);
-        fixed (float* xp = xpArr, t = tArr)
-        fixed (long* offs = offArr)
+        using var xpArr = Scratch<float>.Rent(xpLen, "convolution (padded input)");
+        using var tArr = Scratch<float>.Rent((long)s.Cout * pw, "convolution (padded-width output)");
+        using var offArr = Scratch<long>.Rent(kdim, "convolution (offsets)");
+        fixed (float* xp = xpArr.Array, t = tArr.Array)
+        fixed (long* offs = offArr.Array)
         {
             ConvLayout.Pad(x, s.Cin, s.H, s.W, s.Pad, xp, s.K);
             ConvLayout.ShiftOffsets(s.Cin, s.K, hp, wp, offs);
             GemmDriver.Run(s.Cout, pw, kdim, wa, new OffsetRowsSource(xp, offs), 0f, t, pw, true);
             ConvLayout.Compact(t, s.Cout, oh, ow, wp, y, accumulate, bias);
         }
-        ArrayPool<long>.Shared.Return(offArr);
-        ArrayPool<float>.Shared.Return(tArr);
-        ArrayPool<float>.Shared.Return(xpArr);
     }
 
     public static void BackwardData(in ConvShape s, float[] dy, float[] w, float[] dx, bool accumulate)
@@ -113,25 +103,23 @@ public static unsafe class CpuConv
             {
                 // Full correlation with the flipped kernel: W'[ci, co, ky, kx] = W[co, ci, K-1-ky, K-1-kx].
                 var t = new ConvShape(1, s.Cout, oh, ow, s.Cin, s.K, 1, s.K - 1 - s.Pad);
-                float[] wfArr = ArrayPool<float>.Shared.Rent(s.Cout * kdim);
-                fixed (float* wf = wfArr)
+                using var wfArr = Scratch<float>.Rent((long)s.Cout * kdim, "convolution backward (flipped weights)");
+                fixed (float* wf = wfArr.Array)
                 {
                     FlipTranspose(pw, s.Cout, s.Cin, kk, wf);
                     for (int n = 0; n < s.N; n++) Sample(t, pdy + n * ys, wf, null, pdx + n * xs, accumulate);
                 }
-                ArrayPool<float>.Shared.Return(wfArr);
                 return;
             }
             // General: dcol = W^T dy, then scatter-add (col2im).
-            float[] colArr = ArrayPool<float>.Shared.Rent(kdim * p);
-            fixed (float* col = colArr)
+            using var colArr = Scratch<float>.Rent((long)kdim * p, "convolution backward (columns)");
+            fixed (float* col = colArr.Array)
                 for (int n = 0; n < s.N; n++)
                 {
                     GemmDriver.Run(kdim, p, s.Cout, new ContigSource(pw, kdim, 1f), new ContigSource(pdy + n * ys, p, 1f), 0f, col, p, true);
-                    if (!accumulate) new Span<float>(pdx + n * xs, (int)xs).Clear();
+                    if (!accumulate) new Span<float>(pdx + n * xs, checked((int)xs)).Clear();
                     ConvLayout.Col2ImAdd(s, col, pdx + n * xs);
                 }
-            ArrayPool<float>.Shared.Return(colArr);
         }
     }
 
@@ -178,23 +166,22 @@ public static unsafe class CpuConv
             }
             if (UseIm2Col(s))
             {
-                float[] colArr = ArrayPool<float>.Shared.Rent(kdim * p);
-                fixed (float* col = colArr)
+                using var colArr = Scratch<float>.Rent((long)kdim * p, "convolution weight gradient (im2col)");
+                fixed (float* col = colArr.Array)
                     for (int n = 0; n < s.N; n++)
                     {
                         ConvLayout.Im2Col(s, px + n * xs, col);
                         GemmDriver.Run(s.Cout, kdim, p, new StridedSource(pdy + n * ys, p, 1f), new StridedSource(col, p, 1f), 1f, pdw, kdim, true);
                     }
-                ArrayPool<float>.Shared.Return(colArr);
                 return;
             }
             // Stride 1: reduce over the padded-width positions; dy is widened with zero columns so they add nothing.
             int hp = s.H + 2 * s.Pad, wp = s.W + 2 * s.Pad, pw = oh * wp;
-            float[] xpArr = ArrayPool<float>.Shared.Rent((int)((long)s.Cin * hp * wp + s.K));
-            float[] tArr = ArrayPool<float>.Shared.Rent(s.Cout * pw);
-            long[] offArr = ArrayPool<long>.Shared.Rent(kdim);
-            fixed (float* xp = xpArr, t = tArr)
-            fixed (long* offs = offArr)
+            using var xpArr = Scratch<float>.Rent((long)s.Cin * hp * wp + s.K, "convolution weight gradient (padded input)");
+            using var tArr = Scratch<float>.Rent((long)s.Cout * pw, "convolution weight gradient (widened dy)");
+            using var offArr = Scratch<long>.Rent(kdim, "convolution weight gradient (offsets)");
+            fixed (float* xp = xpArr.Array, t = tArr.Array)
+            fixed (long* offs = offArr.Array)
             {
                 ConvLayout.ShiftOffsets(s.Cin, s.K, hp, wp, offs);
                 for (int n = 0; n < s.N; n++)
@@ -204,9 +191,6 @@ public static unsafe class CpuConv
                     GemmDriver.Run(s.Cout, kdim, pw, new StridedSource(t, pw, 1f), new OffsetColsSource(xp, offs), 1f, pdw, kdim, true);
                 }
             }
-            ArrayPool<long>.Shared.Return(offArr);
-            ArrayPool<float>.Shared.Return(tArr);
-            ArrayPool<float>.Shared.Return(xpArr);
         }
     }
 }

@@ -21,6 +21,17 @@ public static unsafe class CpuGemm
         float beta, float[] c, long offC, int ldc, long strideC, int batch)
     {
         if (batch <= 0) return;
+        if (batch > 1 && m > 0 && n > 0)
+        {
+            // the last matrix of each operand, checked here: an error inside Parallel.For would arrive wrapped
+            long last = batch - 1;
+            Check("C", c, offC + last * strideC, m, n, ldc);
+            if (k > 0 && alpha != 0)
+            {
+                if (transA) Check("A", a, offA + last * strideA, k, m, lda); else Check("A", a, offA + last * strideA, m, k, lda);
+                if (transB) Check("B", b, offB + last * strideB, n, k, ldb); else Check("B", b, offB + last * strideB, k, n, ldb);
+            }
+        }
         if (batch == 1 || (long)m * n * k >= 1L << 22)
         {
             for (int i = 0; i < batch; i++)

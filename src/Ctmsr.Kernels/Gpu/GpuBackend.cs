@@ -160,10 +160,27 @@ public abstract class GpuBackend : Backend
         DeviceBuffer a, long offA, int lda, long strideA, DeviceBuffer b, long offB, int ldb, long strideB,
         float beta, DeviceBuffer c, long offC, int ldc, long strideC, int batch)
     {
-        if (m <= 0 || n <= 0 || batch <= 0) return;
+        if (m < 0 || n < 0 || k < 0 || batch < 0) throw new ArgumentException($"Gemm: negative size m={m}, n={n}, k={k}, batch={batch}; pass non-negative sizes.");
+        if (m == 0 || n == 0 || batch == 0) return;
+        CheckMatrix("C", c, offC, m, n, ldc, strideC, batch);
+        if (k > 0)
+        {
+            if (transA) CheckMatrix("A", a, offA, k, m, lda, strideA, batch); else CheckMatrix("A", a, offA, m, k, lda, strideA, batch);
+            if (transB) CheckMatrix("B", b, offB, n, k, ldb, strideB, batch); else CheckMatrix("B", b, offB, k, n, ldb, strideB, batch);
+        }
         var grid = new LaunchGrid(Ceil(n, Tn), Ceil(m, Tm), batch, Tn / Rn, Tm / Rm, 1);
         Run("gemm.k", "gemm", $"{TileDefines} TRANS_A={(transA ? 1 : 0)} TRANS_B={(transB ? 1 : 0)}", grid,
             [m, n, k, alpha, G(a), offA, lda, strideA, G(b), offB, ldb, strideB, beta, G(c), offC, ldc, strideC]);
+    }
+
+    /// <summary>Every matrix of a strided batch (rows x cols, leading dimension ld) lies inside its buffer: a kernel
+    /// would otherwise read or write past the allocation, which a GPU does not report.</summary>
+    static void CheckMatrix(string name, DeviceBuffer x, long off, int rows, int cols, int ld, long stride, int batch)
+    {
+        if (rows == 0 || cols == 0) return;
+        long first = off, last = off + (long)(batch - 1) * stride;
+        if (ld < cols || Math.Min(first, last) < 0 || Math.Max(first, last) + (long)(rows - 1) * ld + cols > x.Length)
+            throw new ArgumentException($"Gemm: operand {name} ({batch} x {rows}x{cols}, offset {off}, ld {ld}, stride {stride}) does not fit its buffer of {x.Length} floats; check the shapes, offsets, strides and leading dimensions passed to Gemm.");
     }
 
     // ---- convolution ----
@@ -171,8 +188,11 @@ public abstract class GpuBackend : Backend
 
     public override void Conv2dForward(in ConvShape s, DeviceBuffer x, DeviceBuffer w, DeviceBuffer? bias, DeviceBuffer y)
     {
+        s.CheckOperand("x", x.Length, s.InputLength());
+        s.CheckOperand("w", w.Length, s.WeightLength());
+        s.CheckOperand("y", y.Length, s.OutputLength());
+        if (bias is not null) s.CheckOperand("bias", bias.Length, s.Cout);
         long cols = (long)s.N * s.OutH * s.OutW;
-        if (cols == 0 || s.Cout == 0) return;
         var grid = new LaunchGrid(Ceil(cols, Tn), Ceil(s.Cout, Tm), 1, Tn / Rn, Tm / Rm, 1);
         Run("conv.k", "conv_fwd", ConvDefines(s), grid,
             [s.N, s.Cin, s.H, s.W, s.Cout, s.OutH, s.OutW, G(x), G(w), G(bias ?? w), bias is not null, G(y)]);
@@ -180,8 +200,10 @@ public abstract class GpuBackend : Backend
 
     public override void Conv2dBackwardData(in ConvShape s, DeviceBuffer dy, DeviceBuffer w, DeviceBuffer dx, bool accumulate)
     {
+        s.CheckOperand("dy", dy.Length, s.OutputLength());
+        s.CheckOperand("w", w.Length, s.WeightLength());
+        s.CheckOperand("dx", dx.Length, s.InputLength());
         long cols = (long)s.N * s.H * s.W;
-        if (cols == 0 || s.Cin == 0) return;
         var grid = new LaunchGrid(Ceil(cols, Tn), Ceil(s.Cin, Tm), 1, Tn / Rn, Tm / Rm, 1);
         Run("conv.k", "conv_bwd_data", ConvDefines(s), grid,
             [s.N, s.Cin, s.H, s.W, s.Cout, s.OutH, s.OutW, G(dy), G(w), G(dx), accumulate]);
@@ -189,8 +211,11 @@ public abstract class GpuBackend : Backend
 
     public override void Conv2dBackwardWeight(in ConvShape s, DeviceBuffer x, DeviceBuffer dy, DeviceBuffer dw, DeviceBuffer? db)
     {
+        s.CheckOperand("x", x.Length, s.InputLength());
+        s.CheckOperand("dy", dy.Length, s.OutputLength());
+        s.CheckOperand("dw", dw.Length, s.WeightLength());
+        if (db is not null) s.CheckOperand("db", db.Length, s.Cout);
         int kdim = s.Cin * s.K * s.K;
-        if (s.Cout == 0) return;
         var grid = new LaunchGrid(Ceil(kdim, Tn), Ceil(s.Cout, Tm), 1, Tn / Rn, Tm / Rm, 1);
         Run("conv.k", "conv_bwd_weight", ConvDefines(s), grid,
             [s.N, s.Cin, s.H, s.W, s.Cout, s.OutH, s.OutW, G(x), G(dy), G(dw)]);
