@@ -18,10 +18,21 @@ static class TestDevices
         }
     }
 
-    /// <summary>CUDA device 0; skips where no NVIDIA driver or GPU is present.</summary>
+    /// <summary>ILGPU device 0 of <paramref name="kind"/> ("opencl": PoCL 6 in CI, "cuda"); skips with the reason it is absent.</summary>
+    public static Backend IlgpuOrSkip(string kind)
+    {
+        try { return Devices.Create(kind + ":0"); }
+        catch (DeviceUnavailableException e)
+        {
+            Assert.Ignore($"no ILGPU {kind} device: " + e.Message);
+            throw;
+        }
+    }
+
+    /// <summary>CUDA device 0 with the C-dialect kernels; skips where no NVIDIA driver or GPU is present.</summary>
     public static Backend CudaOrSkip()
     {
-        try { return Devices.Create("cuda:0"); }
+        try { return Devices.Create("cuda-c:0"); }
         catch (Exception e) when (e is DeviceUnavailableException or CudaException or DllNotFoundException)
         {
             Assert.Ignore("no CUDA: " + e.Message);

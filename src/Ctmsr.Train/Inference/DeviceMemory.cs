@@ -2,6 +2,7 @@ using Ctmsr.Autograd;
 using Ctmsr.Kernels;
 using Ctmsr.Kernels.Cpu;
 using Ctmsr.Kernels.Cuda;
+using Ctmsr.Kernels.Ilgpu;
 using Ctmsr.Kernels.OpenCL;
 using Ctmsr.Kernels.Reference;
 
@@ -28,6 +29,8 @@ public static class DeviceMemory
                 return Math.Max(0, cuda.Device.TotalMemory - pool.BytesInUse);
             case OpenClBackend cl:
                 return Math.Max(0, cl.Device.GlobalMemory - pool.BytesInUse);
+            case IlgpuBackend il:
+                return Math.Max(0, il.MemoryBytes - pool.BytesInUse);
             default:
                 return long.MaxValue;
         }

@@ -7,9 +7,10 @@ namespace Ctmsr.Tests.Degradation;
 
 /// <summary>
 /// The resize fixtures (PyTorch F.interpolate) through <see cref="Backend.Resample2d"/> on each backend, and the
-/// backend's filter2D against the host path on a real blur kernel; OpenCL skips where no platform is present.
+/// backend's filter2D against the host path on a real blur kernel; the OpenCL fixtures (C-dialect and ILGPU) skip where no
+/// device is present.
 /// </summary>
-[TestFixture("cpu"), TestFixture("opencl"), NonParallelizable]
+[TestFixture("cpu"), TestFixture("opencl-c"), TestFixture("opencl"), NonParallelizable]
 public sealed class ImageFiltersOnBackendsTests(string device)
 {
     Backend _be = null!;
@@ -17,7 +18,12 @@ public sealed class ImageFiltersOnBackendsTests(string device)
     [OneTimeSetUp]
     public void Setup()
     {
-        _be = device == "cpu" ? new Ctmsr.Kernels.Cpu.CpuBackend() : TestDevices.OpenClOrSkip();
+        _be = device switch
+        {
+            "cpu" => new Ctmsr.Kernels.Cpu.CpuBackend(),
+            "opencl-c" => TestDevices.OpenClOrSkip(),
+            _ => TestDevices.IlgpuOrSkip(device),
+        };
     }
 
     [OneTimeTearDown] public void TearDown() => _be?.Dispose();
