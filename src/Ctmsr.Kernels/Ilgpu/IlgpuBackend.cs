@@ -4,6 +4,9 @@ using ILGPU.Runtime;
 using ILGPU.Runtime.Cuda;
 using ILGPU.Runtime.OpenCL;
 
+// ILGPU emits its kernel launchers into a dynamic assembly of this name; they read our (internal) argument structs.
+[assembly: System.Runtime.CompilerServices.InternalsVisibleTo("ILGPURuntime")]
+
 namespace Ctmsr.Kernels.Ilgpu;
 
 /// <summary>Marks a static method as an ILGPU kernel entry (explicitly grouped); the PTX compile test finds them by it.</summary>
@@ -30,10 +33,14 @@ public sealed partial class IlgpuBackend : Backend
     bool disposed;
 
     /// <summary>Opens ILGPU device <paramref name="index"/> of <paramref name="kind"/> ("cuda" or "opencl").</summary>
-    public IlgpuBackend(string kind, int index = 0)
+    public IlgpuBackend(string kind, int index = 0) : this(IlgpuDevices.Open(kind, index)) { }
+
+    /// <summary>Opens <paramref name="device"/> (also ILGPU's CPU accelerator, for debugging a kernel: one OS thread per
+    /// simulated thread, far too slow for the test suites).</summary>
+    public IlgpuBackend(IlgpuDevice device)
     {
-        Device = IlgpuDevices.Open(kind, index);
-        acc = Device.Device.CreateAccelerator(IlgpuDevices.Context);
+        Device = device;
+        acc = device.Device.CreateAccelerator(IlgpuDevices.Context);
     }
 
     /// <summary>The device this backend runs on.</summary>
