@@ -28,11 +28,12 @@ public static class IlgpuDevices
 
     static (Context, IReadOnlyList<IlgpuDevice>) Create()
     {
-        var ctx = OpenClLoader.WithIlgpuVendors(() => Context.Create(b => b
+        OpenClLoader.ConfigureProcess();
+        var ctx = Context.Create(b => b
             .Cuda()
             .OpenCL(d => d.CLStdVersion >= CLBackend.MinimumVersion && d.Capabilities.GenericAddressSpace)
             .Optimize(OptimizationLevel.O2)
-            .EnableAlgorithms()));
+            .EnableAlgorithms());
         KernelMath.Register(ctx);
         var list = new List<IlgpuDevice>();
         int i = 0;
@@ -72,7 +73,8 @@ public static class IlgpuDevices
             return Cuda.CudaBackend.LibraryPresent()
                 ? "the NVIDIA driver sees no GPU ILGPU can use; use --device cpu"
                 : "no NVIDIA driver (libcuda.so.1 not found); use --device cpu or opencl";
-        var others = OpenClLoader.WithIlgpuVendors(() => CLDevice.GetDevices(_ => true)).OfType<CLDevice>().ToList();
+        OpenClLoader.ConfigureProcess();
+        var others = CLDevice.GetDevices(_ => true).OfType<CLDevice>().ToList();
         if (others.Count == 0)
             return $"no OpenCL device found{(OpenClLoader.Pocl6Vendors is null ? "" : " (PoCL 6 included)")}; " +
                    "build PoCL 6 with scripts/pocl6.sh (or install a GPU's OpenCL driver), or use --device cpu or opencl-c";

@@ -4,23 +4,24 @@ using System.Runtime.InteropServices;
 namespace Ctmsr.Kernels.Ilgpu;
 
 /// <summary>
-/// How ILGPU finds OpenCL here, with nothing for the user to export:
+/// How the OpenCL backends find their platforms, with nothing for the user to export:
 /// - ILGPU imports "OpenCL" and "cuda", which .NET probes as libOpenCL.so / libcuda.so; Debian's loader packages ship
 ///   only libOpenCL.so.1 (and the driver libcuda.so.1), so ILGPU would silently see no device. A DllImport resolver
 ///   for ILGPU's assembly maps them to the versioned names.
 /// - ILGPU's OpenCL backend needs the generic address space, which Debian's PoCL 3.1 lacks; scripts/pocl6.sh builds
 ///   PoCL 6 into $CTMSR_CACHE/pocl-6.0 (default ~/.cache/ctmsr). When that build is complete and OCL_ICD_VENDORS is
-///   unset, ILGPU gets its own instance of the ICD loader (a copy of libOpenCL.so.1 in the cache: the dynamic linker
-///   loads a distinct file separately) and that instance is initialised with OCL_ICD_VENDORS pointing to a folder
-///   holding PoCL 6 and every non-PoCL vendor of /etc/OpenCL/vendors (GPU drivers). The process environment is
-///   restored at once, so the C-dialect OpenCL backend keeps the system's platforms (PoCL 3.1 in CI).
-/// - A user-set OCL_ICD_VENDORS is respected as is (one loader for both backends).
+///   unset, <see cref="ConfigureProcess"/> points OCL_ICD_VENDORS (the native environment, which the ICD loader reads
+///   once, at its first call) to a folder holding PoCL 6 and every non-PoCL vendor of /etc/OpenCL/vendors (GPU
+///   drivers). Both OpenCL backends call it before their first OpenCL call, so the whole process sees one PoCL: two
+///   PoCL builds cannot share a process (both register the same LLVM options and LLVM aborts). So with PoCL 6 built,
+///   the C-dialect backend (opencl-c) runs on PoCL 6 too; OCL_ICD_VENDORS=/etc/OpenCL/vendors selects the system's
+///   platforms (PoCL 3.1) for both, and ILGPU then reports why it has no OpenCL device.
 /// </summary>
 public static partial class OpenClLoader
 {
     const string SystemLoader = "libOpenCL.so.1";
     static readonly Lock gate = new();
-    static bool resolverInstalled;
+    static bool configured;
 
     /// <summary>The cache folder of the PoCL 6 build ($CTMSR_CACHE or ~/.cache/ctmsr, then pocl-6.0).</summary>
     public static string Pocl6Prefix =>
@@ -32,50 +33,33 @@ public static partial class OpenClLoader
         File.Exists(Path.Combine(Pocl6Prefix, ".complete")) && Directory.Exists(Path.Combine(Pocl6Prefix, "etc", "OpenCL", "vendors"))
             ? Path.Combine(Pocl6Prefix, "etc", "OpenCL", "vendors") : null;
 
-    /// <summary>True when ILGPU uses its own loader instance with PoCL 6 (see the class summary).</summary>
+    /// <summary>True when this process's OpenCL platforms are PoCL 6 plus the system's non-PoCL vendors (see the class summary).</summary>
     public static bool UsesPocl6 { get; private set; }
 
-    /// <summary>Runs <paramref name="body"/> (ILGPU's first OpenCL calls) with ILGPU's loader set up as described above.</summary>
-    public static T WithIlgpuVendors<T>(Func<T> body)
+    /// <summary>Sets up this process's OpenCL as described above; idempotent. Call before the first OpenCL call.</summary>
+    public static void ConfigureProcess()
     {
         lock (gate)
         {
-            InstallResolver();
-            if (!UsesPocl6) return body();
-            string? old = Environment.GetEnvironmentVariable("OCL_ICD_VENDORS");
-            SetEnv("OCL_ICD_VENDORS", MergedVendors());
-            try { return body(); }
-            finally { SetEnv("OCL_ICD_VENDORS", old); }
-        }
-    }
-
-    static nint ilgpuLoader;
-
-    static void InstallResolver()
-    {
-        if (resolverInstalled) return;
-        resolverInstalled = true;
-        if (Environment.GetEnvironmentVariable("OCL_ICD_VENDORS") is null && Pocl6Vendors is not null)
-        {
+            if (configured) return;
+            configured = true;
+            NativeLibrary.SetDllImportResolver(typeof(ILGPU.Context).Assembly, Resolve);
+            if (Environment.GetEnvironmentVariable("OCL_ICD_VENDORS") is not null || Pocl6Vendors is null) return;
             try
             {
-                ilgpuLoader = NativeLibrary.Load(PrivateLoaderCopy());
+                string dir = MergedVendors();
+                SetEnvNative("OCL_ICD_VENDORS", dir, 1);
+                Environment.SetEnvironmentVariable("OCL_ICD_VENDORS", dir);
                 UsesPocl6 = true;
             }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException or DllNotFoundException) { ilgpuLoader = 0; }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
         }
-        NativeLibrary.SetDllImportResolver(typeof(ILGPU.Context).Assembly, Resolve);
     }
 
     static nint Resolve(string name, Assembly assembly, DllImportSearchPath? path)
     {
-        if (name.Equals("OpenCL", StringComparison.OrdinalIgnoreCase))
-        {
-            if (ilgpuLoader != 0) return ilgpuLoader;
-            return TryLoad(SystemLoader, "libOpenCL.so");
-        }
-        if (name.Equals("cuda", StringComparison.OrdinalIgnoreCase))
-            return TryLoad("libcuda.so.1", "libcuda.so");
+        if (name.Equals("OpenCL", StringComparison.OrdinalIgnoreCase)) return TryLoad(SystemLoader, "libOpenCL.so");
+        if (name.Equals("cuda", StringComparison.OrdinalIgnoreCase)) return TryLoad("libcuda.so.1", "libcuda.so");
         return 0;
     }
 
@@ -86,40 +70,22 @@ public static partial class OpenClLoader
         return 0;
     }
 
-    /// <summary>A copy of the system ICD loader in the cache (a distinct file, so a distinct instance with its own platforms).</summary>
-    static string PrivateLoaderCopy()
-    {
-        var handle = NativeLibrary.Load(SystemLoader);
-        string? source = null;
-        foreach (var line in File.ReadLines("/proc/self/maps"))
-        {
-            int at = line.IndexOf('/');
-            if (at >= 0 && line.Contains("libOpenCL.so", StringComparison.Ordinal)) { source = line[at..].Trim(); break; }
-        }
-        GC.KeepAlive(handle);
-        if (source is null) throw new DllNotFoundException($"{SystemLoader} is loaded but not found in /proc/self/maps");
-        string dir = Path.Combine(Pocl6Prefix, "ilgpu");
-        string target = Path.Combine(dir, "libOpenCL.so.1");
-        if (File.Exists(target) && new FileInfo(target).Length == new FileInfo(source).Length) return target;
-        Directory.CreateDirectory(dir);
-        string tmp = target + "." + Environment.ProcessId + ".tmp";
-        File.Copy(source, tmp, true);
-        File.Move(tmp, target, true);
-        return target;
-    }
-
     /// <summary>PoCL 6 plus every system vendor that is not PoCL (one CPU device, no duplicate), as an OCL_ICD_VENDORS folder.</summary>
     static string MergedVendors()
     {
-        string dir = Path.Combine(Pocl6Prefix, "etc", "OpenCL", "vendors-ilgpu");
+        string dir = Path.Combine(Pocl6Prefix, "etc", "OpenCL", "vendors-merged");
         Directory.CreateDirectory(dir);
+        // one file per library: PoCL's install writes pocl.icd and scripts/pocl6.sh pocl6.icd for the same library, and
+        // the loader would list a platform per file
         var want = new Dictionary<string, string>();
-        foreach (var f in Directory.GetFiles(Pocl6Vendors!, "*.icd")) want["pocl6-" + Path.GetFileName(f)] = File.ReadAllText(f);
+        var libraries = new HashSet<string>();
+        foreach (var f in Directory.GetFiles(Pocl6Vendors!, "*.icd").Order())
+            if (libraries.Add(File.ReadAllText(f).Trim())) want["pocl6-" + Path.GetFileName(f)] = File.ReadAllText(f);
         if (Directory.Exists("/etc/OpenCL/vendors"))
-            foreach (var f in Directory.GetFiles("/etc/OpenCL/vendors", "*.icd"))
+            foreach (var f in Directory.GetFiles("/etc/OpenCL/vendors", "*.icd").Order())
             {
                 string text = File.ReadAllText(f);
-                if (!text.Contains("libpocl", StringComparison.Ordinal)) want["system-" + Path.GetFileName(f)] = text;
+                if (!text.Contains("libpocl", StringComparison.Ordinal) && libraries.Add(text.Trim())) want["system-" + Path.GetFileName(f)] = text;
             }
         foreach (var f in Directory.GetFiles(dir, "*.icd"))
             if (!want.ContainsKey(Path.GetFileName(f))) File.Delete(f);
@@ -134,17 +100,7 @@ public static partial class OpenClLoader
         return dir;
     }
 
-    /// <summary>Sets (or with null, removes) a variable in the native environment, which the ICD loader reads with getenv
-    /// (Environment.SetEnvironmentVariable changes only .NET's copy).</summary>
-    static void SetEnv(string name, string? value)
-    {
-        if (value is null) { UnsetEnvNative(name); Environment.SetEnvironmentVariable(name, null); }
-        else { SetEnvNative(name, value, 1); Environment.SetEnvironmentVariable(name, value); }
-    }
-
+    /// <summary>setenv(3): the ICD loader reads the native environment (Environment.SetEnvironmentVariable changes only .NET's copy).</summary>
     [LibraryImport("libc.so.6", EntryPoint = "setenv", StringMarshalling = StringMarshalling.Utf8)]
     private static partial int SetEnvNative(string name, string value, int overwrite);
-
-    [LibraryImport("libc.so.6", EntryPoint = "unsetenv", StringMarshalling = StringMarshalling.Utf8)]
-    private static partial int UnsetEnvNative(string name);
 }

@@ -33,6 +33,7 @@ public sealed unsafe class OpenClBackend : GpuBackend
     /// <summary>All devices of all platforms, in platform order. Throws when the loader is absent.</summary>
     public static IReadOnlyList<OpenClDevice> Enumerate()
     {
+        Ilgpu.OpenClLoader.ConfigureProcess(); // one PoCL per process: PoCL 6 when built (see OpenClLoader)
         if (!LibraryPresent())
             throw new OpenClException($"{LibName} not found: no OpenCL ICD loader on this machine; {InstallHint}, or use --device cpu");
         uint np = 0;
