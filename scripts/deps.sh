@@ -12,3 +12,9 @@ if [ ${#missing[@]} -gt 0 ]; then
   $SUDO apt-get update -qq >/dev/null
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
+# PoCL 6 (OpenCL 3.0 with the generic address space) for the ILGPU OpenCL backend, built once per machine into
+# ~/.cache/ctmsr (5-15 minutes the first time, then a stamp check). `--no-pocl6` skips it (the ctmsr wrapper: a first
+# `./ctmsr demo` should not wait for a compiler build; `--device opencl` then says how to build it).
+if [ "${1:-}" != "--no-pocl6" ]; then
+  bash "$(dirname "${BASH_SOURCE[0]}")/pocl6.sh" >/dev/null
+fi

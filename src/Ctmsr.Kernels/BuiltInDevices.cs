@@ -1,5 +1,6 @@
 using Ctmsr.Kernels.Cpu;
 using Ctmsr.Kernels.Cuda;
+using Ctmsr.Kernels.Ilgpu;
 using Ctmsr.Kernels.OpenCL;
 using Ctmsr.Kernels.Reference;
 
@@ -11,8 +12,10 @@ static class BuiltInDevices
     public static IDeviceProvider[] All =>
     [
         new CpuDeviceProvider(),
-        new OpenClDeviceProvider(),
+        new IlgpuDeviceProvider("cuda"),
+        new IlgpuDeviceProvider("opencl"),
         new CudaDeviceProvider(),
+        new OpenClDeviceProvider(),
         new ReferenceDeviceProvider(),
     ];
 }

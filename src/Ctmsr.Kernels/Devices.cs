@@ -16,15 +16,30 @@ public static class Devices
     public const string EnvVar = "CTMSR_DEVICE";
 
     /// <summary>
-    /// Opens the backend named by <paramref name="spec"/>: "cpu", "opencl", "opencl:N", "cuda", "cuda:N", "reference",
-    /// or any registered prefix (case-insensitive). Null or empty reads $CTMSR_DEVICE, then defaults to "cpu".
+    /// Opens the backend named by <paramref name="spec"/>: "auto", "cpu", "cuda[:N]", "opencl[:N]" (the ILGPU kernels),
+    /// "cuda-c[:N]", "opencl-c[:N]" (the C-dialect kernels, the comparison baseline), "reference", or any registered
+    /// prefix (case-insensitive). Null or empty reads $CTMSR_DEVICE, then defaults to "cpu".
     /// Throws <see cref="DeviceUnavailableException"/> (one line: cause and fix) when the device cannot be opened.
     /// </summary>
     public static Backend Create(string? spec)
     {
         if (string.IsNullOrWhiteSpace(spec)) spec = Environment.GetEnvironmentVariable(EnvVar);
         if (string.IsNullOrWhiteSpace(spec)) spec = "cpu";
+        if (spec.Trim().Equals("auto", StringComparison.OrdinalIgnoreCase)) spec = Auto();
         return DeviceRegistry.Open(spec);
+    }
+
+    /// <summary>
+    /// The spec "auto" stands for: the fastest device present. A GPU through ILGPU's CUDA, else through the dialect's
+    /// CUDA, else an OpenCL GPU through ILGPU, else the CPU backend (PoCL on a processor is slower than it).
+    /// </summary>
+    public static string Auto()
+    {
+        var all = List();
+        foreach (var kind in new[] { "cuda", "cuda-c" })
+            if (all.FirstOrDefault(d => d.Kind == kind) is { } d) return d.Spec;
+        if (all.FirstOrDefault(d => d.Kind == "opencl" && d.Driver.EndsWith(", GPU", StringComparison.Ordinal)) is { } g) return g.Spec;
+        return "cpu";
     }
 
     /// <summary>Every device this machine offers, in registry order (the CPU first). Absent APIs are skipped.</summary>

@@ -39,7 +39,7 @@ static class TestDevices
     }
 
     /// <summary>OpenCL device 0 (PoCL in CI); skips where no OpenCL platform is present.</summary>
-    public static OpenClBackend OpenClOrSkip() => (OpenClBackend)OpenOrSkip("opencl:0");
+    public static OpenClBackend OpenClOrSkip() => (OpenClBackend)OpenOrSkip("opencl-c:0");
 }
 
 /// <summary>Runs the ctmsr command in-process (its entry point) and captures its exit code, stdout and stderr.</summary>

@@ -14,7 +14,7 @@ static class BenchVerb
 {
     public static Command Create()
     {
-        var device = new Option<string?>("--device") { Description = $"{DeviceRegistry.SpecForms()}, or all (every device `ctmsr devices` lists but the float64 reference); default: $CTMSR_DEVICE, else cpu" };
+        var device = new Option<string?>("--device") { Description = $"auto, {DeviceRegistry.SpecForms()}, or all (every device `ctmsr devices` lists but the float64 reference); default: $CTMSR_DEVICE, else cpu" };
         var what = new Option<string>("--what") { Description = "kernels, model or all", DefaultValueFactory = _ => "all" };
         var config = new Option<string>("--config") { Description = "x4 (the released model) or small (the fixture's)", DefaultValueFactory = _ => "x4" };
         var batch = new Option<int?>("--batch") { Description = "batch size (default: kernels at 1, model cases at 1 and 4)" };

@@ -8,7 +8,7 @@ static class DevicesVerb
 {
     public static Command Create()
     {
-        var cmd = new Command("devices", "list compute devices of every registered backend (cpu, OpenCL, CUDA, reference) with memory, compute units and driver, and why absent ones are absent");
+        var cmd = new Command("devices", "list compute devices of every registered backend (cpu; cuda/opencl: ILGPU kernels; cuda-c/opencl-c: C-dialect kernels; reference) with memory, compute units and driver, and why absent ones are absent");
         cmd.SetGuardedAction(_ =>
         {
             Console.WriteLine($"{"device",-12} {"kind",-9} {"memory",10} {"units",6}  name / driver");

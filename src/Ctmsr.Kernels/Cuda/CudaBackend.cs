@@ -92,7 +92,7 @@ public sealed unsafe class CudaBackend : GpuBackend
     protected override string DeviceKey { get; }
 
     public CudaDevice Device => dev;
-    public override string Name => $"cuda:{dev.Index}";
+    public override string Name => $"cuda-c:{dev.Index}";
     public override string Description =>
         $"{dev.Name} (sm_{dev.CcMajor}{dev.CcMinor}, {dev.TotalMemory / (1024.0 * 1024 * 1024):F1} GiB, {dev.Multiprocessors} SMs, " +
         $"driver {dev.DriverVersion / 1000}.{dev.DriverVersion % 1000 / 10}, NVRTC {nvrtc.Version.Major}.{nvrtc.Version.Minor})";

@@ -1,9 +1,9 @@
 namespace Ctmsr.Kernels.Cuda;
 
-/// <summary>"cuda[:N]": NVIDIA GPUs through the driver API, running the C-dialect kernels compiled by NVRTC.</summary>
+/// <summary>"cuda-c[:N]": NVIDIA GPUs through the driver API, running the C-dialect kernels compiled by NVRTC.</summary>
 sealed class CudaDeviceProvider : IDeviceProvider
 {
-    public string Prefix => "cuda";
+    public string Prefix => "cuda-c";
     public bool Indexed => true;
 
     public DeviceEnumeration Enumerate()
@@ -12,7 +12,7 @@ sealed class CudaDeviceProvider : IDeviceProvider
         {
             var devices = CudaBackend.Enumerate();
             if (devices.Count == 0) return DeviceEnumeration.None("the driver sees no GPU");
-            return new([.. devices.Select(d => new DeviceInfo($"cuda:{d.Index}", d.Name, "cuda", d.TotalMemory, d.Multiprocessors,
+            return new([.. devices.Select(d => new DeviceInfo($"cuda-c:{d.Index}", d.Name, "cuda-c", d.TotalMemory, d.Multiprocessors,
                 $"sm_{d.CcMajor}{d.CcMinor}, driver {d.DriverVersion / 1000}.{d.DriverVersion % 1000 / 10}"))]);
         }
         catch (CudaException e) { return DeviceEnumeration.None(e.Message); }

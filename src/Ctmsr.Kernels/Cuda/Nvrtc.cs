@@ -46,7 +46,7 @@ sealed unsafe class Nvrtc
         foreach (var name in Sonames)
             if (NativeLibrary.TryLoad(name, typeof(Nvrtc).Assembly, null, out var lib)) return new Nvrtc(lib, name);
         throw new CudaException($"NVRTC not found (tried {string.Join(", ", Sonames)}): install the CUDA runtime compiler " +
-            "(apt-get install nvidia-cuda-toolkit, or libnvrtc from the CUDA toolkit / pip nvidia-cuda-nvrtc-cu12 on LD_LIBRARY_PATH), or use --device opencl or cpu");
+            "(apt-get install nvidia-cuda-toolkit, or libnvrtc from the CUDA toolkit / pip nvidia-cuda-nvrtc-cu12 on LD_LIBRARY_PATH), or use --device cuda (the ILGPU kernels need no NVRTC), opencl or cpu");
     }
 
     string Error(int status) => Marshal.PtrToStringUTF8((nint)errorString(status)) ?? $"NVRTC error {status}";

@@ -26,7 +26,7 @@ static class ClStatus
     static string Hint(int status) => status switch
     {
         -1 or -1001 => "no usable OpenCL device: install a driver (apt-get install pocl-opencl-icd ocl-icd-libopencl1, or the GPU vendor's ICD) or use --device cpu",
-        -2 => "the device is busy or unavailable: close other programs using it or pick another with --device opencl:N",
+        -2 => "the device is busy or unavailable: close other programs using it or pick another with --device opencl-c:N",
         -3 => "this OpenCL platform has no compiler: install one with a compiler (e.g. pocl-opencl-icd) or use --device cpu",
         -4 or -5 or -61 => "the device ran out of memory: reduce the batch or tile size, or use a device with more memory",
         -6 => "the host ran out of memory: reduce the batch or tile size",

@@ -4,7 +4,7 @@ using Ctmsr.Kernels.Gpu;
 
 namespace Ctmsr.Kernels.OpenCL;
 
-/// <summary>One OpenCL device as found by <see cref="OpenClBackend.Enumerate"/>; Index is N in "opencl:N".</summary>
+/// <summary>One OpenCL device as found by <see cref="OpenClBackend.Enumerate"/>; Index is N in "opencl-c:N".</summary>
 public sealed record OpenClDevice(int Index, nint Platform, nint Device, string PlatformName, string Name, string Vendor,
     string DeviceVersion, string DriverVersion, ulong Type, long GlobalMemory, long LocalMemory, int ComputeUnits, int MaxWorkGroup)
 {
@@ -33,6 +33,7 @@ public sealed unsafe class OpenClBackend : GpuBackend
     /// <summary>All devices of all platforms, in platform order. Throws when the loader is absent.</summary>
     public static IReadOnlyList<OpenClDevice> Enumerate()
     {
+        Ilgpu.OpenClLoader.ConfigureProcess(); // one PoCL per process: PoCL 6 when built (see OpenClLoader)
         if (!LibraryPresent())
             throw new OpenClException($"{LibName} not found: no OpenCL ICD loader on this machine; {InstallHint}, or use --device cpu");
         uint np = 0;
@@ -108,7 +109,7 @@ public sealed unsafe class OpenClBackend : GpuBackend
     protected override string DeviceKey { get; }
 
     public OpenClDevice Device => dev;
-    public override string Name => $"opencl:{dev.Index}";
+    public override string Name => $"opencl-c:{dev.Index}";
     public override string Description =>
         $"{dev.Name} ({dev.PlatformName}, {dev.TypeName}, {dev.GlobalMemory / (1024.0 * 1024 * 1024):F1} GiB, {dev.ComputeUnits} compute units, {dev.DeviceVersion}, driver {dev.DriverVersion})";
     protected override long LocalMemoryBytes => Math.Min(dev.LocalMemory, 48 * 1024);

@@ -1,9 +1,9 @@
 namespace Ctmsr.Kernels.OpenCL;
 
-/// <summary>"opencl[:N]": every device of every OpenCL platform, running the C-dialect kernels.</summary>
+/// <summary>"opencl-c[:N]": every device of every OpenCL platform, running the C-dialect kernels.</summary>
 sealed class OpenClDeviceProvider : IDeviceProvider
 {
-    public string Prefix => "opencl";
+    public string Prefix => "opencl-c";
     public bool Indexed => true;
 
     public DeviceEnumeration Enumerate()
@@ -12,7 +12,7 @@ sealed class OpenClDeviceProvider : IDeviceProvider
         {
             var devices = OpenClBackend.Enumerate();
             if (devices.Count == 0) return DeviceEnumeration.None($"no platform registered; {OpenClBackend.InstallHint}");
-            return new([.. devices.Select(d => new DeviceInfo($"opencl:{d.Index}", d.Name, "opencl", d.GlobalMemory, d.ComputeUnits,
+            return new([.. devices.Select(d => new DeviceInfo($"opencl-c:{d.Index}", d.Name, "opencl-c", d.GlobalMemory, d.ComputeUnits,
                 $"{d.PlatformName} {d.DeviceVersion}, driver {d.DriverVersion}"))]);
         }
         catch (OpenClException e) { return DeviceEnumeration.None(e.Message); }

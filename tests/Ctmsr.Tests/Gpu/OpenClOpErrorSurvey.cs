@@ -132,7 +132,7 @@ public sealed class OpenClOpErrorSurvey
         return FixtureVerifier.RelL2(x.Grad!.ToArray(), fx.Floats("grad.x"));
     }
 
-    [TestCase("opencl", "cpu"), TestCase("opencl", "reference"), TestCase("cpu", "reference")]
+    [TestCase("opencl-c", "cpu"), TestCase("opencl-c", "reference"), TestCase("opencl", "reference"), TestCase("cpu", "reference")]
     public void WhereTheChainsDrift(string innerSpec, string oracleSpec)
     {
         Backend cl;

@@ -94,9 +94,9 @@ public sealed class DeviceRegistryTests
     public void TheBuiltInBackendsAreRegisteredInListingOrder()
     {
         var prefixes = DeviceRegistry.Providers.Select(p => p.Prefix).ToList();
-        Assert.That(prefixes.Take(4), Is.EqualTo(new[] { "cpu", "opencl", "cuda", "reference" }));
+        Assert.That(prefixes.Take(6), Is.EqualTo(new[] { "cpu", "cuda", "opencl", "cuda-c", "opencl-c", "reference" }));
         Assert.That(DeviceRegistry.Providers.Where(p => p.Oracle).Select(p => p.Prefix), Is.EqualTo(new[] { "reference" }));
-        Assert.That(DeviceRegistry.SpecForms(), Does.StartWith("cpu, opencl[:N], cuda[:N]"));
+        Assert.That(DeviceRegistry.SpecForms(), Does.StartWith("cpu, cuda[:N], opencl[:N], cuda-c[:N], opencl-c[:N]"));
         Assert.That(TestDevices.Checked.Select(f => (string)f.Arguments[0]!), Does.Not.Contain("reference"));
     }
 
@@ -124,10 +124,10 @@ public sealed class DeviceRegistryTests
         Assert.That(new ForwardingBackend(new CpuBackend()).Memory.Total, Is.EqualTo(HostMemory.Total));
     }
 
-    [Test]
-    public void AGpuBackendCountsItsLiveBuffers()
+    [TestCase("opencl-c:0"), TestCase("opencl:0")]
+    public void AGpuBackendCountsItsLiveBuffers(string spec)
     {
-        using var be = TestDevices.OpenOrSkip("opencl:0");
+        using var be = TestDevices.OpenOrSkip(spec);
         long before = be.Memory.Used;
         var buf = be.Allocate(1 << 20);
         Assert.That(be.Memory.Used - before, Is.EqualTo(4L << 20));
@@ -149,7 +149,7 @@ public sealed class DeviceRegistryTests
     [Test]
     public void OpenClOutOfMemoryIsTyped()
     {
-        using var be = TestDevices.OpenOrSkip("opencl:0");
+        using var be = TestDevices.OpenOrSkip("opencl-c:0");
         // far beyond any device's global memory: CL_INVALID_BUFFER_SIZE or an allocation failure, both "does not fit"
         var ex = Assert.Throws<DeviceOutOfMemoryException>(() => be.Allocate(1L << 46));
         Assert.That(ex!.InnerException, Is.InstanceOf<Ctmsr.Kernels.OpenCL.OpenClException>());

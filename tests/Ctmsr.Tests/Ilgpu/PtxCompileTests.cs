@@ -1,0 +1,105 @@
+using System.Reflection;
+using System.Text.RegularExpressions;
+using Ctmsr.Kernels.Ilgpu;
+using ILGPU;
+using ILGPU.Backends;
+using ILGPU.Backends.EntryPoints;
+using ILGPU.Backends.PTX;
+using ILGPU.Runtime;
+using ILGPU.Runtime.CPU;
+using ILGPU.Runtime.Cuda;
+
+namespace Ctmsr.Tests.Ilgpu;
+
+/// <summary>
+/// CUDA without a GPU: every ILGPU kernel compiles to PTX for sm_80 and sm_90 through ILGPU's PTXBackend (no device,
+/// no driver), and the hot kernels' PTX has what their speed depends on: the GEMM and convolution tiles issue their
+/// 16 x 4 x 4 multiply-adds as fused fma.rn.f32 (the TK loop unrolled by hand; ILGPU does not unroll it), stage through
+/// shared memory with barriers, and keep the accumulators in registers (no local-memory spills).
+/// There is no ptxas here: assembling the PTX is the job of a GPU run.
+/// </summary>
+[TestFixture]
+public sealed class PtxCompileTests
+{
+    static readonly Lazy<Context> context = new(() =>
+    {
+        var ctx = Context.Create(b => b.CPU().EnableAlgorithms().Optimize(OptimizationLevel.O2));
+        KernelMath.Register(ctx);
+        return ctx;
+    });
+
+    static readonly Dictionary<(CudaArchitecture, string), string> ptx = [];
+
+    static IEnumerable<MethodInfo> Kernels() => typeof(IlgpuBackend).Assembly.GetTypes()
+        .SelectMany(t => t.GetMethods(BindingFlags.Static | BindingFlags.Public | BindingFlags.NonPublic))
+        .Where(m => m.GetCustomAttribute<IlgpuKernelAttribute>() is not null)
+        .OrderBy(m => m.DeclaringType!.Name + "." + m.Name);
+
+    static string Name(MethodInfo m) => m.DeclaringType!.Name + "." + m.Name;
+
+    static string Ptx(CudaArchitecture arch, MethodInfo m)
+    {
+        lock (ptx)
+        {
+            if (ptx.TryGetValue((arch, Name(m)), out var text)) return text;
+            using var backend = new PTXBackend(context.Value, new CudaCapabilityContext(arch), arch, CudaInstructionSet.ISA_80, null);
+            var kernel = (PTXCompiledKernel)backend.Compile(EntryPointDescription.FromExplicitlyGroupedKernel(m), KernelSpecialization.Empty);
+            return ptx[(arch, Name(m))] = kernel.PTXAssembly;
+        }
+    }
+
+    [Test]
+    public void TheCatalogueHasItsKernels()
+    {
+        var names = Kernels().Select(Name).ToList();
+        TestContext.Out.WriteLine($"{names.Count} kernels: {string.Join(", ", names)}");
+        Assert.That(names, Has.Count.GreaterThanOrEqualTo(35));
+        Assert.That(names, Does.Contain("GemmKernels.Gemm").And.Contain("ConvKernels.ConvForward").And.Contain("AttentionKernels.Backward"));
+    }
+
+    [TestCase(90), TestCase(80)]
+    public void EveryKernelCompilesToPtx(int sm)
+    {
+        var arch = sm == 90 ? CudaArchitecture.SM_90 : CudaArchitecture.SM_80;
+        var failures = new List<string>();
+        foreach (var m in Kernels())
+        {
+            try
+            {
+                string text = Ptx(arch, m);
+                if (!text.Contains(".entry", StringComparison.Ordinal)) failures.Add($"{Name(m)}: no .entry in the PTX");
+            }
+            catch (Exception e) { failures.Add($"{Name(m)}: {e.GetType().Name}: {e.Message} {e.InnerException?.Message}"); }
+        }
+        Assert.That(failures, Is.Empty);
+    }
+
+    [TestCase("GemmKernels.Gemm"), TestCase("ConvKernels.ConvForward"), TestCase("ConvKernels.ConvBackwardData"),
+     TestCase("ConvKernels.ConvBackwardWeight")]
+    public void TileKernelsIssueUnrolledFmaFromSharedMemory(string kernel)
+    {
+        var m = Kernels().Single(k => Name(k) == kernel);
+        string text = Ptx(CudaArchitecture.SM_80, m);
+        int fma = Regex.Matches(text, @"\bfma\.rn\.f32\b").Count;
+        int loadsShared = Regex.Matches(text, @"\bld\.shared\.f32\b").Count;
+        TestContext.Out.WriteLine($"{kernel}: {fma} fma.rn.f32, {loadsShared} ld.shared.f32, {text.Length} chars of PTX");
+        // one TK slice = 16 steps of a 4 x 4 rank-1 update: 256 FMAs in straight-line code (a rolled loop has 16)
+        const int TK = 16, RM = 4, RN = 4; // TileGemm's shape
+        Assert.That(fma, Is.GreaterThanOrEqualTo(TK * RM * RN), "the TK loop is not unrolled into FMAs");
+        Assert.That(loadsShared, Is.GreaterThanOrEqualTo(TK * (RM + RN)), "the tile is not read from shared memory");
+        Assert.That(text, Does.Contain("bar.sync"));
+        Assert.That(text, Does.Not.Contain("ld.local").And.Not.Contain("st.local"), "accumulators spilled to local memory");
+    }
+
+    [Test]
+    public void PreciseMathStaysOffTheApproximateUnits()
+    {
+        // ILGPU lowers MathF.Exp/Log to ex2.approx/lg2.approx; KernelMath's functions must not
+        foreach (var name in new[] { "ElementwiseKernels.ActForward", "AttentionKernels.Forward", "RandomKernels.FillNormal" })
+        {
+            string text = Ptx(CudaArchitecture.SM_80, Kernels().Single(k => Name(k) == name));
+            Assert.That(text, Does.Not.Contain(".approx"), name);
+            Assert.That(text, Does.Contain("fma.rn.f32"), name);
+        }
+    }
+}
