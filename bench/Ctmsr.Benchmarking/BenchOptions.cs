@@ -23,6 +23,8 @@ public sealed record BenchOptions
     public double KernelBudget { get; init; } = 1.0;
     public IReadOnlyList<int> GemmSizes { get; init; } = [512, 1024, 2048];
     public bool Torch { get; init; } = true;
+    /// <summary>Run the model forward on ONNX Runtime too (its graph is exported through the twin, so it needs torch).</summary>
+    public bool Onnx { get; init; } = true;
     public string Python { get; init; } = TorchTwin.DefaultPython;
     /// <summary>Progress lines (stderr in the CLI).</summary>
     public Action<string>? Log { get; init; }

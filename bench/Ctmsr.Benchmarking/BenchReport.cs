@@ -27,6 +27,8 @@ public static class BenchReport
         sb.AppendLine($"Config {o.ConfigName} ({o.Config}); kernels at batch {o.Batches[0]}, LR {o.LrSize}x{o.LrSize}; " +
                       $"median of {o.Repeat} {(o.Repeat == 1 ? "round" : "rounds")} (kernels: per-call time of rounds sharing a {N(o.KernelBudget, "0.##")} s budget; model: single steps after {o.Warmup} untimed {(o.Warmup == 1 ? "step" : "steps")}).");
         sb.AppendLine(r.TorchVersion is null ? "PyTorch: not measured." : $"PyTorch {r.TorchVersion} twin (bench/twin), {Environment.ProcessorCount} threads, timed in the same run (kernel rounds alternate with ours; model cases right after ours); \"vs torch\" = torch time / our time (above 1: we are faster).");
+        if (r.OnnxVersion is not null)
+            sb.AppendLine($"ONNX Runtime {r.OnnxVersion} (CPU provider, the twin's graph exported with opset 16 and fixed shapes), {Environment.ProcessorCount} intra-op threads, forward right after ours; \"vs ORT\" = ORT time / our time.");
         foreach (var n in r.Notes) sb.AppendLine($"Note: {n}");
         foreach (var d in r.Devices)
         {
@@ -55,15 +57,16 @@ public static class BenchReport
             if (model.Count > 0)
             {
                 sb.AppendLine();
-                sb.AppendLine("| case | shape | GFLOP | ms | GFLOP/s | of peak | torch ms | vs torch | peak mem (ours) | peak mem (torch) |");
-                sb.AppendLine("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+                sb.AppendLine("| case | shape | GFLOP | ms | GFLOP/s | of peak | torch ms | vs torch | ORT ms | vs ORT | peak RSS ours | peak RSS torch | peak RSS ORT | pool peak (ours) |");
+                sb.AppendLine("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
                 foreach (var x in model)
-                    sb.AppendLine($"| {x.Op} | {x.Shape} | {N(x.Flops / 1e9, "F0")} | {Ms(x.Seconds)} | {N(x.Gflops, "F1")} | {Pct(x.FractionOfPeak(d.Peak))} | {Ms(x.TorchSeconds)} | {Ratio(x.SpeedVsTorch)} | {Mib(x.PeakBytes)} | {Mib(x.TorchPeakBytes)} |");
+                    sb.AppendLine($"| {x.Op} | {x.Shape} | {N(x.Flops / 1e9, "F0")} | {Ms(x.Seconds)} | {N(x.Gflops, "F1")} | {Pct(x.FractionOfPeak(d.Peak))} | {Ms(x.TorchSeconds)} | {Ratio(x.SpeedVsTorch)} | {Ms(x.OnnxSeconds)} | {Ratio(x.SpeedVsOnnx)} | {Mib(x.PeakBytes)} | {Mib(x.TorchPeakBytes)} | {Mib(x.OnnxPeakBytes)} | {Mib(x.PoolPeakBytes)} |");
                 sb.AppendLine();
                 sb.AppendLine("Model GFLOP: convs, linears and attention products counted from the config (ModelCost); a train step = target forward + forward + backward (2x forward). " +
                               "Train step: the CT step with the Charbonnier loss only (no LPIPS) and AdamW, dropout on, in both engines. " +
-                              "Peak mem (ours): the buffer pool's high-water mark of bytes in use (weights, gradients, AdamW moments, activations; CPU conv scratch outside the pool not included). " +
-                              $"Peak mem (torch): {model.Select(x => x.TorchMemory).FirstOrDefault(m => m is not null) ?? "-"}, weights and optimiser state included.");
+                              $"Peak RSS (every engine): {RssWatch.Method}, weights and optimiser state included" +
+                              (model.Select(x => x.TorchMemory).FirstOrDefault(m => m is not null) is { } tm ? $" (torch: {tm})" : "") + ". " +
+                              "Pool peak (ours): the buffer pool's high-water mark of bytes in use (CPU conv scratch outside the pool not included).");
             }
         }
         return sb.ToString();
@@ -84,6 +87,7 @@ public static class BenchReport
             ["repeat"] = o.Repeat,
             ["warmup"] = o.Warmup,
             ["torch"] = r.TorchVersion,
+            ["onnxruntime"] = r.OnnxVersion,
             ["notes"] = new JsonArray(r.Notes.Select(n => (JsonNode)n).ToArray()),
             ["devices"] = new JsonArray(r.Devices.Select(d => (JsonNode)new JsonObject
             {
@@ -112,7 +116,12 @@ public static class BenchReport
                     ["torch_times"] = x.TorchTimes is null ? null : new JsonArray(x.TorchTimes.Select(t => (JsonNode)t).ToArray()),
                     ["speed_vs_torch"] = x.SpeedVsTorch,
                     ["peak_bytes"] = x.PeakBytes,
+                    ["pool_peak_bytes"] = x.PoolPeakBytes,
                     ["pool_bytes"] = x.PoolBytes,
+                    ["onnx_seconds"] = x.OnnxSeconds,
+                    ["onnx_times"] = x.OnnxTimes is null ? null : new JsonArray(x.OnnxTimes.Select(t => (JsonNode)t).ToArray()),
+                    ["speed_vs_onnx"] = x.SpeedVsOnnx,
+                    ["onnx_peak_bytes"] = x.OnnxPeakBytes,
                     ["torch_peak_bytes"] = x.TorchPeakBytes,
                     ["torch_memory"] = x.TorchMemory,
                 }).ToArray()),

@@ -1,5 +1,7 @@
 using System.Text.Json.Nodes;
 using Ctmsr.Kernels;
+using Ctmsr.Model.Network;
+using Microsoft.ML.OnnxRuntime;
 
 namespace Ctmsr.Benchmarking;
 
@@ -46,6 +48,7 @@ public static class BenchRunner
                 result.Devices.Add(RunDevice(be, spec, o, twin));
         }
         result.LoadAfter = LoadAverage();
+        if (result.Devices.Any(d => d.Rows.Any(x => x.OnnxTimes is not null))) result.OnnxVersion = OnnxRuntimePeer.Version;
         return result;
     }
 
@@ -123,20 +126,16 @@ public static class BenchRunner
                     {
                         Section = "model", Op = what, Pass = train ? "fwd+bwd+AdamW" : "fwd",
                         Shape = $"{o.ConfigName}, batch {batch}, LR {o.LrSize}x{o.LrSize} -> {hr}x{hr}",
-                        Flops = train ? cost.TrainStep : cost.Forward, Times = m.Times, PeakBytes = m.PeakBytesInUse, PoolBytes = m.PoolBytesHeld,
+                        Flops = train ? cost.TrainStep : cost.Forward, Times = m.Times, PeakBytes = m.RssPeakBytes, PoolPeakBytes = m.PeakBytesInUse, PoolBytes = m.PoolBytesHeld,
                     };
                     report.Rows.Add(row);
+                    if (!train && o.Onnx && spec.StartsWith("cpu", StringComparison.OrdinalIgnoreCase)) RunOnnx(row, twin, o, batch, report);
                     if (twin is null) continue;
                     o.Log?.Invoke($"{spec}: the same {what} in PyTorch");
                     var c = new JsonObject
                     {
                         ["kind"] = train ? "train" : "forward", ["batch"] = batch, ["lr"] = o.LrSize,
-                        ["config"] = new JsonObject
-                        {
-                            ["model_channels"] = o.Config.ModelChannels, ["channel_mult"] = new JsonArray(o.Config.ChannelMult.Select(v => (JsonNode)v).ToArray()),
-                            ["num_blocks"] = o.Config.NumBlocks, ["embed_dim"] = o.Config.EmbedDim, ["num_heads"] = o.Config.NumHeads,
-                            ["window_size"] = o.Config.WindowSize, ["mlp_ratio"] = o.Config.MlpRatio, ["dropout"] = o.Config.Dropout, ["scale"] = o.Config.Scale,
-                        },
+                        ["config"] = TwinConfig(o.Config),
                     };
                     try
                     {
@@ -149,6 +148,33 @@ public static class BenchRunner
                 }
         }
         return report;
+    }
+
+    /// <summary>The twin's Config fields (bench/twin/ctmsr_twin.py) for our configuration.</summary>
+    static JsonObject TwinConfig(CtmsrConfig c) => new()
+    {
+        ["model_channels"] = c.ModelChannels, ["channel_mult"] = new JsonArray(c.ChannelMult.Select(v => (JsonNode)v).ToArray()),
+        ["num_blocks"] = c.NumBlocks, ["embed_dim"] = c.EmbedDim, ["num_heads"] = c.NumHeads,
+        ["window_size"] = c.WindowSize, ["mlp_ratio"] = c.MlpRatio, ["dropout"] = c.Dropout, ["scale"] = c.Scale,
+    };
+
+    /// <summary>The same forward on ONNX Runtime, right after ours, on the same number of threads.</summary>
+    static void RunOnnx(BenchRow row, TorchTwin? twin, BenchOptions o, int batch, DeviceReport report)
+    {
+        if (twin is null) { report.Notes.Add("ONNX Runtime skipped: its graph is exported by the PyTorch twin, which is not available"); return; }
+        try
+        {
+            o.Log?.Invoke($"ONNX Runtime {OnnxRuntimePeer.Version}: the same forward (exporting the graph once per shape)");
+            string onnx = OnnxRuntimePeer.Export(twin, TwinConfig(o.Config), batch, o.LrSize, ModelTimeout);
+            var (times, peak) = OnnxRuntimePeer.Forward(onnx, batch, o.LrSize, o.Config.Scale, Environment.ProcessorCount, o.Repeat, o.Warmup);
+            row.OnnxTimes = times;
+            row.OnnxPeakBytes = peak;
+        }
+        catch (Exception e) when (e is TorchTwinException or OnnxRuntimeException)
+        {
+            report.Notes.Add($"ONNX Runtime forward batch {batch} failed: {e.Message}");
+        }
+        finally { GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true); }
     }
 
     static double[] Times(JsonNode r) => r["times"]!.AsArray().Select(v => v!.GetValue<double>()).ToArray();

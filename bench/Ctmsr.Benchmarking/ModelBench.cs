@@ -5,7 +5,8 @@ using Ctmsr.Model.Network;
 namespace Ctmsr.Benchmarking;
 
 /// <summary>What one whole-model case measured on our engine.</summary>
-public sealed record ModelMeasurement(double[] Times, long PeakBytesInUse, long PoolBytesHeld);
+/// <param name="RssPeakBytes">Peak resident growth over the case, measured as for the peers (<see cref="RssWatch"/>).</param>
+public sealed record ModelMeasurement(double[] Times, long PeakBytesInUse, long PoolBytesHeld, long? RssPeakBytes);
 
 /// <summary>
 /// Whole-model cases on our engine, each in a fresh buffer pool so its high-water mark is its own:
@@ -23,6 +24,7 @@ public static class ModelBench
     static ModelMeasurement Measure(Backend be, CtmsrConfig cfg, int batch, int lr, int repeat, int warmup, bool train)
     {
         // a context of its own (not disposed: that would dispose the shared backend); trimmed at the end
+        var rss = RssWatch.Start();
         var ctx = new Context(be);
         int hr = lr * cfg.Scale;
         var net = new CtmsrNet(ctx, cfg, dropoutSeed: 7);
@@ -75,7 +77,7 @@ public static class ModelBench
                     opt.ZeroGrad();
                 }, be.Synchronize, repeat, warmup);
             }
-            return new ModelMeasurement(times, ctx.Pool.PeakBytesInUse, ctx.Pool.BytesAllocated);
+            return new ModelMeasurement(times, ctx.Pool.PeakBytesInUse, ctx.Pool.BytesAllocated, rss.PeakGrowth());
         }
         finally
         {

@@ -56,6 +56,14 @@ public sealed class TorchTwin
         }
     }
 
+    /// <summary>Runs another script of bench/twin under the twin's python (e.g. the ONNX export); its stdout.</summary>
+    public string RunScript(string script, string[] args, TimeSpan timeout)
+    {
+        var (code, output, err) = Exec(Python, [script, .. args], null, timeout);
+        if (code != 0) throw new TorchTwinException($"{Path.GetFileName(script)} exited with {code}: {LastLine(err)}");
+        return output;
+    }
+
     /// <summary>A line-per-message session (serve.py --lines) for alternating our kernel rounds with torch's.</summary>
     public TwinSession OpenSession(int threads, string device) => new(Python, Script, threads, device);
 

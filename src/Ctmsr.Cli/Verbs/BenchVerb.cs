@@ -16,20 +16,21 @@ static class BenchVerb
     {
         var device = new Option<string?>("--device") { Description = $"auto, {DeviceRegistry.SpecForms()}, or all (every device `ctmsr devices` lists but the float64 reference); default: $CTMSR_DEVICE, else cpu" };
         var what = new Option<string>("--what") { Description = "kernels, model or all", DefaultValueFactory = _ => "all" };
-        var config = new Option<string>("--config") { Description = "x4 (the released model) or small (the fixture's)", DefaultValueFactory = _ => "x4" };
+        var config = new Option<string>("--config") { Description = "x4 (the released model), small (the fixture's) or tiny (the shipped model's)", DefaultValueFactory = _ => "x4" };
         var batch = new Option<int?>("--batch") { Description = "batch size (default: kernels at 1, model cases at 1 and 4)" };
         var lr = new Option<int>("--lr") { Description = "LR side in pixels, a multiple of 64 (HR = 4x)", DefaultValueFactory = _ => 64 };
         var torch = new Option<bool>("--torch") { Description = "compare with the PyTorch twin when python3 can import torch (the default)" };
         var noTorch = new Option<bool>("--no-torch") { Description = "do not run the PyTorch twin" };
+        var noOnnx = new Option<bool>("--no-onnx") { Description = "do not run the model forward on ONNX Runtime (on by default on the CPU; its graph is exported through the twin, so it needs python3-torch)" };
         var json = new Option<bool>("--json") { Description = "print JSON instead of Markdown tables" };
         var repeat = new Option<int>("--repeat") { Description = "timed rounds per kernel and timed steps per model case; the median is reported", DefaultValueFactory = _ => 5 };
         var warmup = new Option<int>("--warmup") { Description = "untimed steps before each model case's timed ones (0 saves a step on slow machines)", DefaultValueFactory = _ => 1 };
         var gemm = new Option<string>("--gemm") { Description = "square GEMM sizes, comma-separated", DefaultValueFactory = _ => "512,1024,2048" };
         var budget = new Option<double>("--budget") { Description = "seconds spent timing each kernel over all its rounds", DefaultValueFactory = _ => 1.0 };
         var chart = new Option<string?>("--chart") { Description = "also draw the results as a PNG bar chart to this file: PyTorch time over ours per case (or the fraction of the peak without the twin)" };
-        var cmd = new Command("bench", "time kernels and the CTMSR model on each backend: GFLOP/s, fraction of the measured peak, peak memory, and the PyTorch twin on the same shapes")
+        var cmd = new Command("bench", "time kernels and the CTMSR model on each backend: GFLOP/s, fraction of the measured peak, peak resident memory, and the PyTorch twin and ONNX Runtime on the same shapes")
         {
-            device, what, config, batch, lr, torch, noTorch, json, repeat, warmup, gemm, budget, chart,
+            device, what, config, batch, lr, torch, noTorch, noOnnx, json, repeat, warmup, gemm, budget, chart,
         };
         cmd.SetGuardedAction(r =>
         {
@@ -40,7 +41,8 @@ static class BenchVerb
             {
                 "x4" => CtmsrConfig.X4,
                 "small" => CtmsrConfig.Small,
-                _ => throw new ArgumentException($"--config {cfgName}: use x4 or small"),
+                "tiny" => CtmsrConfig.Tiny,
+                _ => throw new ArgumentException($"--config {cfgName}: use x4, small or tiny"),
             };
             if (r.GetValue(torch) && r.GetValue(noTorch)) throw new ArgumentException("--torch and --no-torch together; pass one");
             var chartPath = r.GetValue(chart);
@@ -75,6 +77,7 @@ static class BenchVerb
                 KernelBudget = r.GetValue(budget),
                 GemmSizes = sizes,
                 Torch = !r.GetValue(noTorch),
+                Onnx = !r.GetValue(noOnnx),
                 Log = m => Console.Error.WriteLine($"[{DateTime.Now:HH:mm:ss}] {m}"),
             };
             var result = BenchRunner.Run(options);
