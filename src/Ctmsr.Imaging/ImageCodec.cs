@@ -71,7 +71,7 @@ public static class ImageCodec
         };
     }
 
-    static string DescribeUnknown(ReadOnlySpan<byte> d)
+    internal static string DescribeUnknown(ReadOnlySpan<byte> d)
     {
         static bool At(ReadOnlySpan<byte> d, int o, ReadOnlySpan<byte> s) => d.Length >= o + s.Length && d.Slice(o, s.Length).SequenceEqual(s);
         if (At(d, 0, "GIF8"u8)) return "GIF images are not supported";
