@@ -48,4 +48,32 @@ internal static class ContainerWalk
         }
         return false;
     }
+
+    /// <summary>For binary PGM/PPM (P5/P6): null when the header's maxval is one ImageSharp scales correctly (255 or
+    /// 65535) and the file holds every sample; otherwise what is wrong. Other Netpbm kinds: null.</summary>
+    public static string? PnmProblem(ReadOnlySpan<byte> d)
+    {
+        if (d.Length < 3 || d[0] != 'P' || d[1] is not ((byte)'5' or (byte)'6')) return null;
+        int pos = 2;
+        long[] v = new long[3];
+        for (int k = 0; k < 3; k++)
+        {
+            while (pos < d.Length && (IsSpace(d[pos]) || d[pos] == '#'))
+            {
+                if (d[pos] == '#') while (pos < d.Length && d[pos] is not ((byte)'\n' or (byte)'\r')) pos++;
+                else pos++;
+            }
+            int start = pos;
+            while (pos < d.Length && d[pos] is >= (byte)'0' and <= (byte)'9' && v[k] <= int.MaxValue) v[k] = v[k] * 10 + (d[pos++] - '0');
+            if (pos == start) return "truncated or corrupt header (expected a number)";
+        }
+        long maxval = v[2];
+        if (maxval is not (255 or 65535))
+            return $"maxval {maxval} is not supported (only 255 and 65535 are): re-export it as 8- or 16-bit";
+        long need = v[0] * v[1] * (d[1] == '5' ? 1 : 3) * (maxval > 255 ? 2 : 1);
+        long have = d.Length - pos - 1;
+        return have < need ? $"truncated: {Math.Max(have, 0)} data bytes, {need} needed for {v[0]}x{v[1]}" : null;
+    }
+
+    static bool IsSpace(byte b) => b is (byte)' ' or (byte)'\t' or (byte)'\n' or (byte)'\r' or 0x0B or 0x0C;
 }

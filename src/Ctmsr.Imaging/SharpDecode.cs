@@ -34,6 +34,10 @@ internal static class SharpDecode
     public static Image Decode(byte[] bytes, string name, ImageDecodeOptions opt)
     {
         var cfg = Base.Clone();
+        var detected = SL.Image.DetectFormat(cfg, bytes);
+        if (detected is null)
+            throw new ImageFormatException(name, $"{ImageCodec.DescribeUnknown(bytes)}: convert it to PNG or JPEG");
+        string kind = KindName(detected);
         IImageInfo? info;
         IImageFormat? format;
         try
@@ -42,14 +46,13 @@ internal static class SharpDecode
         }
         catch (Exception e) when (IsDecodeFailure(e))
         {
-            throw new ImageFormatException(name, $"corrupt image header ({Reason(e)}): the file is damaged, re-export or remove it", e);
+            throw new ImageFormatException(name, $"corrupt or truncated {kind} header ({Reason(e)}): the file is damaged, re-export or remove it", e);
         }
         if (info is null || format is null)
-            throw new ImageFormatException(name, $"{ImageCodec.DescribeUnknown(bytes)}: convert it to PNG or JPEG");
+            throw new ImageFormatException(name, $"corrupt or truncated {kind} header: the file is damaged, re-export or remove it");
         ImageCodec.CheckSize(name, info.Width, info.Height, opt);
 
-        string kind = format.Name.ToUpperInvariant();
-        bool grey = false, sixteen = false;
+        bool grey = false, sixteen = false, swap16 = false;
         bool? alpha = null; // null: decided from the pixels
         switch (format)
         {
@@ -69,9 +72,13 @@ internal static class SharpDecode
                 alpha = false;
                 break;
             case PbmFormat:
+                if (ContainerWalk.PnmProblem(bytes) is { } problem)
+                    throw new ImageFormatException(name, $"PPM/PGM {problem}: the file is damaged or unusual, re-export it as PNG");
                 var bm = info.Metadata.GetPbmMetadata();
                 grey = bm.ColorType != PbmColorType.Rgb;
                 sixteen = bm.ComponentType == PbmComponentType.Short;
+                // ImageSharp 2.1 reads 16-bit samples least significant byte first; Netpbm stores the most significant first.
+                swap16 = sixteen;
                 alpha = false;
                 break;
             default:
@@ -84,7 +91,9 @@ internal static class SharpDecode
         try
         {
             return sixteen
-                ? Load<Rgba64>(cfg, bytes, opt, grey, alpha, 16, p => (p.R / 65535f, p.G / 65535f, p.B / 65535f, p.A / 65535f), p => p.A != ushort.MaxValue)
+                ? swap16
+                    ? Load<Rgba64>(cfg, bytes, opt, grey, alpha, 16, p => (Swap(p.R) / 65535f, Swap(p.G) / 65535f, Swap(p.B) / 65535f, 1f), p => false)
+                    : Load<Rgba64>(cfg, bytes, opt, grey, alpha, 16, p => (p.R / 65535f, p.G / 65535f, p.B / 65535f, p.A / 65535f), p => p.A != ushort.MaxValue)
                 : Load<Rgba32>(cfg, bytes, opt, grey, alpha, 8, p => (Lut[p.R], Lut[p.G], Lut[p.B], Lut[p.A]), p => p.A != byte.MaxValue);
         }
         catch (DecodeBudgetExceededException e)
@@ -96,6 +105,15 @@ internal static class SharpDecode
             throw new ImageFormatException(name, $"corrupt or truncated {kind} data ({Reason(e)}): the file is damaged, re-download or remove it", e);
         }
     }
+
+    static string KindName(IImageFormat f) => f.Name.ToUpperInvariant() switch
+    {
+        "WEBP" => "WebP",
+        "PBM" => "PPM/PGM",
+        var n => n,
+    };
+
+    static ushort Swap(ushort v) => System.Buffers.Binary.BinaryPrimitives.ReverseEndianness(v);
 
     static readonly float[] Lut = Enumerable.Range(0, 256).Select(i => i / 255f).ToArray();
 
