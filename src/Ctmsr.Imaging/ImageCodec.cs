@@ -63,6 +63,21 @@ public static class ImageCodec
         return ms.ToArray();
     }
 
+    /// <summary>Width and height from the file's header (no pixels decoded), or null when the file is missing or not an
+    /// image this tool reads (Decode then gives the reason).</summary>
+    public static (int Width, int Height)? Identify(string path)
+    {
+        try
+        {
+            var info = SixLabors.ImageSharp.Image.Identify(path);
+            return info is null ? null : (info.Width, info.Height);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            return null;
+        }
+    }
+
     /// <summary>The format a file name's extension names, or Unknown.</summary>
     public static Format FormatOfExtension(string path) => Path.GetExtension(path).ToLowerInvariant() switch
     {
@@ -118,7 +133,7 @@ public static class ImageCodec
         if (width <= 0 || height <= 0)
             throw new ImageFormatException(name, $"header declares an empty image ({width}x{height}): the file is damaged, re-export or remove it");
         if (width * height > opt.MaxPixels)
-            throw new ImageFormatException(name, $"image is {width}x{height} = {width * height / 1e6:0.#} megapixels, over the limit of {opt.MaxPixels / 1e6:0.#}: downscale it or raise the limit (--max-pixels N on the command line, ImageDecodeOptions.MaxPixels in code)");
+            throw new ImageFormatException(name, $"image is {width}x{height} = {width * height / 1e6:0.#} megapixels, over the limit of {opt.MaxPixels / 1e6:0.#} megapixels: downscale it or raise the limit (--max-pixels N on the command line, ImageDecodeOptions.MaxPixels in code)");
         if (width * height * 4 > Array.MaxLength)
             throw new ImageFormatException(name, $"image is {width}x{height}, too large to hold in memory (over {Array.MaxLength / 4 / 1e6:0} megapixels): downscale or crop it");
     }

@@ -52,7 +52,8 @@ internal static class SharpDecode
             throw new ImageFormatException(name, $"corrupt or truncated {kind} header: the file is damaged, re-export or remove it");
         ImageCodec.CheckSize(name, info.Width, info.Height, opt);
 
-        bool grey = false, sixteen = false, swap16 = false;
+        bool? grey = false; // null: from the first frame's metadata (TIFF)
+        bool sixteen = false, swap16 = false;
         bool? alpha = null; // null: decided from the pixels
         switch (format)
         {
@@ -80,6 +81,10 @@ internal static class SharpDecode
                 // ImageSharp 2.1 reads 16-bit samples least significant byte first; Netpbm stores the most significant first.
                 swap16 = sixteen;
                 alpha = false;
+                break;
+            case SixLabors.ImageSharp.Formats.Tiff.TiffFormat:
+                grey = null;
+                sixteen = info.PixelType.BitsPerPixel >= 48;
                 break;
             default:
                 sixteen = info.PixelType.BitsPerPixel >= 48;
@@ -117,11 +122,14 @@ internal static class SharpDecode
 
     static readonly float[] Lut = Enumerable.Range(0, 256).Select(i => i / 255f).ToArray();
 
-    static Image Load<TPixel>(Configuration cfg, byte[] bytes, ImageDecodeOptions opt, bool grey, bool? alpha, int depth,
+    static Image Load<TPixel>(Configuration cfg, byte[] bytes, ImageDecodeOptions opt, bool? greyOrNull, bool? alpha, int depth,
         Func<TPixel, (float R, float G, float B, float A)> unpack, Func<TPixel, bool> translucent)
         where TPixel : unmanaged, IPixel<TPixel>
     {
         using var img = SL.Image.Load<TPixel>(cfg, bytes);
+        bool grey = greyOrNull ?? img.Frames.RootFrame.Metadata.GetTiffMetadata().PhotometricInterpretation
+            is SixLabors.ImageSharp.Formats.Tiff.Constants.TiffPhotometricInterpretation.BlackIsZero
+            or SixLabors.ImageSharp.Formats.Tiff.Constants.TiffPhotometricInterpretation.WhiteIsZero;
         if (opt.ApplyExifOrientation) img.Mutate(c => c.AutoOrient());
         int w = img.Width, h = img.Height, n = w * h;
         bool hasAlpha = alpha ?? AnyTranslucent(img, translucent);

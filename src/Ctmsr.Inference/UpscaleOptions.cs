@@ -45,6 +45,11 @@ public sealed record UpscaleOptions
     public Func<Context, long>? FreeMemory { get; init; }
 
     public const int MaxSteps = 200;
+
+    /// <summary>Largest input (width x height) accepted, checked from the file's header before decoding; null: the
+    /// largest whose x4 result fits one image in memory (<see cref="Upscaler.LargestInput"/>, about 44.7 MP for RGB).
+    /// A value above that hard limit does not raise it.</summary>
+    public long? MaxInputPixels { get; init; }
 }
 
 /// <summary>A progress report of one image: Kind is "tile" (a tile finished), "notice" (e.g. a tile halved after an

@@ -66,7 +66,8 @@ public sealed class Upscaler : IDisposable
     // ---- files ----
 
     /// <summary>
-    /// Decodes <paramref name="input"/> (PNG, JPEG, PPM/PGM; EXIF orientation applied), upscales it and writes
+    /// Decodes <paramref name="input"/> (PNG, JPEG, WebP, TIFF, BMP, TGA, GIF, PPM/PGM; EXIF orientation applied; the size
+    /// checked from the header first, see <see cref="CheckSize"/>), upscales it and writes
     /// <paramref name="output"/> atomically (temporary file and rename). With <see cref="SaveOptions.Overwrite"/> false an
     /// existing output is left alone (Status "skipped"). A JPEG output for an image with alpha is written as PNG and the
     /// result's Notice says so. Decoding, model and write errors propagate; cancellation is checked between tiles.
@@ -82,16 +83,50 @@ public sealed class Upscaler : IDisposable
         save ??= new SaveOptions();
         var sw = System.Diagnostics.Stopwatch.StartNew();
         save.Check(output);
-        if (!save.Overwrite && File.Exists(output)) return new UpscaleFileResult(input, output, "skipped", sw.Elapsed.TotalMilliseconds);
-        var img = ImageCodec.Decode(input);
+        bool toStdout = output == "-";
+        if (!toStdout && !save.Overwrite && File.Exists(output)) return new UpscaleFileResult(input, output, "skipped", sw.Elapsed.TotalMilliseconds);
+        // refuse an input that is too large from its header, before seconds of decoding and computing
+        if (input != "-" && ImageCodec.Identify(input) is var (iw, ih)) CheckSize(input, iw, ih, 3);
+        var img = ImageCodec.Decode(input, new ImageDecodeOptions { MaxPixels = Options.MaxInputPixels ?? ImageDecodeOptions.Default.MaxPixels });
+        CheckSize(input, img.Width, img.Height, img.Channels);
         if (Options.Alpha == AlphaMode.Discard) img = img.WithoutAlpha();
         var (path, format, notice) = save.Resolve(output, img);
-        if (!save.Overwrite && File.Exists(path))
+        if (!toStdout && !save.Overwrite && File.Exists(path))
             return new UpscaleFileResult(input, path, "skipped", sw.Elapsed.TotalMilliseconds, img.Width, img.Height, Notice: notice);
         var sr = Upscale(img, progress, ct);
         ct.ThrowIfCancellationRequested();
-        AtomicFile.WriteAllBytes(path, save.Encode(sr, format));
+        var bytes = save.Encode(sr, format);
+        if (toStdout)
+        {
+            using var stdout = Console.OpenStandardOutput();
+            stdout.Write(bytes);
+        }
+        else AtomicFile.WriteAllBytes(path, bytes);
         return new UpscaleFileResult(input, path, "done", sw.Elapsed.TotalMilliseconds, img.Width, img.Height, sr.Width, sr.Height, LastTileSize, notice);
+    }
+
+    /// <summary>The largest input, in LR pixels, whose x4 result this upscaler can hold: every plane of the result and
+    /// of the blending accumulator is one float array (at most Array.MaxLength samples), so an RGB input up to about
+    /// 44.7 MP (33.5 MP with alpha) fits.</summary>
+    public long LargestInput(int channels)
+    {
+        long s = _net.Config.Scale;
+        return Array.MaxLength / (Math.Max(3, channels) * s * s);
+    }
+
+    /// <summary>Throws ArgumentException naming the limit when a width x height input (with its padding to the size
+    /// unit) is over <see cref="UpscaleOptions.MaxInputPixels"/> or over what the result can hold.</summary>
+    public void CheckSize(string name, long width, long height, int channels)
+    {
+        int m = _net.Config.SizeMultiple;
+        long padded = (width + m - 1) / m * m * ((height + m - 1) / m * m);
+        long hard = LargestInput(channels);
+        long limit = Math.Min(hard, Options.MaxInputPixels ?? hard);
+        if (padded > limit || width * height > limit)
+            throw new ArgumentException($"{name}: image is {width}x{height} = {width * height / 1e6:0.#} megapixels, over the limit of {limit / 1e6:0.#} megapixels " +
+                (limit == hard
+                    ? $"(the x{_net.Config.Scale} result of a larger one does not fit in one image in memory; --max-pixels can lower this limit, not raise it): downscale or crop it"
+                    : "(--max-pixels): downscale it or raise --max-pixels"));
     }
 
     // ---- images ----
@@ -110,6 +145,7 @@ public sealed class Upscaler : IDisposable
 
     Image UpscaleLocked(Image input, IProgress<UpscaleProgress>? progress, CancellationToken ct)
     {
+        CheckSize("the image", input.Width, input.Height, input.Channels);
         int s = _net.Config.Scale, h = input.Height, w = input.Width, oh = h * s, ow = w * s, plane = oh * ow;
         var rgb = input.ToRgb();
         var sr = Run(rgb.Data, h, w, "color", progress, ct);
@@ -127,7 +163,7 @@ public sealed class Upscaler : IDisposable
         float[]? alpha = input.HasAlpha && Options.Alpha != AlphaMode.Discard ? UpscaleAlpha(input, progress, ct) : null;
         int channels = input.ColorChannels + (alpha is null ? 0 : 1);
         var data = alpha is null ? color : [.. color, .. alpha];
-        return new Image(ow, oh, channels, input.BitDepth, data);
+        return new Image(ow, oh, channels, input.BitDepth, data) { Profiles = input.Profiles };
     }
 
     float[] UpscaleAlpha(Image input, IProgress<UpscaleProgress>? progress, CancellationToken ct)

@@ -9,7 +9,7 @@ namespace Ctmsr.Cli.Verbs;
 
 /// <summary>
 /// `ctmsr upscale IN -o OUT --weights W [--device D] [--tile auto|N] [--blend average|cosine] [--color-fix ...]
-/// [--alpha ...] [-f png|jpg] [--quality Q] [--bit-depth auto|8|16] [--recursive] [--overwrite] [--json] [--steps N]`.
+/// [--alpha ...] [-f png|jpg|webp|webp-lossy|tiff] [--quality Q] [--max-pixels N] [--bit-depth auto|8|16] [--recursive] [--overwrite] [--json] [--steps N]`.
 /// Exit codes: 0 every file upscaled or skipped, 1 some failed, 2 a usage error, 130 interrupted.
 /// Option values are parsed here rather than by the parser, so a bad value is a one-line usage error (exit 2).
 /// </summary>
@@ -21,13 +21,14 @@ static class UpscaleVerb
         var output = new Option<string?>("-o", "--output") { Description = "output file (single input) or folder" };
         var weights = new Option<string?>("--weights") { Description = "model weights: .safetensors or the official CTMSR.pth (params_ema is used)" };
         var seed = new Option<string?>("--seed") { Description = "noise seed (default 0)" };
-        var tile = new Option<string?>("--tile") { Description = "LR tile size: auto (default: fit free device memory, at most 512, halve on out-of-memory) or N, a multiple of 64" };
+        var tile = new Option<string?>("--tile") { Description = "LR tile size: auto or 0 (default: fit free device memory, at most 512, halve on out-of-memory) or N, a multiple of the model's size unit (64 for the x4 model; the error names it)" };
         var overlap = new Option<string?>("--tile-overlap") { Description = "LR pixels shared by neighbouring tiles (default 64, the spec's stride 448 at tile 512; half the tile below 128)" };
         var blend = new Option<string?>("--blend") { Description = "tile blending: average (default, the paper's) or cosine" };
         var colorFix = new Option<string?>("--color-fix") { Description = "colour correction toward the bicubic input: none (default), adain or wavelet" };
         var alpha = new Option<string?>("--alpha") { Description = "alpha plane: model (default; a uniform alpha is carried as is), bicubic or discard" };
-        var format = new Option<string?>("-f", "--format") { Description = "output format: png (default for folders) or jpg; a single output follows its extension" };
-        var quality = new Option<string?>("--quality") { Description = "JPEG quality 1..100 (default 95)" };
+        var format = new Option<string?>("-f", "--format") { Description = "output format: png (default for folders), jpg, webp (lossless), webp-lossy or tiff; a single output follows its extension. Names: a single output is written to exactly -o (never another name; JPEG/TIFF drop alpha with a notice); a folder output mirrors the input tree with the format's extension, and inputs that would share a name (x.png, x.jpg) become x-png.png, x-jpg.png; an existing file is replaced only with --overwrite, and only the one named" };
+        var quality = new Option<string?>("--quality") { Description = "JPEG and lossy WebP quality 1..100 (default 95)" };
+        var maxPixels = new Option<string?>("--max-pixels") { Description = "largest input in pixels (width x height), checked from the header before decoding (default and ceiling: the largest whose x4 result fits in memory, about 44.7 MP for RGB)" };
         var bitDepth = new Option<string?>("--bit-depth") { Description = "PNG bits per sample: auto (default: as the input), 8 or 16" };
         var recursive = new Option<bool>("--recursive") { Description = "walk sub-folders, mirroring them under the output folder" };
         var skipExisting = new Option<bool>("--skip-existing") { Description = "leave outputs that exist alone (the default)" };
@@ -36,9 +37,9 @@ static class UpscaleVerb
         var steps = new Option<string?>("--steps") { Description = "model evaluations per tile (default 1, the paper's one-step inference)" };
         var sampler = new Option<string?>("--sampler") { Description = "multi-step sampler for --steps > 1: ode (default) or consistency" };
         var device = DeviceOption.Create();
-        var cmd = new Command("upscale", "x4 super-resolution of images (one step; tiled; PNG or JPEG output)")
+        var cmd = new Command("upscale", "x4 super-resolution of images (one step; tiled; PNG, JPEG, WebP or TIFF output; '-' reads stdin or writes stdout)")
         {
-            input, output, weights, seed, tile, overlap, blend, colorFix, alpha, format, quality, bitDepth,
+            input, output, weights, seed, tile, overlap, blend, colorFix, alpha, format, quality, maxPixels, bitDepth,
             recursive, skipExisting, overwrite, json, steps, sampler, device,
         };
         // the parser's own errors (a missing option value, an unknown option) are usage errors for Program, like every verb's
@@ -52,7 +53,8 @@ static class UpscaleVerb
             var options = new UpscaleOptions
             {
                 Seed = r.GetValue(seed) is { } s ? ParseULong("--seed", s) : 0,
-                Tile = r.GetValue(tile) is { } t && !t.Equals("auto", StringComparison.OrdinalIgnoreCase) ? ParseInt("--tile", t, 1, 1 << 16) : null,
+                Tile = r.GetValue(tile) is { } t && !t.Equals("auto", StringComparison.OrdinalIgnoreCase) && ParseInt("--tile", t, 0, 1 << 16) is int tv and > 0 ? tv : null,
+                MaxInputPixels = r.GetValue(maxPixels) is { } mp ? ParseLong("--max-pixels", mp) : null,
                 TileOverlap = r.GetValue(overlap) is { } o ? ParseInt("--tile-overlap", o, 0, 1 << 16) : null,
                 Blend = Choice("--blend", r.GetValue(blend), TileBlendMode.Average, ("average", TileBlendMode.Average), ("cosine", TileBlendMode.Cosine)),
                 ColorFix = Choice("--color-fix", r.GetValue(colorFix), ColorFixMode.None, ("none", ColorFixMode.None), ("adain", ColorFixMode.AdaIn), ("wavelet", ColorFixMode.Wavelet)),
@@ -62,17 +64,20 @@ static class UpscaleVerb
             };
             if (r.GetValue(sampler) is not null && options.Steps == 1)
                 Console.Error.WriteLine("ctmsr: note: --sampler has no effect with one step; add --steps N (N > 1)");
-            var outFormat = Choice("-f", r.GetValue(format), OutputFormat.Auto, ("png", OutputFormat.Png), ("jpg", OutputFormat.Jpeg), ("jpeg", OutputFormat.Jpeg));
+            var outFormat = Choice("-f", r.GetValue(format), OutputFormat.Auto, ("png", OutputFormat.Png), ("jpg", OutputFormat.Jpeg), ("jpeg", OutputFormat.Jpeg),
+                ("webp", OutputFormat.WebP), ("webp-lossy", OutputFormat.WebP), ("tiff", OutputFormat.Tiff), ("tif", OutputFormat.Tiff));
             var save = new SaveOptions
             {
                 Format = outFormat,
+                WebpLossless = !"webp-lossy".Equals(r.GetValue(format), StringComparison.OrdinalIgnoreCase),
                 Quality = r.GetValue(quality) is { } q ? ParseInt("--quality", q, 1, 100) : 95,
                 BitDepth = r.GetValue(bitDepth) is { } b && !b.Equals("auto", StringComparison.OrdinalIgnoreCase) ? ParseInt("--bit-depth", b, 8, 16) : null,
                 Overwrite = r.GetValue(overwrite),
             };
             if (save.BitDepth is not (null or 8 or 16)) throw new ArgumentException($"--bit-depth {save.BitDepth} must be auto, 8 or 16");
-            if (save.Quality != 95 && outFormat == OutputFormat.Png) Console.Error.WriteLine("ctmsr: note: --quality applies to JPEG output only");
+            if (save.Quality != 95 && outFormat is OutputFormat.Png or OutputFormat.Tiff) Console.Error.WriteLine("ctmsr: note: --quality applies to JPEG and lossy WebP output only");
 
+            if (outPath == "-" && r.GetValue(json)) throw new ArgumentException("-o - writes the image to stdout, where --json writes its events too: drop one of them");
             var jobs = UpscaleBatch.Plan(inPath, outPath, r.GetValue(recursive), outFormat);
             foreach (var j in jobs.Take(1)) save.Check(j.Output); // usage errors (extension, format, depth) before loading the model
             if (!File.Exists(w)) throw new FileNotFoundException($"{w}: no such weights file (convert the official CTMSR.pth or pass it directly)");
@@ -119,7 +124,7 @@ static class UpscaleVerb
                     var events = new SyncProgress<BatchEvent>(e => Report(e, asJson));
                     summary = UpscaleBatch.RunAsync(up, jobs, save, events, cts.Token).GetAwaiter().GetResult();
                 }
-                PrintSummary(summary, asJson);
+                PrintSummary(summary, asJson, outPath == "-");
                 return summary.ExitCode;
             }
             catch (OperationCanceledException) when (cts.IsCancellationRequested)
@@ -137,6 +142,10 @@ static class UpscaleVerb
     static int ParseInt(string name, string s, int min, int max) =>
         int.TryParse(s, NumberStyles.Integer, CultureInfo.InvariantCulture, out int v) && v >= min && v <= max ? v
             : throw new ArgumentException($"{name} {s}: expected a whole number {min}..{max}");
+
+    static long ParseLong(string name, string s) =>
+        long.TryParse(s, NumberStyles.Integer, CultureInfo.InvariantCulture, out long v) && v > 0 ? v
+            : throw new ArgumentException($"{name} {s}: expected a whole number > 0");
 
     static ulong ParseULong(string name, string s) =>
         ulong.TryParse(s, NumberStyles.Integer, CultureInfo.InvariantCulture, out ulong v) ? v
@@ -192,7 +201,7 @@ static class UpscaleVerb
         };
     }
 
-    static void PrintSummary(BatchSummary s, bool asJson)
+    static void PrintSummary(BatchSummary s, bool asJson, bool stdoutIsImage)
     {
         if (asJson)
         {
@@ -200,6 +209,6 @@ static class UpscaleVerb
             return;
         }
         double mpix = s.Items.Where(i => i.Status == "done").Sum(i => i.OutWidth * (double)i.OutHeight) / 1e6, secs = s.Ms / 1000;
-        Console.WriteLine($"{s.Done} upscaled, {s.Failed} failed, {s.Skipped} skipped (exist; --overwrite to redo) in {secs:0.0} s, {(secs > 0 ? mpix / secs : 0):0.00} output megapixels/s");
+        (stdoutIsImage ? Console.Error : Console.Out).WriteLine($"{s.Done} upscaled, {s.Failed} failed, {s.Skipped} skipped (exist; --overwrite to redo) in {secs:0.0} s, {(secs > 0 ? mpix / secs : 0):0.00} output megapixels/s");
     }
 }
