@@ -68,6 +68,22 @@ public static class UpscaleBatch
         return [new BatchJob(input, intoFolder ? Path.Combine(output, Path.ChangeExtension(Path.GetFileName(input), ext)) : output)];
     }
 
+    /// <summary>Files in the <paramref name="input"/> folder that a run leaves out because they are not images this tool
+    /// reads (hidden files and temporaries aside), sorted; empty for a file input.</summary>
+    public static IReadOnlyList<string> Unsupported(string input, bool recursive) => !Directory.Exists(input) ? [] :
+        Directory.EnumerateFiles(input, "*", new EnumerationOptions { RecurseSubdirectories = recursive, IgnoreInaccessible = true, AttributesToSkip = FileAttributes.Hidden })
+            .Where(f => !Path.GetFileName(f).StartsWith('.') && !IsImageName(f))
+            .Order(StringComparer.Ordinal).ToList();
+
+    /// <summary>Throws IOException naming the first output folder of <paramref name="jobs"/> where no file can be
+    /// created, so a read-only destination is found before any image is computed.</summary>
+    public static void CheckWritable(IReadOnlyList<BatchJob> jobs)
+    {
+        foreach (var dir in jobs.Where(j => j.Output != "-").Select(j => Path.GetDirectoryName(Path.GetFullPath(j.Output))!).Distinct(StringComparer.Ordinal))
+            if (!Ctmsr.Kernels.AtomicFile.CanWriteIn(dir, out var why))
+                throw new IOException($"{dir}: cannot write the outputs here ({why}): choose another -o or fix the folder's permissions");
+    }
+
     /// <summary>True for a file name whose extension names a format the codecs read, and that is not hidden.</summary>
     public static bool IsImageName(string path) =>
         !Path.GetFileName(path).StartsWith('.') && ImageCodec.FormatOfExtension(path) != ImageCodec.Format.Unknown;

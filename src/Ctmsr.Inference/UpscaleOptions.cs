@@ -27,7 +27,9 @@ public sealed record UpscaleOptions
     /// <summary>The largest automatic tile: the spec's 512, so a device with room for it reproduces the paper's layout.</summary>
     public int MaxAutoTile { get; init; } = 512;
 
-    public TileBlendMode Blend { get; init; } = TileBlendMode.Average;
+    /// <summary>Cosine by default: the paper's uniform average leaves a visible step where a tile's coverage ends (each
+    /// tile has its own noise), the cross-fade does not (TileSeamTests).</summary>
+    public TileBlendMode Blend { get; init; } = TileBlendMode.Cosine;
     public ColorFixMode ColorFix { get; init; } = ColorFixMode.None;
     public AlphaMode Alpha { get; init; } = AlphaMode.Model;
 

@@ -41,6 +41,7 @@ public sealed class Upscaler : IDisposable
         Options = options ?? new UpscaleOptions();
         var cfg = ConfigInference.FromStateDict(weights);
         Validate(Options, cfg);
+        FiniteCheck.Weights(weights);
         _ctx = new Context(backend);
         _net = new CtmsrNet(_ctx, cfg);
         ModelWeights.Load(_net, weights);
@@ -60,8 +61,12 @@ public sealed class Upscaler : IDisposable
     }
 
     /// <summary>Loads weights from a safetensors file (ours or a fixture) or an official .pth (params_ema).</summary>
-    public static Upscaler Load(string weightsPath, Backend backend, UpscaleOptions? options = null, string? key = null) =>
-        new(backend, CheckpointFiles.LoadStateDict(weightsPath, key ?? "params_ema"), options);
+    public static Upscaler Load(string weightsPath, Backend backend, UpscaleOptions? options = null, string? key = null)
+    {
+        var weights = CheckpointFiles.LoadStateDict(weightsPath, key ?? "params_ema");
+        FiniteCheck.Weights(weights, weightsPath);
+        return new(backend, weights, options);
+    }
 
     // ---- files ----
 
@@ -149,6 +154,7 @@ public sealed class Upscaler : IDisposable
         int s = _net.Config.Scale, h = input.Height, w = input.Width, oh = h * s, ow = w * s, plane = oh * ow;
         var rgb = input.ToRgb();
         var sr = Run(rgb.Data, h, w, "color", progress, ct);
+        FiniteCheck.Result(sr, "upscale");
         if (Options.ColorFix != ColorFixMode.None)
         {
             var reference = Resize.Apply(rgb.Data, 3, h, w, oh, ow, ResizeMode.Bicubic);

@@ -23,7 +23,7 @@ static class UpscaleVerb
         var seed = new Option<string?>("--seed") { Description = "noise seed (default 0)" };
         var tile = new Option<string?>("--tile") { Description = "LR tile size: auto or 0 (default: fit free device memory, at most 512, halve on out-of-memory) or N, a multiple of the model's size unit (64 for the x4 model; the error names it)" };
         var overlap = new Option<string?>("--tile-overlap") { Description = "LR pixels shared by neighbouring tiles (default 64, the spec's stride 448 at tile 512; half the tile below 128)" };
-        var blend = new Option<string?>("--blend") { Description = "tile blending: average (default, the paper's) or cosine" };
+        var blend = new Option<string?>("--blend") { Description = "tile blending: cosine (default: a cross-fade, no seams) or average (the paper's uniform mean, which shows seams)" };
         var colorFix = new Option<string?>("--color-fix") { Description = "colour correction toward the bicubic input: none (default), adain or wavelet" };
         var alpha = new Option<string?>("--alpha") { Description = "alpha plane: model (default; a uniform alpha is carried as is), bicubic or discard" };
         var format = new Option<string?>("-f", "--format") { Description = "output format: png (default for folders), jpg, webp (lossless), webp-lossy or tiff; a single output follows its extension. Names: a single output is written to exactly -o (never another name; JPEG/TIFF drop alpha with a notice); a folder output mirrors the input tree with the format's extension, and inputs that would share a name (x.png, x.jpg) become x-png.png, x-jpg.png; an existing file is replaced only with --overwrite, and only the one named" };
@@ -56,7 +56,7 @@ static class UpscaleVerb
                 Tile = r.GetValue(tile) is { } t && !t.Equals("auto", StringComparison.OrdinalIgnoreCase) && ParseInt("--tile", t, 0, 1 << 16) is int tv and > 0 ? tv : null,
                 MaxInputPixels = r.GetValue(maxPixels) is { } mp ? ParseLong("--max-pixels", mp) : null,
                 TileOverlap = r.GetValue(overlap) is { } o ? ParseInt("--tile-overlap", o, 0, 1 << 16) : null,
-                Blend = Choice("--blend", r.GetValue(blend), TileBlendMode.Average, ("average", TileBlendMode.Average), ("cosine", TileBlendMode.Cosine)),
+                Blend = Choice("--blend", r.GetValue(blend), TileBlendMode.Cosine, ("average", TileBlendMode.Average), ("cosine", TileBlendMode.Cosine)),
                 ColorFix = Choice("--color-fix", r.GetValue(colorFix), ColorFixMode.None, ("none", ColorFixMode.None), ("adain", ColorFixMode.AdaIn), ("wavelet", ColorFixMode.Wavelet)),
                 Alpha = Choice("--alpha", r.GetValue(alpha), AlphaMode.Model, ("model", AlphaMode.Model), ("bicubic", AlphaMode.Bicubic), ("discard", AlphaMode.Discard)),
                 Steps = r.GetValue(steps) is { } n ? ParseInt("--steps", n, 1, UpscaleOptions.MaxSteps) : 1,
@@ -80,6 +80,11 @@ static class UpscaleVerb
             if (outPath == "-" && r.GetValue(json)) throw new ArgumentException("-o - writes the image to stdout, where --json writes its events too: drop one of them");
             var jobs = UpscaleBatch.Plan(inPath, outPath, r.GetValue(recursive), outFormat);
             foreach (var j in jobs.Take(1)) save.Check(j.Output); // usage errors (extension, format, depth) before loading the model
+            UpscaleBatch.CheckWritable(jobs);
+            var unsupported = UpscaleBatch.Unsupported(inPath, r.GetValue(recursive));
+            if (unsupported.Count > 0)
+                Console.Error.WriteLine($"ctmsr: note: {unsupported.Count} file(s) left out, not images this tool reads ({string.Join(", ", ImageCodec.InputExtensions.Select(e => e.TrimStart('.')))}): " +
+                    string.Join(", ", unsupported.Take(10).Select(f => Path.GetRelativePath(inPath, f))) + (unsupported.Count > 10 ? ", ..." : ""));
             if (!File.Exists(w)) throw new FileNotFoundException($"{w}: no such weights file (convert the official CTMSR.pth or pass it directly)");
             ImageCodec.EnsureNativeLibraries();
 
@@ -104,12 +109,15 @@ static class UpscaleVerb
                         {
                             // the bar counts images, advancing by tiles within one
                             var task = p.AddTask("upscale", maxValue: jobs.Count);
+                            var clock = System.Diagnostics.Stopwatch.StartNew();
+                            double outMp = 0; // output megapixels of the tiles done, for the rate
                             var events = new SyncProgress<BatchEvent>(e =>
                             {
                                 if (e.Kind == "tile" && e.Progress is { } tp)
                                 {
+                                    outMp += tp.TileSize * (double)tp.TileSize * 16 / 1e6;
                                     task.Value = e.Index + (double)tp.Tile / Math.Max(1, tp.Tiles);
-                                    task.Description = Markup.Escape($"{e.Index + 1}/{e.Total} {Path.GetFileName(e.Input)} {tp.Pass} tile {tp.Tile}/{tp.Tiles} ({tp.TileSize}px)");
+                                    task.Description = Markup.Escape($"{e.Index + 1}/{e.Total} {Path.GetFileName(e.Input)} {tp.Pass} tile {tp.Tile}/{tp.Tiles} ({tp.TileSize}px) {outMp / Math.Max(clock.Elapsed.TotalSeconds, 1e-3):0.00} MP/s");
                                 }
                                 else
                                 {
