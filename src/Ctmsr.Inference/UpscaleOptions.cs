@@ -52,6 +52,21 @@ public sealed record UpscaleOptions
     /// largest whose x4 result fits one image in memory (<see cref="Upscaler.LargestInput"/>, about 44.7 MP for RGB).
     /// A value above that hard limit does not raise it.</summary>
     public long? MaxInputPixels { get; init; }
+
+    /// <summary>Bytes of device memory automatic tiles may plan for; null: 80% of the free memory, at most
+    /// <see cref="TileMemoryBudget.DefaultCap"/> (4 GiB).</summary>
+    public long? MaxMemory { get; init; }
+
+    /// <summary>Test-time augmentation: the colour planes are upscaled in all 8 flips/rotations (<see cref="Dihedral"/>)
+    /// and the results, turned back, averaged (8 times the work).</summary>
+    public bool Tta { get; init; }
+
+    /// <summary>Output scale 2, 3 or 4 (the x4 result resampled down with area averaging); null: the model's x4.</summary>
+    public int? OutScale { get; init; }
+
+    /// <summary>Output width in pixels (height in proportion, rounded); the x4 result is resampled (area averaging when
+    /// smaller, bicubic when larger). Exclusive with <see cref="OutScale"/>.</summary>
+    public int? OutWidth { get; init; }
 }
 
 /// <summary>A progress report of one image: Kind is "tile" (a tile finished), "notice" (e.g. a tile halved after an

@@ -58,6 +58,9 @@ public sealed class Upscaler : IDisposable
         if (o.MaxAutoTile < m) throw new ArgumentException($"the largest automatic tile {o.MaxAutoTile} must be at least {m}");
         if (o.Steps is < 1 or > UpscaleOptions.MaxSteps) throw new ArgumentException($"--steps {o.Steps} must be 1..{UpscaleOptions.MaxSteps}");
         if (!(o.NoiseScale >= 0)) throw new ArgumentException($"noise scale {o.NoiseScale} must be >= 0");
+        if (o.OutScale is int os && (os < 1 || os > cfg.Scale)) throw new ArgumentException($"--scale {os} must be 1..{cfg.Scale} for this x{cfg.Scale} model");
+        if (o.OutWidth is int ow && ow < 1) throw new ArgumentException($"--width {ow} must be at least 1");
+        if (o.OutScale is not null && o.OutWidth is not null) throw new ArgumentException("--scale and --width both set the output size: pass one");
     }
 
     /// <summary>Loads weights from a safetensors file (ours or a fixture) or an official .pth (params_ema).</summary>
@@ -153,7 +156,7 @@ public sealed class Upscaler : IDisposable
         CheckSize("the image", input.Width, input.Height, input.Channels);
         int s = _net.Config.Scale, h = input.Height, w = input.Width, oh = h * s, ow = w * s, plane = oh * ow;
         var rgb = input.ToRgb();
-        var sr = Run(rgb.Data, h, w, "color", progress, ct);
+        var sr = Options.Tta ? RunTta(rgb.Data, h, w, progress, ct) : Run(rgb.Data, h, w, "color", progress, ct);
         FiniteCheck.Result(sr, "upscale");
         if (Options.ColorFix != ColorFixMode.None)
         {
@@ -169,7 +172,43 @@ public sealed class Upscaler : IDisposable
         float[]? alpha = input.HasAlpha && Options.Alpha != AlphaMode.Discard ? UpscaleAlpha(input, progress, ct) : null;
         int channels = input.ColorChannels + (alpha is null ? 0 : 1);
         var data = alpha is null ? color : [.. color, .. alpha];
-        return new Image(ow, oh, channels, input.BitDepth, data) { Profiles = input.Profiles };
+        var result = new Image(ow, oh, channels, input.BitDepth, data) { Profiles = input.Profiles };
+        return Resample(result);
+    }
+
+    /// <summary>The x4 result at the size <see cref="UpscaleOptions.OutScale"/> or <see cref="UpscaleOptions.OutWidth"/>
+    /// ask for (itself when neither does): area averaging down, bicubic up, clamped to [0,1].</summary>
+    Image Resample(Image x4)
+    {
+        int s = _net.Config.Scale;
+        (int tw, int th) = Options switch
+        {
+            { OutWidth: int ow } => (ow, Math.Max(1, (int)Math.Round(x4.Height * (double)ow / x4.Width))),
+            { OutScale: int os } when os != s => (x4.Width / s * os, x4.Height / s * os),
+            _ => (x4.Width, x4.Height),
+        };
+        if (tw == x4.Width && th == x4.Height) return x4;
+        var mode = tw < x4.Width ? ResizeMode.Area : ResizeMode.Bicubic;
+        var d = Resize.Apply(x4.Data, x4.Channels, x4.Height, x4.Width, th, tw, mode);
+        for (int i = 0; i < d.Length; i++) d[i] = Math.Clamp(d[i], 0f, 1f);
+        return new Image(tw, th, x4.Channels, x4.BitDepth, d) { Profiles = x4.Profiles };
+    }
+
+    /// <summary>Test-time augmentation: the mean of the 8 dihedral transforms' results, each turned back.</summary>
+    float[] RunTta(float[] rgb, int h, int w, IProgress<UpscaleProgress>? progress, CancellationToken ct)
+    {
+        int s = _net.Config.Scale;
+        float[]? sum = null;
+        for (int k = 0; k < Dihedral.Count; k++)
+        {
+            var (t, th, tw) = Dihedral.Apply(rgb, 3, h, w, k);
+            var sr = Run(t, th, tw, $"color (tta {k + 1}/{Dihedral.Count})", progress, ct);
+            var (back, _, _) = Dihedral.Invert(sr, 3, th * s, tw * s, k);
+            if (sum is null) sum = back;
+            else for (int i = 0; i < sum.Length; i++) sum[i] += back[i];
+        }
+        for (int i = 0; i < sum!.Length; i++) sum[i] /= Dihedral.Count;
+        return sum;
     }
 
     float[] UpscaleAlpha(Image input, IProgress<UpscaleProgress>? progress, CancellationToken ct)
@@ -259,12 +298,11 @@ public sealed class Upscaler : IDisposable
             }
         }
         long free = (Options.FreeMemory ?? DeviceMemory.Available)(_ctx);
-        double budget = 0.8 * free;
-        int fit = (int)Math.Min(int.MaxValue, Math.Sqrt(Math.Max(0, budget) / _bytesPerPixel)) / m * m;
-        int tile = Math.Clamp(fit, m, cap);
+        double budget = TileMemoryBudget.Budget(free, Options.MaxMemory);
+        int tile = TileMemoryBudget.LargestTile(_bytesPerPixel, budget, m, cap);
         if (first)
             progress?.Report(new UpscaleProgress("calibrate", pass, 0, 0, tile,
-                $"automatic tile {tile}x{tile}: the model takes {_bytesPerPixel / 1024:0.#} KiB of device memory per LR pixel, {DeviceName} has {free / 1073741824.0:0.#} GiB free"));
+                $"automatic tile {tile}x{tile}: the model takes {_bytesPerPixel / 1024:0.#} KiB of device memory per LR pixel, {DeviceName} has {free / 1073741824.0:0.#} GiB free, budget {budget / 1073741824.0:0.##} GiB (--max-memory)"));
         return tile;
     }
 

@@ -28,6 +28,10 @@ static class UpscaleVerb
         var alpha = new Option<string?>("--alpha") { Description = "alpha plane: model (default; a uniform alpha is carried as is), bicubic or discard" };
         var format = new Option<string?>("-f", "--format") { Description = "output format: png (default for folders), jpg, webp (lossless), webp-lossy or tiff; a single output follows its extension. Names: a single output is written to exactly -o (never another name; JPEG/TIFF drop alpha with a notice); a folder output mirrors the input tree with the format's extension, and inputs that would share a name (x.png, x.jpg) become x-png.png, x-jpg.png; an existing file is replaced only with --overwrite, and only the one named" };
         var quality = new Option<string?>("--quality") { Description = "JPEG and lossy WebP quality 1..100 (default 95)" };
+        var tta = new Option<bool>("--tta") { Description = "test-time augmentation: average the 8 flips/rotations (8 times slower, a little cleaner)" };
+        var outScale = new Option<string?>("--scale") { Description = "output scale 2, 3 or 4 (default 4): the x4 result resampled down" };
+        var outWidth = new Option<string?>("--width") { Description = "output width in pixels (height in proportion): the x4 result resampled" };
+        var maxMemory = new Option<string?>("--max-memory") { Description = "device memory --tile auto may plan for, e.g. 2G or 512M (default: 80% of the free memory, at most 4G)" };
         var maxPixels = new Option<string?>("--max-pixels") { Description = "largest input in pixels (width x height), checked from the header before decoding (default and ceiling: the largest whose x4 result fits in memory, about 44.7 MP for RGB)" };
         var bitDepth = new Option<string?>("--bit-depth") { Description = "PNG bits per sample: auto (default: as the input), 8 or 16" };
         var recursive = new Option<bool>("--recursive") { Description = "walk sub-folders, mirroring them under the output folder" };
@@ -39,7 +43,7 @@ static class UpscaleVerb
         var device = DeviceOption.Create();
         var cmd = new Command("upscale", "x4 super-resolution of images (one step; tiled; PNG, JPEG, WebP or TIFF output; '-' reads stdin or writes stdout)")
         {
-            input, output, weights, seed, tile, overlap, blend, colorFix, alpha, format, quality, maxPixels, bitDepth,
+            input, output, weights, seed, tile, overlap, blend, colorFix, alpha, format, quality, maxPixels, maxMemory, tta, outScale, outWidth, bitDepth,
             recursive, skipExisting, overwrite, json, steps, sampler, device,
         };
         // the parser's own errors (a missing option value, an unknown option) are usage errors for Program, like every verb's
@@ -55,6 +59,10 @@ static class UpscaleVerb
                 Seed = r.GetValue(seed) is { } s ? ParseULong("--seed", s) : 0,
                 Tile = r.GetValue(tile) is { } t && !t.Equals("auto", StringComparison.OrdinalIgnoreCase) && ParseInt("--tile", t, 0, 1 << 16) is int tv and > 0 ? tv : null,
                 MaxInputPixels = r.GetValue(maxPixels) is { } mp ? ParseLong("--max-pixels", mp) : null,
+                MaxMemory = r.GetValue(maxMemory) is { } mm ? ParseBytes("--max-memory", mm) : null,
+                Tta = r.GetValue(tta),
+                OutScale = r.GetValue(outScale) is { } os ? ParseInt("--scale", os, 2, 4) : null,
+                OutWidth = r.GetValue(outWidth) is { } ow ? ParseInt("--width", ow, 1, 1 << 20) : null,
                 TileOverlap = r.GetValue(overlap) is { } o ? ParseInt("--tile-overlap", o, 0, 1 << 16) : null,
                 Blend = Choice("--blend", r.GetValue(blend), TileBlendMode.Cosine, ("average", TileBlendMode.Average), ("cosine", TileBlendMode.Cosine)),
                 ColorFix = Choice("--color-fix", r.GetValue(colorFix), ColorFixMode.None, ("none", ColorFixMode.None), ("adain", ColorFixMode.AdaIn), ("wavelet", ColorFixMode.Wavelet)),
@@ -154,6 +162,15 @@ static class UpscaleVerb
     static long ParseLong(string name, string s) =>
         long.TryParse(s, NumberStyles.Integer, CultureInfo.InvariantCulture, out long v) && v > 0 ? v
             : throw new ArgumentException($"{name} {s}: expected a whole number > 0");
+
+    static long ParseBytes(string name, string s)
+    {
+        string t = s.Trim().ToUpperInvariant().TrimEnd('B', 'I');
+        long unit = t.EndsWith('K') ? 1L << 10 : t.EndsWith('M') ? 1L << 20 : t.EndsWith('G') ? 1L << 30 : t.EndsWith('T') ? 1L << 40 : 1;
+        if (unit > 1) t = t[..^1];
+        return double.TryParse(t, NumberStyles.Float, CultureInfo.InvariantCulture, out double v) && v > 0 && v * unit < long.MaxValue ? (long)(v * unit)
+            : throw new ArgumentException($"{name} {s}: expected a size such as 2G, 512M or a number of bytes");
+    }
 
     static ulong ParseULong(string name, string s) =>
         ulong.TryParse(s, NumberStyles.Integer, CultureInfo.InvariantCulture, out ulong v) ? v
