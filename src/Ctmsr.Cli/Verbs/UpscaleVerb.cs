@@ -49,6 +49,19 @@ static class UpscaleVerb
         // the parser's own errors (a missing option value, an unknown option) are usage errors for Program, like every verb's
         cmd.SetGuardedAction(r =>
         {
+            try { return Execute(r); }
+            catch (Exception e) when (r.GetValue(json))
+            {
+                // under --json a fatal error is an event too, so a consumer of stdout sees why the stream ended
+                int code = Fail.Report(e);
+                Emit(new { @event = "error", message = e.Message.ReplaceLineEndings(" "), exitCode = code });
+                return code;
+            }
+        });
+        return cmd;
+
+        int Execute(ParseResult r)
+        {
             string inPath = r.GetValue(input) ?? throw new ArgumentException("no input given; usage: ctmsr upscale IN -o OUT --weights W");
             string outPath = r.GetValue(output) ?? throw new ArgumentException("no output given; add -o OUT (a file, or a folder for a folder input)");
             string w = r.GetValue(weights) ?? throw new ArgumentException("no model given; add --weights W (.safetensors or the official CTMSR.pth)");
@@ -151,8 +164,7 @@ static class UpscaleVerb
                 return 130;
             }
             finally { Console.CancelKeyPress -= onCancel; }
-        });
-        return cmd;
+        }
     }
 
     static int ParseInt(string name, string s, int min, int max) =>

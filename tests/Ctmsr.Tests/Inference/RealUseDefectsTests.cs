@@ -147,4 +147,15 @@ public class RealUseDefectsTests
         Assert.That(code, Is.Not.EqualTo(0));
         Assert.That(Directory.Exists(P("run")), Is.False, "a new start (or --resume) is not blocked by a half-made run folder");
     }
+
+    [Test]
+    public void FatalErrorsAreJsonUnderJson()
+    {
+        var (code, stdout, err) = CliRunner.Run("upscale", P("missing.png"), "-o", P("out.png"), "--weights", WeightsPath, "--json");
+        Assert.That(code, Is.EqualTo(2), err);
+        using var doc = System.Text.Json.JsonDocument.Parse(stdout.Trim().Split('\n')[^1]);
+        Assert.That(doc.RootElement.GetProperty("event").GetString(), Is.EqualTo("error"));
+        Assert.That(doc.RootElement.GetProperty("message").GetString(), Does.Contain("missing.png"));
+        Assert.That(doc.RootElement.GetProperty("exitCode").GetInt32(), Is.EqualTo(2));
+    }
 }
