@@ -117,7 +117,21 @@ static class UpscaleVerb
             else Console.Error.WriteLine($"model {up.Config} on {up.DeviceName}, loaded in {sw.Elapsed.TotalSeconds:0.0} s; tile {tileText}, {options.Steps} step(s), {jobs.Count} image(s)");
 
             using var cts = new CancellationTokenSource();
-            ConsoleCancelEventHandler onCancel = (_, e) => { e.Cancel = true; cts.Cancel(); };
+            string interrupted = "interrupted (Ctrl+C); outputs written so far are complete and are skipped when you run the same command again";
+            ConsoleCancelEventHandler onCancel = (_, e) =>
+            {
+                e.Cancel = true;
+                cts.Cancel();
+                // cancellation is seen between tiles, and one tile of a large model can take many seconds: if the run
+                // has not wound down within a second, leave now (outputs are written atomically, so nothing is torn;
+                // a temporary in flight is removed by the next run)
+                _ = Task.Delay(1000).ContinueWith(_ =>
+                {
+                    if (asJson) Emit(new { @event = "interrupted", message = interrupted });
+                    else Console.Error.WriteLine($"ctmsr: {interrupted}");
+                    Environment.Exit(130);
+                });
+            };
             Console.CancelKeyPress += onCancel;
             try
             {
@@ -158,9 +172,8 @@ static class UpscaleVerb
             }
             catch (OperationCanceledException) when (cts.IsCancellationRequested)
             {
-                string msg = "interrupted (Ctrl+C); outputs written so far are complete and are skipped when you run the same command again";
-                if (asJson) Emit(new { @event = "interrupted", message = msg });
-                else Console.Error.WriteLine($"ctmsr: {msg}");
+                if (asJson) Emit(new { @event = "interrupted", message = interrupted });
+                else Console.Error.WriteLine($"ctmsr: {interrupted}");
                 return 130;
             }
             finally { Console.CancelKeyPress -= onCancel; }

@@ -102,4 +102,37 @@ public class UpscaleExtrasTests
         }
         finally { Directory.Delete(dir, true); }
     }
+
+    /// <summary>Ctrl+C (SIGINT) during a slow image stops the process within a few seconds with exit 130 (it used to
+    /// finish the tile in progress first, about 19 s on a photo).</summary>
+    [Test]
+    public void CtrlCStopsUpscalePromptlyWith130()
+    {
+        var dir = TempDir();
+        try
+        {
+            File.WriteAllBytes(Path.Combine(dir, "in.png"), ImageCodec.EncodePng(Card(256, 256, 3)));
+            var exe = Path.Combine(TestContext.CurrentContext.TestDirectory, "ctmsr.dll");
+            var psi = new System.Diagnostics.ProcessStartInfo("dotnet") { RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false };
+            foreach (var a in new[] { exe, "upscale", Path.Combine(dir, "in.png"), "-o", Path.Combine(dir, "out.png"), "--weights", WeightsPath, "--steps", "200", "--tile", "256" })
+                psi.ArgumentList.Add(a);
+            using var p = System.Diagnostics.Process.Start(psi)!;
+            var err = new System.Text.StringBuilder();
+            var loaded = new ManualResetEventSlim();
+            p.ErrorDataReceived += (_, e) => { if (e.Data is null) return; lock (err) err.AppendLine(e.Data); if (e.Data.StartsWith("model ")) loaded.Set(); };
+            p.BeginErrorReadLine();
+            Assert.That(loaded.Wait(TimeSpan.FromSeconds(60)), Is.True, "the model loads");
+            Thread.Sleep(500); // inside the first tile's 200 model evaluations
+            using (var kill = System.Diagnostics.Process.Start("kill", ["-INT", p.Id.ToString()])) kill.WaitForExit();
+            var sw = System.Diagnostics.Stopwatch.StartNew();
+            bool exited = p.WaitForExit(10_000);
+            if (!exited) p.Kill();
+            Assert.That(exited, Is.True, "stopped within 10 s");
+            TestContext.Out.WriteLine($"stopped {sw.Elapsed.TotalSeconds:0.0} s after SIGINT");
+            Assert.That(p.ExitCode, Is.EqualTo(130));
+            lock (err) Assert.That(err.ToString(), Does.Contain("interrupted"));
+            Assert.That(File.Exists(Path.Combine(dir, "out.png")), Is.False);
+        }
+        finally { Directory.Delete(dir, true); }
+    }
 }
