@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Installs the Debian packages Ctmsr uses at run time and in tests (idempotent; quiet when all are present).
 set -euo pipefail
-# libjpeg-turbo-progs: djpeg/cjpeg, the JPEG reference in tests/Ctmsr.Tests/Imaging (those tests skip without it).
+# No image library: images are read and written by ImageSharp (managed code).
 # fonts-dejavu-core: the font ScottPlot's charts (loss.png, bench --chart) draw their text with, through SkiaSharp.
-pkgs=(ocl-icd-libopencl1 pocl-opencl-icd libturbojpeg0 libpng16-16 clang libopenblas0-pthread libjpeg-turbo-progs fonts-dejavu-core)
+pkgs=(ocl-icd-libopencl1 pocl-opencl-icd clang libopenblas0-pthread fonts-dejavu-core)
 missing=()
 for p in "${pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then

@@ -13,6 +13,9 @@ public sealed class Image
     /// <summary>Samples, length Channels*Height*Width, index (c*Height + y)*Width + x.</summary>
     public float[] Data { get; }
 
+    /// <summary>ICC profile and EXIF of the file this image came from, carried to outputs where the format allows; null when none.</summary>
+    public ImageProfiles? Profiles { get; init; }
+
     public Image(int width, int height, int channels, int bitDepth = 8, float[]? data = null)
     {
         if (width <= 0 || height <= 0) throw new ArgumentOutOfRangeException(nameof(width), $"image size {width}x{height} must be positive");

@@ -48,17 +48,40 @@ public static class UpscaleBatch
                 .Order(StringComparer.Ordinal)
                 .Select(f => new BatchJob(f, Path.Combine(outFull, Path.ChangeExtension(Path.GetRelativePath(inFull, f), ext))))
                 .ToList();
-            // a.png and a.jpg side by side would both become a.png: the later ones keep their extension (a.jpg.png)
-            var seen = new HashSet<string>(StringComparer.Ordinal);
+            // a.png and a.jpg side by side would both become a.png: every input of such a group is named after its
+            // source extension too (a-png.png, a-jpg.png), so a name never depends on which file came first
+            var clash = jobs.GroupBy(j => j.Output, StringComparer.Ordinal).Where(g => g.Count() > 1).Select(g => g.Key).ToHashSet(StringComparer.Ordinal);
             for (int i = 0; i < jobs.Count; i++)
-                if (!seen.Add(jobs[i].Output)) jobs[i] = jobs[i] with { Output = Path.Combine(outFull, Path.GetRelativePath(inFull, jobs[i].Input) + ext) };
+                if (clash.Contains(jobs[i].Output))
+                {
+                    string rel = Path.GetRelativePath(inFull, jobs[i].Input);
+                    string stem = Path.ChangeExtension(rel, null) + "-" + Path.GetExtension(rel).TrimStart('.').ToLowerInvariant();
+                    jobs[i] = jobs[i] with { Output = Path.Combine(outFull, stem + ext) };
+                }
             if (jobs.Count == 0)
-                throw new ArgumentException($"{input}: no images (png, jpg, jpeg, ppm, pgm) in this folder{(recursive ? " or below" : "; add --recursive for sub-folders")}");
+                throw new ArgumentException($"{input}: no images ({string.Join(", ", ImageCodec.InputExtensions.Select(e => e.TrimStart('.')))}) in this folder{(recursive ? " or below" : "; add --recursive for sub-folders")}");
             return jobs;
         }
+        if (input == "-") return [new BatchJob("-", output)]; // standard input
         if (!File.Exists(input)) throw new FileNotFoundException($"{input}: no such file or folder", input);
         bool intoFolder = Directory.Exists(output) || output.EndsWith(Path.DirectorySeparatorChar) || output.EndsWith(Path.AltDirectorySeparatorChar);
         return [new BatchJob(input, intoFolder ? Path.Combine(output, Path.ChangeExtension(Path.GetFileName(input), ext)) : output)];
+    }
+
+    /// <summary>Files in the <paramref name="input"/> folder that a run leaves out because they are not images this tool
+    /// reads (hidden files and temporaries aside), sorted; empty for a file input.</summary>
+    public static IReadOnlyList<string> Unsupported(string input, bool recursive) => !Directory.Exists(input) ? [] :
+        Directory.EnumerateFiles(input, "*", new EnumerationOptions { RecurseSubdirectories = recursive, IgnoreInaccessible = true, AttributesToSkip = FileAttributes.Hidden })
+            .Where(f => !Path.GetFileName(f).StartsWith('.') && !IsImageName(f))
+            .Order(StringComparer.Ordinal).ToList();
+
+    /// <summary>Throws IOException naming the first output folder of <paramref name="jobs"/> where no file can be
+    /// created, so a read-only destination is found before any image is computed.</summary>
+    public static void CheckWritable(IReadOnlyList<BatchJob> jobs)
+    {
+        foreach (var dir in jobs.Where(j => j.Output != "-").Select(j => Path.GetDirectoryName(Path.GetFullPath(j.Output))!).Distinct(StringComparer.Ordinal))
+            if (!Ctmsr.Kernels.AtomicFile.CanWriteIn(dir, out var why))
+                throw new IOException($"{dir}: cannot write the outputs here ({why}): choose another -o or fix the folder's permissions");
     }
 
     /// <summary>True for a file name whose extension names a format the codecs read, and that is not hidden.</summary>

@@ -27,7 +27,9 @@ public sealed record UpscaleOptions
     /// <summary>The largest automatic tile: the spec's 512, so a device with room for it reproduces the paper's layout.</summary>
     public int MaxAutoTile { get; init; } = 512;
 
-    public TileBlendMode Blend { get; init; } = TileBlendMode.Average;
+    /// <summary>Cosine by default: the paper's uniform average leaves a visible step where a tile's coverage ends (each
+    /// tile has its own noise), the cross-fade does not (TileSeamTests).</summary>
+    public TileBlendMode Blend { get; init; } = TileBlendMode.Cosine;
     public ColorFixMode ColorFix { get; init; } = ColorFixMode.None;
     public AlphaMode Alpha { get; init; } = AlphaMode.Model;
 
@@ -45,6 +47,26 @@ public sealed record UpscaleOptions
     public Func<Context, long>? FreeMemory { get; init; }
 
     public const int MaxSteps = 200;
+
+    /// <summary>Largest input (width x height) accepted, checked from the file's header before decoding; null: the
+    /// largest whose x4 result fits one image in memory (<see cref="Upscaler.LargestInput"/>, about 44.7 MP for RGB).
+    /// A value above that hard limit does not raise it.</summary>
+    public long? MaxInputPixels { get; init; }
+
+    /// <summary>Bytes of device memory automatic tiles may plan for; null: 80% of the free memory, at most
+    /// <see cref="TileMemoryBudget.DefaultCap"/> (4 GiB).</summary>
+    public long? MaxMemory { get; init; }
+
+    /// <summary>Test-time augmentation: the colour planes are upscaled in all 8 flips/rotations (<see cref="Dihedral"/>)
+    /// and the results, turned back, averaged (8 times the work).</summary>
+    public bool Tta { get; init; }
+
+    /// <summary>Output scale 2, 3 or 4 (the x4 result resampled down with area averaging); null: the model's x4.</summary>
+    public int? OutScale { get; init; }
+
+    /// <summary>Output width in pixels (height in proportion, rounded); the x4 result is resampled (area averaging when
+    /// smaller, bicubic when larger). Exclusive with <see cref="OutScale"/>.</summary>
+    public int? OutWidth { get; init; }
 }
 
 /// <summary>A progress report of one image: Kind is "tile" (a tile finished), "notice" (e.g. a tile halved after an

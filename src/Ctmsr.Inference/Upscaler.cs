@@ -41,6 +41,7 @@ public sealed class Upscaler : IDisposable
         Options = options ?? new UpscaleOptions();
         var cfg = ConfigInference.FromStateDict(weights);
         Validate(Options, cfg);
+        FiniteCheck.Weights(weights);
         _ctx = new Context(backend);
         _net = new CtmsrNet(_ctx, cfg);
         ModelWeights.Load(_net, weights);
@@ -57,16 +58,24 @@ public sealed class Upscaler : IDisposable
         if (o.MaxAutoTile < m) throw new ArgumentException($"the largest automatic tile {o.MaxAutoTile} must be at least {m}");
         if (o.Steps is < 1 or > UpscaleOptions.MaxSteps) throw new ArgumentException($"--steps {o.Steps} must be 1..{UpscaleOptions.MaxSteps}");
         if (!(o.NoiseScale >= 0)) throw new ArgumentException($"noise scale {o.NoiseScale} must be >= 0");
+        if (o.OutScale is int os && (os < 1 || os > cfg.Scale)) throw new ArgumentException($"--scale {os} must be 1..{cfg.Scale} for this x{cfg.Scale} model");
+        if (o.OutWidth is int ow && ow < 1) throw new ArgumentException($"--width {ow} must be at least 1");
+        if (o.OutScale is not null && o.OutWidth is not null) throw new ArgumentException("--scale and --width both set the output size: pass one");
     }
 
     /// <summary>Loads weights from a safetensors file (ours or a fixture) or an official .pth (params_ema).</summary>
-    public static Upscaler Load(string weightsPath, Backend backend, UpscaleOptions? options = null, string? key = null) =>
-        new(backend, CheckpointFiles.LoadStateDict(weightsPath, key ?? "params_ema"), options);
+    public static Upscaler Load(string weightsPath, Backend backend, UpscaleOptions? options = null, string? key = null)
+    {
+        var weights = CheckpointFiles.LoadStateDict(weightsPath, key ?? "params_ema");
+        FiniteCheck.Weights(weights, weightsPath);
+        return new(backend, weights, options);
+    }
 
     // ---- files ----
 
     /// <summary>
-    /// Decodes <paramref name="input"/> (PNG, JPEG, PPM/PGM; EXIF orientation applied), upscales it and writes
+    /// Decodes <paramref name="input"/> (PNG, JPEG, WebP, TIFF, BMP, TGA, GIF, PPM/PGM; EXIF orientation applied; the size
+    /// checked from the header first, see <see cref="CheckSize"/>), upscales it and writes
     /// <paramref name="output"/> atomically (temporary file and rename). With <see cref="SaveOptions.Overwrite"/> false an
     /// existing output is left alone (Status "skipped"). A JPEG output for an image with alpha is written as PNG and the
     /// result's Notice says so. Decoding, model and write errors propagate; cancellation is checked between tiles.
@@ -82,16 +91,50 @@ public sealed class Upscaler : IDisposable
         save ??= new SaveOptions();
         var sw = System.Diagnostics.Stopwatch.StartNew();
         save.Check(output);
-        if (!save.Overwrite && File.Exists(output)) return new UpscaleFileResult(input, output, "skipped", sw.Elapsed.TotalMilliseconds);
-        var img = ImageCodec.Decode(input);
+        bool toStdout = output == "-";
+        if (!toStdout && !save.Overwrite && File.Exists(output)) return new UpscaleFileResult(input, output, "skipped", sw.Elapsed.TotalMilliseconds);
+        // refuse an input that is too large from its header, before seconds of decoding and computing
+        if (input != "-" && ImageCodec.Identify(input) is var (iw, ih)) CheckSize(input, iw, ih, 3);
+        var img = ImageCodec.Decode(input, new ImageDecodeOptions { MaxPixels = Options.MaxInputPixels ?? ImageDecodeOptions.Default.MaxPixels });
+        CheckSize(input, img.Width, img.Height, img.Channels);
         if (Options.Alpha == AlphaMode.Discard) img = img.WithoutAlpha();
         var (path, format, notice) = save.Resolve(output, img);
-        if (!save.Overwrite && File.Exists(path))
+        if (!toStdout && !save.Overwrite && File.Exists(path))
             return new UpscaleFileResult(input, path, "skipped", sw.Elapsed.TotalMilliseconds, img.Width, img.Height, Notice: notice);
         var sr = Upscale(img, progress, ct);
         ct.ThrowIfCancellationRequested();
-        AtomicFile.WriteAllBytes(path, save.Encode(sr, format));
+        var bytes = save.Encode(sr, format);
+        if (toStdout)
+        {
+            using var stdout = Console.OpenStandardOutput();
+            stdout.Write(bytes);
+        }
+        else AtomicFile.WriteAllBytes(path, bytes);
         return new UpscaleFileResult(input, path, "done", sw.Elapsed.TotalMilliseconds, img.Width, img.Height, sr.Width, sr.Height, LastTileSize, notice);
+    }
+
+    /// <summary>The largest input, in LR pixels, whose x4 result this upscaler can hold: every plane of the result and
+    /// of the blending accumulator is one float array (at most Array.MaxLength samples), so an RGB input up to about
+    /// 44.7 MP (33.5 MP with alpha) fits.</summary>
+    public long LargestInput(int channels)
+    {
+        long s = _net.Config.Scale;
+        return Array.MaxLength / (Math.Max(3, channels) * s * s);
+    }
+
+    /// <summary>Throws ArgumentException naming the limit when a width x height input (with its padding to the size
+    /// unit) is over <see cref="UpscaleOptions.MaxInputPixels"/> or over what the result can hold.</summary>
+    public void CheckSize(string name, long width, long height, int channels)
+    {
+        int m = _net.Config.SizeMultiple;
+        long padded = (width + m - 1) / m * m * ((height + m - 1) / m * m);
+        long hard = LargestInput(channels);
+        long limit = Math.Min(hard, Options.MaxInputPixels ?? hard);
+        if (padded > limit || width * height > limit)
+            throw new ArgumentException($"{name}: image is {width}x{height} = {width * height / 1e6:0.#} megapixels, over the limit of {limit / 1e6:0.#} megapixels " +
+                (limit == hard
+                    ? $"(the x{_net.Config.Scale} result of a larger one does not fit in one image in memory; --max-pixels can lower this limit, not raise it): downscale or crop it"
+                    : "(--max-pixels): downscale it or raise --max-pixels"));
     }
 
     // ---- images ----
@@ -110,9 +153,11 @@ public sealed class Upscaler : IDisposable
 
     Image UpscaleLocked(Image input, IProgress<UpscaleProgress>? progress, CancellationToken ct)
     {
+        CheckSize("the image", input.Width, input.Height, input.Channels);
         int s = _net.Config.Scale, h = input.Height, w = input.Width, oh = h * s, ow = w * s, plane = oh * ow;
         var rgb = input.ToRgb();
-        var sr = Run(rgb.Data, h, w, "color", progress, ct);
+        var sr = Options.Tta ? RunTta(rgb.Data, h, w, progress, ct) : Run(rgb.Data, h, w, "color", progress, ct);
+        FiniteCheck.Result(sr, "upscale");
         if (Options.ColorFix != ColorFixMode.None)
         {
             var reference = Resize.Apply(rgb.Data, 3, h, w, oh, ow, ResizeMode.Bicubic);
@@ -127,7 +172,43 @@ public sealed class Upscaler : IDisposable
         float[]? alpha = input.HasAlpha && Options.Alpha != AlphaMode.Discard ? UpscaleAlpha(input, progress, ct) : null;
         int channels = input.ColorChannels + (alpha is null ? 0 : 1);
         var data = alpha is null ? color : [.. color, .. alpha];
-        return new Image(ow, oh, channels, input.BitDepth, data);
+        var result = new Image(ow, oh, channels, input.BitDepth, data) { Profiles = input.Profiles };
+        return Resample(result);
+    }
+
+    /// <summary>The x4 result at the size <see cref="UpscaleOptions.OutScale"/> or <see cref="UpscaleOptions.OutWidth"/>
+    /// ask for (itself when neither does): area averaging down, bicubic up, clamped to [0,1].</summary>
+    Image Resample(Image x4)
+    {
+        int s = _net.Config.Scale;
+        (int tw, int th) = Options switch
+        {
+            { OutWidth: int ow } => (ow, Math.Max(1, (int)Math.Round(x4.Height * (double)ow / x4.Width))),
+            { OutScale: int os } when os != s => (x4.Width / s * os, x4.Height / s * os),
+            _ => (x4.Width, x4.Height),
+        };
+        if (tw == x4.Width && th == x4.Height) return x4;
+        var mode = tw < x4.Width ? ResizeMode.Area : ResizeMode.Bicubic;
+        var d = Resize.Apply(x4.Data, x4.Channels, x4.Height, x4.Width, th, tw, mode);
+        for (int i = 0; i < d.Length; i++) d[i] = Math.Clamp(d[i], 0f, 1f);
+        return new Image(tw, th, x4.Channels, x4.BitDepth, d) { Profiles = x4.Profiles };
+    }
+
+    /// <summary>Test-time augmentation: the mean of the 8 dihedral transforms' results, each turned back.</summary>
+    float[] RunTta(float[] rgb, int h, int w, IProgress<UpscaleProgress>? progress, CancellationToken ct)
+    {
+        int s = _net.Config.Scale;
+        float[]? sum = null;
+        for (int k = 0; k < Dihedral.Count; k++)
+        {
+            var (t, th, tw) = Dihedral.Apply(rgb, 3, h, w, k);
+            var sr = Run(t, th, tw, $"color (tta {k + 1}/{Dihedral.Count})", progress, ct);
+            var (back, _, _) = Dihedral.Invert(sr, 3, th * s, tw * s, k);
+            if (sum is null) sum = back;
+            else for (int i = 0; i < sum.Length; i++) sum[i] += back[i];
+        }
+        for (int i = 0; i < sum!.Length; i++) sum[i] /= Dihedral.Count;
+        return sum;
     }
 
     float[] UpscaleAlpha(Image input, IProgress<UpscaleProgress>? progress, CancellationToken ct)
@@ -217,12 +298,11 @@ public sealed class Upscaler : IDisposable
             }
         }
         long free = (Options.FreeMemory ?? DeviceMemory.Available)(_ctx);
-        double budget = 0.8 * free;
-        int fit = (int)Math.Min(int.MaxValue, Math.Sqrt(Math.Max(0, budget) / _bytesPerPixel)) / m * m;
-        int tile = Math.Clamp(fit, m, cap);
+        double budget = TileMemoryBudget.Budget(free, Options.MaxMemory);
+        int tile = TileMemoryBudget.LargestTile(_bytesPerPixel, budget, m, cap);
         if (first)
             progress?.Report(new UpscaleProgress("calibrate", pass, 0, 0, tile,
-                $"automatic tile {tile}x{tile}: the model takes {_bytesPerPixel / 1024:0.#} KiB of device memory per LR pixel, {DeviceName} has {free / 1073741824.0:0.#} GiB free"));
+                $"automatic tile {tile}x{tile}: the model takes {_bytesPerPixel / 1024:0.#} KiB of device memory per LR pixel, {DeviceName} has {free / 1073741824.0:0.#} GiB free, budget {budget / 1073741824.0:0.##} GiB (--max-memory)"));
         return tile;
     }
 

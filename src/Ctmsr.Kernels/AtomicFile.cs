@@ -1,17 +1,30 @@
 namespace Ctmsr.Kernels;
 
-/// <summary>Writes a file through a temporary sibling and a rename, so readers never see a torn file.</summary>
+/// <summary>Writes a file through a temporary sibling and a rename, so readers never see a torn file. Temporaries
+/// are named .NAME.PID.GUID.tmp; one left by a process that no longer runs (kill -9) is removed on the next write of
+/// the same file. Errors name the target, not the temporary.</summary>
 public static class AtomicFile
 {
     public static void Write(string path, Action<Stream> write)
     {
         string full = System.IO.Path.GetFullPath(path);
         string dir = System.IO.Path.GetDirectoryName(full)!;
-        Directory.CreateDirectory(dir);
-        string tmp = System.IO.Path.Combine(dir, $".{System.IO.Path.GetFileName(full)}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp");
+        string name = System.IO.Path.GetFileName(full);
+        string tmp = System.IO.Path.Combine(dir, $".{name}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp");
+        FileStream created;
         try
         {
-            using (var fs = new FileStream(tmp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 20))
+            Directory.CreateDirectory(dir);
+            RemoveStale(dir, name);
+            created = new FileStream(tmp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 20);
+        }
+        catch (Exception e) when (e is UnauthorizedAccessException or IOException)
+        {
+            throw new IOException($"{full}: cannot write this file ({e.GetType().Name.Replace("Exception", "")}: the folder {dir} is not writable or not there): choose another output path or fix the folder's permissions", e);
+        }
+        try
+        {
+            using (var fs = created)
             {
                 write(fs);
                 fs.Flush(flushToDisk: true);
@@ -22,6 +35,47 @@ public static class AtomicFile
         {
             try { File.Delete(tmp); } catch (IOException) { }
             throw;
+        }
+    }
+
+    /// <summary>Deletes temporaries of <paramref name="name"/> whose writing process is gone.</summary>
+    static void RemoveStale(string dir, string name)
+    {
+        foreach (var f in Directory.EnumerateFiles(dir, $".{name}.*.tmp"))
+        {
+            var parts = System.IO.Path.GetFileName(f)[(name.Length + 2)..].Split('.');
+            if (parts.Length != 3 || !int.TryParse(parts[0], out int pid) || pid == Environment.ProcessId || IsAlive(pid)) continue;
+            try { File.Delete(f); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+        }
+    }
+
+    static bool IsAlive(int pid)
+    {
+        try
+        {
+            using var p = System.Diagnostics.Process.GetProcessById(pid);
+            return !p.HasExited;
+        }
+        catch (ArgumentException) { return false; }
+        catch (InvalidOperationException) { return false; }
+    }
+
+    /// <summary>True when a file can be created in <paramref name="dir"/> (creating the folder if needed): checked
+    /// before long work whose results go there.</summary>
+    public static bool CanWriteIn(string dir, out string? reason)
+    {
+        try
+        {
+            Directory.CreateDirectory(dir);
+            string probe = System.IO.Path.Combine(dir, $".ctmsr-probe.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp");
+            using (new FileStream(probe, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1, FileOptions.DeleteOnClose)) { }
+            reason = null;
+            return true;
+        }
+        catch (Exception e) when (e is UnauthorizedAccessException or IOException)
+        {
+            reason = e.Message;
+            return false;
         }
     }
 

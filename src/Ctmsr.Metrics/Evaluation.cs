@@ -10,7 +10,9 @@ namespace Ctmsr.Metrics;
 public sealed record EvalItem(string Name, Func<Image> Sr, Func<Image>? Gt, Func<Image>? Baseline = null);
 
 /// <summary>The scores of one image; a metric that was not computed is null. Bicubic holds the baseline's scores, when scored.</summary>
-public sealed record ImageScores(string Name, double? PsnrY, double? SsimY, double? LpipsAlex, double? Niqe, ImageScores? Bicubic = null);
+/// <summary>Scores of one image. Niqe is NaN ("n/a") for an image smaller than NIQE's 96x96 block; Error is set (and the
+/// scores null) for an image that could not be scored.</summary>
+public sealed record ImageScores(string Name, double? PsnrY, double? SsimY, double? LpipsAlex, double? Niqe, ImageScores? Bicubic = null, string? Error = null);
 
 /// <summary>Which metrics to compute: PSNR/SSIM need a ground truth, LPIPS a loaded scorer, NIQE a pristine model.</summary>
 public sealed record EvalMetrics(bool FullReference, LpipsScorer? Lpips, NiqeModel? Niqe, int CropBorder = 0);
@@ -94,14 +96,16 @@ public static class Evaluation
             if (m.FullReference) { psnr = Psnr.Y(sr, gt, m.CropBorder); ssim = Ssim.Y(sr, gt, m.CropBorder); }
             if (m.Lpips is not null) lpips = m.Lpips.Score(sr, gt);
         }
-        if (m.Niqe is not null) niqe = Niqe.Of(sr, m.Niqe, m.CropBorder);
+        if (m.Niqe is not null)
+            niqe = Math.Min(sr.Width, sr.Height) - 2 * m.CropBorder < Niqe.BlockSize ? double.NaN : Niqe.Of(sr, m.Niqe, m.CropBorder);
         return new ImageScores(name, psnr, ssim, lpips, niqe);
     }
 
     /// <summary>The mean of each computed metric over the rows (BasicSR's average of per-image values).</summary>
     public static ImageScores Mean(IReadOnlyList<ImageScores> rows)
     {
-        static double? Avg(IEnumerable<double?> v) { var l = v.Where(x => x.HasValue).Select(x => x!.Value).ToList(); return l.Count == 0 ? null : l.Average(); }
+        static double? Avg(IEnumerable<double?> v) { var l = v.Where(x => x.HasValue && !double.IsNaN(x.Value)).Select(x => x!.Value).ToList(); return l.Count == 0 ? null : l.Average(); }
+        rows = rows.Where(r => r.Error is null).ToList();
         var bic = rows.Select(r => r.Bicubic).OfType<ImageScores>().ToList();
         return new ImageScores("mean", Avg(rows.Select(r => r.PsnrY)), Avg(rows.Select(r => r.SsimY)), Avg(rows.Select(r => r.LpipsAlex)), Avg(rows.Select(r => r.Niqe)),
             bic.Count == 0 ? null : Mean(bic));
@@ -123,6 +127,8 @@ public static class Evaluation
         var sb = new StringBuilder();
         sb.Append("image");
         foreach (var c in cols) sb.Append(',').Append(c.name);
+        bool hasErrors = rows.Any(r => r.Error is not null);
+        if (hasErrors) sb.Append(",error");
         sb.Append('\n');
         foreach (var r in rows.Append(Mean(rows)))
         {
@@ -130,8 +136,9 @@ public static class Evaluation
             foreach (var c in cols)
             {
                 var v = c.get(r);
-                sb.Append(',').Append(v is null ? "" : double.IsPositiveInfinity(v.Value) ? "inf" : v.Value.ToString(c.fmt, CultureInfo.InvariantCulture));
+                sb.Append(',').Append(v is null ? "" : double.IsNaN(v.Value) ? "n/a" : double.IsPositiveInfinity(v.Value) ? "inf" : v.Value.ToString(c.fmt, CultureInfo.InvariantCulture));
             }
+            if (hasErrors) sb.Append(',').Append(r.Error is null ? "" : Quote(r.Error));
             sb.Append('\n');
         }
         return sb.ToString();

@@ -51,6 +51,8 @@ static class EvalVerb
             if (srDir is null && (modelFile is null || lqDir is null))
                 throw new ArgumentException(modelFile is null && lqDir is null ? "nothing to score: pass --sr DIR, or --model W --lq DIR"
                     : modelFile is null ? "--lq needs the model to upscale with: pass --model W as well" : "--model needs the inputs to upscale: pass --lq DIR as well");
+            if (srDir is not null && gtDir is null && r.GetValue(noNiqe))
+                throw new ArgumentException("nothing to score: without --gt only NIQE applies, and --no-niqe turns it off; pass --gt DIR or drop --no-niqe");
             if (modelFile is not null && !modelFile.Exists)
                 throw new FileNotFoundException($"{modelFile.FullName}: no such weights file; pass a .safetensors or the official CTMSR.pth to --model");
 
@@ -105,7 +107,9 @@ static class EvalVerb
                     AtomicFile.WriteAllText(csvPath.FullName, table);
                     Console.WriteLine($"scored {rows.Count} images -> {csvPath.FullName}; mean: " + Summary(mean) + (mean.Bicubic is { } b ? $"; bicubic: {Summary(b)}" : ""));
                 }
-                return 0;
+                int failed = rows.Count(x => x.Error is not null);
+                if (failed > 0) Console.Error.WriteLine($"ctmsr: {failed} of {rows.Count} image(s) could not be scored (see the error column); the mean covers the others");
+                return failed > 0 ? 1 : 0;
             }
             finally { ctx?.Dispose(); upscaler?.Dispose(); }
         });
@@ -115,7 +119,7 @@ static class EvalVerb
     static string Summary(ImageScores m) => string.Join(", ", new[]
     {
         m.PsnrY is { } p ? $"PSNR-Y {p:F4}" : null, m.SsimY is { } s ? $"SSIM-Y {s:F4}" : null,
-        m.LpipsAlex is { } l ? $"LPIPS-Alex {l:F4}" : null, m.Niqe is { } n ? $"NIQE {n:F4}" : null,
+        m.LpipsAlex is { } l ? $"LPIPS-Alex {l:F4}" : null, m.Niqe is { } n ? $"NIQE {(double.IsNaN(n) ? "n/a" : n.ToString("F4"))}" : null,
     }.Where(x => x is not null));
 
     /// <summary>Scores every item with a progress bar on stderr (stdout may carry the table).</summary>
@@ -131,7 +135,14 @@ static class EvalVerb
                 var task = p.AddTask("eval", maxValue: items.Count);
                 foreach (var item in items)
                 {
-                    rows.Add(Evaluation.Score(item, metrics));
+                    try { rows.Add(Evaluation.Score(item, metrics)); }
+                    catch (Exception e) when (e is not OperationCanceledException and not OutOfMemoryException)
+                    {
+                        // one bad file is reported and the run goes on
+                        string msg = e.Message.ReplaceLineEndings(" ");
+                        console.MarkupLine(Markup.Escape($"ctmsr: error: {(msg.Contains(item.Name, StringComparison.Ordinal) ? msg : $"{item.Name}: {msg}")}"));
+                        rows.Add(new ImageScores(item.Name, null, null, null, null, Error: msg));
+                    }
                     task.Increment(1);
                     task.Description = $"eval {rows.Count}/{items.Count} ({rows.Count / Math.Max(sw.Elapsed.TotalSeconds, 1e-9):F1} it/s)";
                 }

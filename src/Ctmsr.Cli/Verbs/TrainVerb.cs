@@ -130,7 +130,14 @@ static class TrainVerb
                     _ => throw new ArgumentException($"unknown --loss '{lossKind}': use dtm or sds"),
                 },
             };
-            trainer = Trainer.Start(ctx, o, run.FullName, hooks);
+            // a start that fails (a bad --init, unreadable data) must not leave a run folder that blocks the next start
+            bool existed = Directory.Exists(run.FullName) && Directory.EnumerateFileSystemEntries(run.FullName).Any();
+            try { trainer = Trainer.Start(ctx, o, run.FullName, hooks); }
+            catch when (!existed && Directory.Exists(run.FullName))
+            {
+                try { Directory.Delete(run.FullName, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+                throw;
+            }
         }
 
         using (trainer)
@@ -155,7 +162,8 @@ static class TrainVerb
                     Console.WriteLine($"done: {result.Iteration} iterations; EMA model {trainer.RunDir.EmaModelPath}, checkpoint {result.LastCheckpoint}");
                 else
                     Console.WriteLine($"stopped at iteration {result.Iteration}; checkpoint {result.LastCheckpoint}; continue with `ctmsr train {trainer.Options.Stage.ToString().ToLowerInvariant()} --resume {trainer.RunDir.Root}`");
-                return 0;
+                // interrupted (Ctrl+C) is 130, as shells report SIGINT, so scripts can tell it from a finished run
+                return !result.Finished && cts.IsCancellationRequested ? 130 : 0;
             }
             finally { Console.CancelKeyPress -= onCancel; }
         }

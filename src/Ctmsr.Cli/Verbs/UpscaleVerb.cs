@@ -9,7 +9,7 @@ namespace Ctmsr.Cli.Verbs;
 
 /// <summary>
 /// `ctmsr upscale IN -o OUT --weights W [--device D] [--tile auto|N] [--blend average|cosine] [--color-fix ...]
-/// [--alpha ...] [-f png|jpg] [--quality Q] [--bit-depth auto|8|16] [--recursive] [--overwrite] [--json] [--steps N]`.
+/// [--alpha ...] [-f png|jpg|webp|webp-lossy|tiff] [--quality Q] [--max-pixels N] [--bit-depth auto|8|16] [--recursive] [--overwrite] [--json] [--steps N]`.
 /// Exit codes: 0 every file upscaled or skipped, 1 some failed, 2 a usage error, 130 interrupted.
 /// Option values are parsed here rather than by the parser, so a bad value is a one-line usage error (exit 2).
 /// </summary>
@@ -21,13 +21,18 @@ static class UpscaleVerb
         var output = new Option<string?>("-o", "--output") { Description = "output file (single input) or folder" };
         var weights = new Option<string?>("--weights") { Description = "model weights: .safetensors or the official CTMSR.pth (params_ema is used)" };
         var seed = new Option<string?>("--seed") { Description = "noise seed (default 0)" };
-        var tile = new Option<string?>("--tile") { Description = "LR tile size: auto (default: fit free device memory, at most 512, halve on out-of-memory) or N, a multiple of 64" };
+        var tile = new Option<string?>("--tile") { Description = "LR tile size: auto or 0 (default: fit free device memory, at most 512, halve on out-of-memory) or N, a multiple of the model's size unit (64 for the x4 model; the error names it)" };
         var overlap = new Option<string?>("--tile-overlap") { Description = "LR pixels shared by neighbouring tiles (default 64, the spec's stride 448 at tile 512; half the tile below 128)" };
-        var blend = new Option<string?>("--blend") { Description = "tile blending: average (default, the paper's) or cosine" };
+        var blend = new Option<string?>("--blend") { Description = "tile blending: cosine (default: a cross-fade, no seams) or average (the paper's uniform mean, which shows seams)" };
         var colorFix = new Option<string?>("--color-fix") { Description = "colour correction toward the bicubic input: none (default), adain or wavelet" };
         var alpha = new Option<string?>("--alpha") { Description = "alpha plane: model (default; a uniform alpha is carried as is), bicubic or discard" };
-        var format = new Option<string?>("-f", "--format") { Description = "output format: png (default for folders) or jpg; a single output follows its extension" };
-        var quality = new Option<string?>("--quality") { Description = "JPEG quality 1..100 (default 95)" };
+        var format = new Option<string?>("-f", "--format") { Description = "output format: png (default for folders), jpg, webp (lossless), webp-lossy or tiff; a single output follows its extension. Names: a single output is written to exactly -o (never another name; JPEG/TIFF drop alpha with a notice); a folder output mirrors the input tree with the format's extension, and inputs that would share a name (x.png, x.jpg) become x-png.png, x-jpg.png; an existing file is replaced only with --overwrite, and only the one named" };
+        var quality = new Option<string?>("--quality") { Description = "JPEG and lossy WebP quality 1..100 (default 95)" };
+        var tta = new Option<bool>("--tta") { Description = "test-time augmentation: average the 8 flips/rotations (8 times slower, a little cleaner)" };
+        var outScale = new Option<string?>("--scale") { Description = "output scale 2, 3 or 4 (default 4): the x4 result resampled down" };
+        var outWidth = new Option<string?>("--width") { Description = "output width in pixels (height in proportion): the x4 result resampled" };
+        var maxMemory = new Option<string?>("--max-memory") { Description = "device memory --tile auto may plan for, e.g. 2G or 512M (default: 80% of the free memory, at most 4G)" };
+        var maxPixels = new Option<string?>("--max-pixels") { Description = "largest input in pixels (width x height), checked from the header before decoding (default and ceiling: the largest whose x4 result fits in memory, about 44.7 MP for RGB)" };
         var bitDepth = new Option<string?>("--bit-depth") { Description = "PNG bits per sample: auto (default: as the input), 8 or 16" };
         var recursive = new Option<bool>("--recursive") { Description = "walk sub-folders, mirroring them under the output folder" };
         var skipExisting = new Option<bool>("--skip-existing") { Description = "leave outputs that exist alone (the default)" };
@@ -36,13 +41,26 @@ static class UpscaleVerb
         var steps = new Option<string?>("--steps") { Description = "model evaluations per tile (default 1, the paper's one-step inference)" };
         var sampler = new Option<string?>("--sampler") { Description = "multi-step sampler for --steps > 1: ode (default) or consistency" };
         var device = DeviceOption.Create();
-        var cmd = new Command("upscale", "x4 super-resolution of images (one step; tiled; PNG or JPEG output)")
+        var cmd = new Command("upscale", "x4 super-resolution of images (one step; tiled; PNG, JPEG, WebP or TIFF output; '-' reads stdin or writes stdout)")
         {
-            input, output, weights, seed, tile, overlap, blend, colorFix, alpha, format, quality, bitDepth,
+            input, output, weights, seed, tile, overlap, blend, colorFix, alpha, format, quality, maxPixels, maxMemory, tta, outScale, outWidth, bitDepth,
             recursive, skipExisting, overwrite, json, steps, sampler, device,
         };
         // the parser's own errors (a missing option value, an unknown option) are usage errors for Program, like every verb's
         cmd.SetGuardedAction(r =>
+        {
+            try { return Execute(r); }
+            catch (Exception e) when (r.GetValue(json))
+            {
+                // under --json a fatal error is an event too, so a consumer of stdout sees why the stream ended
+                int code = Fail.Report(e);
+                Emit(new { @event = "error", message = e.Message.ReplaceLineEndings(" "), exitCode = code });
+                return code;
+            }
+        });
+        return cmd;
+
+        int Execute(ParseResult r)
         {
             string inPath = r.GetValue(input) ?? throw new ArgumentException("no input given; usage: ctmsr upscale IN -o OUT --weights W");
             string outPath = r.GetValue(output) ?? throw new ArgumentException("no output given; add -o OUT (a file, or a folder for a folder input)");
@@ -52,9 +70,14 @@ static class UpscaleVerb
             var options = new UpscaleOptions
             {
                 Seed = r.GetValue(seed) is { } s ? ParseULong("--seed", s) : 0,
-                Tile = r.GetValue(tile) is { } t && !t.Equals("auto", StringComparison.OrdinalIgnoreCase) ? ParseInt("--tile", t, 1, 1 << 16) : null,
+                Tile = r.GetValue(tile) is { } t && !t.Equals("auto", StringComparison.OrdinalIgnoreCase) && ParseInt("--tile", t, 0, 1 << 16) is int tv and > 0 ? tv : null,
+                MaxInputPixels = r.GetValue(maxPixels) is { } mp ? ParseLong("--max-pixels", mp) : null,
+                MaxMemory = r.GetValue(maxMemory) is { } mm ? ParseBytes("--max-memory", mm) : null,
+                Tta = r.GetValue(tta),
+                OutScale = r.GetValue(outScale) is { } os ? ParseInt("--scale", os, 2, 4) : null,
+                OutWidth = r.GetValue(outWidth) is { } ow ? ParseInt("--width", ow, 1, 1 << 20) : null,
                 TileOverlap = r.GetValue(overlap) is { } o ? ParseInt("--tile-overlap", o, 0, 1 << 16) : null,
-                Blend = Choice("--blend", r.GetValue(blend), TileBlendMode.Average, ("average", TileBlendMode.Average), ("cosine", TileBlendMode.Cosine)),
+                Blend = Choice("--blend", r.GetValue(blend), TileBlendMode.Cosine, ("average", TileBlendMode.Average), ("cosine", TileBlendMode.Cosine)),
                 ColorFix = Choice("--color-fix", r.GetValue(colorFix), ColorFixMode.None, ("none", ColorFixMode.None), ("adain", ColorFixMode.AdaIn), ("wavelet", ColorFixMode.Wavelet)),
                 Alpha = Choice("--alpha", r.GetValue(alpha), AlphaMode.Model, ("model", AlphaMode.Model), ("bicubic", AlphaMode.Bicubic), ("discard", AlphaMode.Discard)),
                 Steps = r.GetValue(steps) is { } n ? ParseInt("--steps", n, 1, UpscaleOptions.MaxSteps) : 1,
@@ -62,19 +85,27 @@ static class UpscaleVerb
             };
             if (r.GetValue(sampler) is not null && options.Steps == 1)
                 Console.Error.WriteLine("ctmsr: note: --sampler has no effect with one step; add --steps N (N > 1)");
-            var outFormat = Choice("-f", r.GetValue(format), OutputFormat.Auto, ("png", OutputFormat.Png), ("jpg", OutputFormat.Jpeg), ("jpeg", OutputFormat.Jpeg));
+            var outFormat = Choice("-f", r.GetValue(format), OutputFormat.Auto, ("png", OutputFormat.Png), ("jpg", OutputFormat.Jpeg), ("jpeg", OutputFormat.Jpeg),
+                ("webp", OutputFormat.WebP), ("webp-lossy", OutputFormat.WebP), ("tiff", OutputFormat.Tiff), ("tif", OutputFormat.Tiff));
             var save = new SaveOptions
             {
                 Format = outFormat,
+                WebpLossless = !"webp-lossy".Equals(r.GetValue(format), StringComparison.OrdinalIgnoreCase),
                 Quality = r.GetValue(quality) is { } q ? ParseInt("--quality", q, 1, 100) : 95,
                 BitDepth = r.GetValue(bitDepth) is { } b && !b.Equals("auto", StringComparison.OrdinalIgnoreCase) ? ParseInt("--bit-depth", b, 8, 16) : null,
                 Overwrite = r.GetValue(overwrite),
             };
             if (save.BitDepth is not (null or 8 or 16)) throw new ArgumentException($"--bit-depth {save.BitDepth} must be auto, 8 or 16");
-            if (save.Quality != 95 && outFormat == OutputFormat.Png) Console.Error.WriteLine("ctmsr: note: --quality applies to JPEG output only");
+            if (save.Quality != 95 && outFormat is OutputFormat.Png or OutputFormat.Tiff) Console.Error.WriteLine("ctmsr: note: --quality applies to JPEG and lossy WebP output only");
 
+            if (outPath == "-" && r.GetValue(json)) throw new ArgumentException("-o - writes the image to stdout, where --json writes its events too: drop one of them");
             var jobs = UpscaleBatch.Plan(inPath, outPath, r.GetValue(recursive), outFormat);
             foreach (var j in jobs.Take(1)) save.Check(j.Output); // usage errors (extension, format, depth) before loading the model
+            UpscaleBatch.CheckWritable(jobs);
+            var unsupported = UpscaleBatch.Unsupported(inPath, r.GetValue(recursive));
+            if (unsupported.Count > 0)
+                Console.Error.WriteLine($"ctmsr: note: {unsupported.Count} file(s) left out, not images this tool reads ({string.Join(", ", ImageCodec.InputExtensions.Select(e => e.TrimStart('.')))}): " +
+                    string.Join(", ", unsupported.Take(10).Select(f => Path.GetRelativePath(inPath, f))) + (unsupported.Count > 10 ? ", ..." : ""));
             if (!File.Exists(w)) throw new FileNotFoundException($"{w}: no such weights file (convert the official CTMSR.pth or pass it directly)");
             ImageCodec.EnsureNativeLibraries();
 
@@ -86,7 +117,21 @@ static class UpscaleVerb
             else Console.Error.WriteLine($"model {up.Config} on {up.DeviceName}, loaded in {sw.Elapsed.TotalSeconds:0.0} s; tile {tileText}, {options.Steps} step(s), {jobs.Count} image(s)");
 
             using var cts = new CancellationTokenSource();
-            ConsoleCancelEventHandler onCancel = (_, e) => { e.Cancel = true; cts.Cancel(); };
+            string interrupted = "interrupted (Ctrl+C); outputs written so far are complete and are skipped when you run the same command again";
+            ConsoleCancelEventHandler onCancel = (_, e) =>
+            {
+                e.Cancel = true;
+                cts.Cancel();
+                // cancellation is seen between tiles, and one tile of a large model can take many seconds: if the run
+                // has not wound down within a second, leave now (outputs are written atomically, so nothing is torn;
+                // a temporary in flight is removed by the next run)
+                _ = Task.Delay(1000).ContinueWith(_ =>
+                {
+                    if (asJson) Emit(new { @event = "interrupted", message = interrupted });
+                    else Console.Error.WriteLine($"ctmsr: {interrupted}");
+                    Environment.Exit(130);
+                });
+            };
             Console.CancelKeyPress += onCancel;
             try
             {
@@ -99,12 +144,15 @@ static class UpscaleVerb
                         {
                             // the bar counts images, advancing by tiles within one
                             var task = p.AddTask("upscale", maxValue: jobs.Count);
+                            var clock = System.Diagnostics.Stopwatch.StartNew();
+                            double outMp = 0; // output megapixels of the tiles done, for the rate
                             var events = new SyncProgress<BatchEvent>(e =>
                             {
                                 if (e.Kind == "tile" && e.Progress is { } tp)
                                 {
+                                    outMp += tp.TileSize * (double)tp.TileSize * 16 / 1e6;
                                     task.Value = e.Index + (double)tp.Tile / Math.Max(1, tp.Tiles);
-                                    task.Description = Markup.Escape($"{e.Index + 1}/{e.Total} {Path.GetFileName(e.Input)} {tp.Pass} tile {tp.Tile}/{tp.Tiles} ({tp.TileSize}px)");
+                                    task.Description = Markup.Escape($"{e.Index + 1}/{e.Total} {Path.GetFileName(e.Input)} {tp.Pass} tile {tp.Tile}/{tp.Tiles} ({tp.TileSize}px) {outMp / Math.Max(clock.Elapsed.TotalSeconds, 1e-3):0.00} MP/s");
                                 }
                                 else
                                 {
@@ -119,24 +167,35 @@ static class UpscaleVerb
                     var events = new SyncProgress<BatchEvent>(e => Report(e, asJson));
                     summary = UpscaleBatch.RunAsync(up, jobs, save, events, cts.Token).GetAwaiter().GetResult();
                 }
-                PrintSummary(summary, asJson);
+                PrintSummary(summary, asJson, outPath == "-");
                 return summary.ExitCode;
             }
             catch (OperationCanceledException) when (cts.IsCancellationRequested)
             {
-                string msg = "interrupted (Ctrl+C); outputs written so far are complete and are skipped when you run the same command again";
-                if (asJson) Emit(new { @event = "interrupted", message = msg });
-                else Console.Error.WriteLine($"ctmsr: {msg}");
+                if (asJson) Emit(new { @event = "interrupted", message = interrupted });
+                else Console.Error.WriteLine($"ctmsr: {interrupted}");
                 return 130;
             }
             finally { Console.CancelKeyPress -= onCancel; }
-        });
-        return cmd;
+        }
     }
 
     static int ParseInt(string name, string s, int min, int max) =>
         int.TryParse(s, NumberStyles.Integer, CultureInfo.InvariantCulture, out int v) && v >= min && v <= max ? v
             : throw new ArgumentException($"{name} {s}: expected a whole number {min}..{max}");
+
+    static long ParseLong(string name, string s) =>
+        long.TryParse(s, NumberStyles.Integer, CultureInfo.InvariantCulture, out long v) && v > 0 ? v
+            : throw new ArgumentException($"{name} {s}: expected a whole number > 0");
+
+    static long ParseBytes(string name, string s)
+    {
+        string t = s.Trim().ToUpperInvariant().TrimEnd('B', 'I');
+        long unit = t.EndsWith('K') ? 1L << 10 : t.EndsWith('M') ? 1L << 20 : t.EndsWith('G') ? 1L << 30 : t.EndsWith('T') ? 1L << 40 : 1;
+        if (unit > 1) t = t[..^1];
+        return double.TryParse(t, NumberStyles.Float, CultureInfo.InvariantCulture, out double v) && v > 0 && v * unit < long.MaxValue ? (long)(v * unit)
+            : throw new ArgumentException($"{name} {s}: expected a size such as 2G, 512M or a number of bytes");
+    }
 
     static ulong ParseULong(string name, string s) =>
         ulong.TryParse(s, NumberStyles.Integer, CultureInfo.InvariantCulture, out ulong v) ? v
@@ -192,7 +251,7 @@ static class UpscaleVerb
         };
     }
 
-    static void PrintSummary(BatchSummary s, bool asJson)
+    static void PrintSummary(BatchSummary s, bool asJson, bool stdoutIsImage)
     {
         if (asJson)
         {
@@ -200,6 +259,6 @@ static class UpscaleVerb
             return;
         }
         double mpix = s.Items.Where(i => i.Status == "done").Sum(i => i.OutWidth * (double)i.OutHeight) / 1e6, secs = s.Ms / 1000;
-        Console.WriteLine($"{s.Done} upscaled, {s.Failed} failed, {s.Skipped} skipped (exist; --overwrite to redo) in {secs:0.0} s, {(secs > 0 ? mpix / secs : 0):0.00} output megapixels/s");
+        (stdoutIsImage ? Console.Error : Console.Out).WriteLine($"{s.Done} upscaled, {s.Failed} failed, {s.Skipped} skipped (exist; --overwrite to redo) in {secs:0.0} s, {(secs > 0 ? mpix / secs : 0):0.00} output megapixels/s");
     }
 }

@@ -15,7 +15,9 @@ public static class CheckpointFiles
     public static Dictionary<string, HostTensor> LoadStateDict(string path, string? key = null)
     {
         if (!File.Exists(path)) throw new FileNotFoundException($"{path}: no such checkpoint file", path);
-        if (IsSafetensors(path))
+        // by extension too: a .safetensors file with a damaged header gets the safetensors reader's diagnosis, not the
+        // pickle reader's "not a PyTorch checkpoint"
+        if (IsSafetensors(path) || path.EndsWith(".safetensors", StringComparison.OrdinalIgnoreCase))
         {
             using var f = SafetensorsFile.Open(path);
             string prefix = f.Names.Any(n => n.StartsWith("param.", StringComparison.Ordinal)) ? "param." : "";

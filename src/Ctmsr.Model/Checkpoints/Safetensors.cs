@@ -49,12 +49,25 @@ public sealed class SafetensorsFile : IDisposable
                 foreach (var (k, v) in node!.AsObject()) meta[k] = v?.ToString() ?? "";
                 continue;
             }
-            var o = node!.AsObject();
-            var type = ParseDType(o["dtype"]!.GetValue<string>(), path, name);
-            var shape = o["shape"]!.AsArray().Select(x => checked((int)x!.GetValue<long>())).ToArray();
-            var offs = o["data_offsets"]!.AsArray();
-            long b = offs[0]!.GetValue<long>(), e = offs[1]!.GetValue<long>();
-            long expect = shape.Aggregate(1L, (a, c) => a * c) * HostTensor.SizeOf(type);
+            DType type;
+            int[] shape;
+            long b, e, expect;
+            try
+            {
+                var o = node!.AsObject();
+                type = ParseDType(o["dtype"]!.GetValue<string>(), path, name);
+                shape = o["shape"]!.AsArray().Select(x => checked((int)x!.GetValue<long>())).ToArray();
+                if (shape.Any(d => d < 0)) throw new OverflowException("negative dimension");
+                var offs = o["data_offsets"]!.AsArray();
+                b = offs[0]!.GetValue<long>();
+                e = offs[1]!.GetValue<long>();
+                expect = checked(shape.Aggregate(1L, (a, c) => checked(a * c)) * HostTensor.SizeOf(type));
+            }
+            catch (Exception x) when (x is OverflowException or InvalidOperationException or NullReferenceException or FormatException or ArgumentException or IndexOutOfRangeException)
+            {
+                // a shape or offset that does not fit (or is missing) is a damaged header, whatever the runtime calls it
+                throw new InvalidDataException($"{path}: tensor '{name}' has a malformed entry in the safetensors header ({x.Message.TrimEnd('.')}): the file is corrupt, re-export or re-download it", x);
+            }
             if (e - b != expect || b < 0 || _dataStart + e > len)
                 throw new InvalidDataException($"{path}: tensor '{name}' claims bytes [{b}, {e}) but its shape needs {expect} and the file has {len - _dataStart}; the file is truncated or corrupt");
             _entries[name] = (type, shape, b, e);

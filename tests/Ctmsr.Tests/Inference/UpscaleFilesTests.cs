@@ -59,17 +59,20 @@ public class UpscaleFilesTests
     }
 
     [Test]
-    public void JpegForAnImageWithAlphaIsWrittenAsPngWithANotice()
+    public void JpegForAnImageWithAlphaIsWrittenWhereAskedWithoutAlphaAndANotice()
     {
         var rgba = Card(16, 16, 4);
         for (int i = 0; i < 256; i++) rgba.AlphaPlane[i] = i % 16 < 8 ? 1f : 0.25f;
         WritePng("a.png", rgba);
         using var up = new Upscaler(new CpuBackend(), State, new UpscaleOptions { Alpha = AlphaMode.Bicubic });
-        var r = up.UpscaleFile(P("a.png"), P("out/a.jpg"), new SaveOptions { Quality = 80 });
-        Assert.That(r.Output, Is.EqualTo(P("out/a.png")));
-        Assert.That(r.Notice, Does.Contain("alpha").And.Contain("PNG"));
-        Assert.That(File.Exists(P("out/a.jpg")), Is.False);
-        Assert.That(ImageCodec.Decode(P("out/a.png")).Channels, Is.EqualTo(4));
+        // An unrelated a.png beside the requested a.jpg is never touched (it used to be replaced by the PNG fallback).
+        Directory.CreateDirectory(P("out"));
+        File.WriteAllText(P("out/a.png"), "unrelated");
+        var r = up.UpscaleFile(P("a.png"), P("out/a.jpg"), new SaveOptions { Quality = 80, Overwrite = true });
+        Assert.That(r.Output, Is.EqualTo(P("out/a.jpg")));
+        Assert.That(r.Notice, Does.Contain("alpha").And.Contain("without"));
+        Assert.That(File.ReadAllText(P("out/a.png")), Is.EqualTo("unrelated"));
+        Assert.That(ImageCodec.Decode(P("out/a.jpg")).Channels, Is.EqualTo(3));
 
         using var discard = new Upscaler(new CpuBackend(), State, new UpscaleOptions { Alpha = AlphaMode.Discard });
         r = discard.UpscaleFile(P("a.png"), P("out/b.jpg"), new SaveOptions { Quality = 80 });
@@ -125,11 +128,11 @@ public class UpscaleFilesTests
         MakeTree();
         var flat = UpscaleBatch.Plan(P("in"), P("out"), recursive: false, OutputFormat.Auto);
         Assert.That(flat.Select(j => Path.GetRelativePath(_dir, j.Input)), Is.EqualTo(new[] { "in/top.jpg", "in/top.png" }));
-        Assert.That(flat.Select(j => Path.GetRelativePath(_dir, j.Output)), Is.EqualTo(new[] { "out/top.png", "out/top.png.png" }), "no two inputs share an output");
+        Assert.That(flat.Select(j => Path.GetRelativePath(_dir, j.Output)), Is.EqualTo(new[] { "out/top-jpg.png", "out/top-png.png" }), "no two inputs share an output; both colliding names say where they came from");
 
         var deep = UpscaleBatch.Plan(P("in"), P("out"), recursive: true, OutputFormat.Jpeg);
         Assert.That(deep.Select(j => Path.GetRelativePath(_dir, j.Output)),
-            Is.EqualTo(new[] { "out/sub/broken.jpg", "out/sub/deep/leaf.jpg", "out/top.jpg", "out/top.png.jpg" }));
+            Is.EqualTo(new[] { "out/sub/broken.jpg", "out/sub/deep/leaf.jpg", "out/top-jpg.jpg", "out/top-png.jpg" }));
 
         // an output folder inside the input folder is not read back as input
         WritePng("in/up/old.png", Card(8, 8, 3));
@@ -156,7 +159,7 @@ public class UpscaleFilesTests
         var failed = s.Items.Single(i => i.Status == "failed");
         Assert.That(failed.Input, Does.EndWith("broken.png"));
         Assert.That(failed.Error, Is.Not.Empty);
-        Assert.That(File.Exists(P("out/sub/deep/leaf.png")) && File.Exists(P("out/top.png")) && File.Exists(P("out/top.png.png")));
+        Assert.That(File.Exists(P("out/sub/deep/leaf.png")) && File.Exists(P("out/top-png.png")) && File.Exists(P("out/top-jpg.png")));
         Assert.That(ImageCodec.Decode(P("out/sub/deep/leaf.png")).Channels, Is.EqualTo(1));
         Assert.That(Directory.EnumerateFiles(P("out"), "*", SearchOption.AllDirectories).Where(f => !f.EndsWith(".png", StringComparison.Ordinal)), Is.Empty, "no temporaries left");
         Assert.That(events.Count(e => e.Kind == "start"), Is.EqualTo(4));

@@ -238,6 +238,13 @@ public class UpscalerTests
             b.Upscale(card);
             Assert.That(b.LastTileSize, Is.EqualTo(64));
         }
+        // a memory budget (--max-memory) caps the tile even where the device has plenty free
+        using (var c = new Upscaler(new CpuBackend(), State, new UpscaleOptions { FreeMemory = _ => long.MaxValue / 4, MaxMemory = (long)(bpp * 128 * 128 * 0.99) }))
+        {
+            c.Upscale(card);
+            Assert.That(c.LastTileSize, Is.EqualTo(64));
+        }
+        Assert.That(TileMemoryBudget.Budget(100L << 30, null), Is.EqualTo(TileMemoryBudget.DefaultCap), "capped by default on a machine with much free memory");
     }
 
     [TestCase(AlphaMode.Model)]

@@ -1,0 +1,138 @@
+using Ctmsr.Imaging;
+using Ctmsr.Imaging.Resampling;
+using Ctmsr.Inference;
+using Ctmsr.Kernels.Cpu;
+using static Ctmsr.Tests.Inference.InferenceKit;
+
+namespace Ctmsr.Tests.Inference;
+
+/// <summary>What users of other upscalers expect: --tta, --scale/--width, '-' for stdin/stdout.</summary>
+[NonParallelizable]
+public class UpscaleExtrasTests
+{
+    [Test]
+    public void DihedralTransformsAreTheEightSymmetriesAndInvert()
+    {
+        // 2x3 image with distinct values; transform 4 (transpose) written out by hand
+        float[] img = [1, 2, 3, 4, 5, 6];
+        var (t, h, w) = Dihedral.Apply(img, 1, 2, 3, 4);
+        Assert.That((h, w, t), Is.EqualTo((3, 2, new float[] { 1, 4, 2, 5, 3, 6 })));
+        Assert.That(Dihedral.Apply(img, 1, 2, 3, 1).Data, Is.EqualTo(new float[] { 3, 2, 1, 6, 5, 4 }), "horizontal flip");
+        Assert.That(Dihedral.Apply(img, 1, 2, 3, 2).Data, Is.EqualTo(new float[] { 4, 5, 6, 1, 2, 3 }), "vertical flip");
+        var seen = new HashSet<string>();
+        for (int k = 0; k < Dihedral.Count; k++)
+        {
+            var (a, ah, aw) = Dihedral.Apply(img, 1, 2, 3, k);
+            seen.Add(string.Join(",", a) + $"/{ah}x{aw}");
+            Assert.That(Dihedral.Invert(a, 1, ah, aw, k).Data, Is.EqualTo(img), $"transform {k} inverts");
+        }
+        Assert.That(seen, Has.Count.EqualTo(8), "eight different transforms");
+    }
+
+    [Test]
+    public void TtaIsTheMeanOfTheEightTransformedUpscales()
+    {
+        var card = Card(32, 16, 3);
+        using var plain = new Upscaler(new CpuBackend(), State, new UpscaleOptions { Seed = 3 });
+        using var tta = new Upscaler(new CpuBackend(), State, new UpscaleOptions { Seed = 3, Tta = true });
+        var got = tta.Upscale(card);
+        var expect = new double[got.Data.Length];
+        for (int k = 0; k < 8; k++)
+        {
+            var (t, th, tw) = Dihedral.Apply(card.Data, 3, 16, 32, k);
+            var sr = plain.Upscale(new Image(tw, th, 3, 8, t));
+            // turn back by hand: source pixel (y, x) of the result is transformed pixel (ty, tx)
+            for (int c = 0; c < 3; c++)
+                for (int y = 0; y < 64; y++)
+                    for (int x = 0; x < 128; x++)
+                    {
+                        bool tr = (k & 4) != 0;
+                        int ty = tr ? x : y, tx = tr ? y : x;
+                        if ((k & 1) != 0) tx = sr.Width - 1 - tx;
+                        if ((k & 2) != 0) ty = sr.Height - 1 - ty;
+                        expect[(c * 64 + y) * 128 + x] += sr[c, ty, tx] / 8.0;
+                    }
+        }
+        double max = got.Data.Select((v, i) => Math.Abs(v - expect[i])).Max();
+        Assert.That(max, Is.LessThan(1e-5), "the clamp is applied per transform before averaging only where values leave [0,1]");
+    }
+
+    [TestCase(2)]
+    [TestCase(3)]
+    public void OutputScaleResamplesTheX4ResultByArea(int scale)
+    {
+        var card = Card(20, 12, 3);
+        using var x4 = new Upscaler(new CpuBackend(), State, new UpscaleOptions { Seed = 1 });
+        using var sx = new Upscaler(new CpuBackend(), State, new UpscaleOptions { Seed = 1, OutScale = scale });
+        var full = x4.Upscale(card);
+        var got = sx.Upscale(card);
+        Assert.That((got.Width, got.Height), Is.EqualTo((20 * scale, 12 * scale)));
+        var expect = Resize.Apply(full.Data, 3, 48, 80, 12 * scale, 20 * scale, ResizeMode.Area);
+        Assert.That(got.Data, Is.EqualTo(expect.Select(v => Math.Clamp(v, 0f, 1f)).ToArray()));
+
+        using var byWidth = new Upscaler(new CpuBackend(), State, new UpscaleOptions { Seed = 1, OutWidth = 50 });
+        var w = byWidth.Upscale(card);
+        Assert.That((w.Width, w.Height), Is.EqualTo((50, 30)));
+        Assert.Throws<ArgumentException>(() => new Upscaler(new CpuBackend(), State, new UpscaleOptions { OutScale = 8 }));
+    }
+
+    [Test]
+    public void StdinAndStdoutWithDash()
+    {
+        var dir = TempDir();
+        try
+        {
+            var png = ImageCodec.EncodePng(Card(12, 8, 3));
+            var psiIn = Path.Combine(dir, "in.png");
+            File.WriteAllBytes(psiIn, png);
+            // the published CLI in a child process, so its stdin and stdout are real pipes
+            var exe = Path.Combine(TestContext.CurrentContext.TestDirectory, "ctmsr.dll");
+            var psi = new System.Diagnostics.ProcessStartInfo("dotnet") { RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+            foreach (var a in new[] { exe, "upscale", "-", "-o", "-", "--weights", WeightsPath }) psi.ArgumentList.Add(a);
+            using var p = System.Diagnostics.Process.Start(psi)!;
+            p.StandardInput.BaseStream.Write(png);
+            p.StandardInput.Close();
+            var ms = new MemoryStream();
+            var errTask = p.StandardError.ReadToEndAsync();
+            p.StandardOutput.BaseStream.CopyTo(ms);
+            p.WaitForExit();
+            Assert.That(p.ExitCode, Is.EqualTo(0), errTask.Result);
+            var img = ImageCodec.Decode(ms.ToArray(), "stdout.png");
+            Assert.That((img.Width, img.Height), Is.EqualTo((48, 32)));
+        }
+        finally { Directory.Delete(dir, true); }
+    }
+
+    /// <summary>Ctrl+C (SIGINT) during a slow image stops the process within a few seconds with exit 130 (it used to
+    /// finish the tile in progress first, about 19 s on a photo).</summary>
+    [Test]
+    public void CtrlCStopsUpscalePromptlyWith130()
+    {
+        var dir = TempDir();
+        try
+        {
+            File.WriteAllBytes(Path.Combine(dir, "in.png"), ImageCodec.EncodePng(Card(256, 256, 3)));
+            var exe = Path.Combine(TestContext.CurrentContext.TestDirectory, "ctmsr.dll");
+            var psi = new System.Diagnostics.ProcessStartInfo("dotnet") { RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false };
+            foreach (var a in new[] { exe, "upscale", Path.Combine(dir, "in.png"), "-o", Path.Combine(dir, "out.png"), "--weights", WeightsPath, "--steps", "200", "--tile", "256" })
+                psi.ArgumentList.Add(a);
+            using var p = System.Diagnostics.Process.Start(psi)!;
+            var err = new System.Text.StringBuilder();
+            var loaded = new ManualResetEventSlim();
+            p.ErrorDataReceived += (_, e) => { if (e.Data is null) return; lock (err) err.AppendLine(e.Data); if (e.Data.StartsWith("model ")) loaded.Set(); };
+            p.BeginErrorReadLine();
+            Assert.That(loaded.Wait(TimeSpan.FromSeconds(60)), Is.True, "the model loads");
+            Thread.Sleep(500); // inside the first tile's 200 model evaluations
+            using (var kill = System.Diagnostics.Process.Start("kill", ["-INT", p.Id.ToString()])) kill.WaitForExit();
+            var sw = System.Diagnostics.Stopwatch.StartNew();
+            bool exited = p.WaitForExit(10_000);
+            if (!exited) p.Kill();
+            Assert.That(exited, Is.True, "stopped within 10 s");
+            TestContext.Out.WriteLine($"stopped {sw.Elapsed.TotalSeconds:0.0} s after SIGINT");
+            Assert.That(p.ExitCode, Is.EqualTo(130));
+            lock (err) Assert.That(err.ToString(), Does.Contain("interrupted"));
+            Assert.That(File.Exists(Path.Combine(dir, "out.png")), Is.False);
+        }
+        finally { Directory.Delete(dir, true); }
+    }
+}
