@@ -34,6 +34,13 @@ public sealed record UpscaleOptions
     /// <summary>Evaluations of D per tile; 1 is the paper's one-step inference.</summary>
     public int Steps { get; init; } = 1;
     public SamplerKind Sampler { get; init; } = SamplerKind.Ode;
+    /// <summary>Modulation of the msde step (0 = the ODE step); negative guidance weight; start time T (1 = y + eps).</summary>
+    public double Gamma { get; init; }
+    public double Guidance { get; init; }
+    public double Start { get; init; } = 1;
+
+    /// <summary>The sampler these options describe (spec/TRAJECTORY.md).</summary>
+    public SamplerSettings Sampling => new() { Steps = Steps, Kind = Sampler, Gamma = Gamma, Guidance = Guidance, Start = Start };
 
     public ulong Seed { get; init; }
 
@@ -44,7 +51,7 @@ public sealed record UpscaleOptions
     /// <see cref="DeviceMemory.Available"/>. For embedders with their own budget, and for tests.</summary>
     public Func<Context, long>? FreeMemory { get; init; }
 
-    public const int MaxSteps = 200;
+    public const int MaxSteps = SamplerSettings.MaxSteps;
 }
 
 /// <summary>A progress report of one image: Kind is "tile" (a tile finished), "notice" (e.g. a tile halved after an
