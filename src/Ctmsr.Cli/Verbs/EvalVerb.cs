@@ -51,10 +51,12 @@ static class EvalVerb
             if (srDir is not null && (modelFile is not null || lqDir is not null))
                 throw new ArgumentException("pass either --sr DIR (score existing outputs) or --model W --lq DIR (upscale and score), not both");
             if (srDir is not null && (r.GetResult(seed) is { Implicit: false } || r.GetResult(tile) is { Implicit: false } || sampling.Given(r)))
-                throw new ArgumentException("--seed, --tile and the sampler flags set how --model upscales; with --sr the images are already made: drop them");
+                throw new ArgumentException("--seed, --tile and the sampler flags (--steps, --sampler, --gamma, --guidance, --start) set how --model upscales; with --sr the images are already made: drop them");
             if (srDir is null && (modelFile is null || lqDir is null))
                 throw new ArgumentException(modelFile is null && lqDir is null ? "nothing to score: pass --sr DIR, or --model W --lq DIR"
                     : modelFile is null ? "--lq needs the model to upscale with: pass --model W as well" : "--model needs the inputs to upscale: pass --lq DIR as well");
+            // sampler values are usage errors, reported before any file is looked at
+            var options = srDir is null ? sampling.Apply(r, new UpscaleOptions { Seed = r.GetValue(seed), Tile = r.GetValue(tile) }) : null;
             if (modelFile is not null && !modelFile.Exists)
                 throw new FileNotFoundException($"{modelFile.FullName}: no such weights file; pass a .safetensors or the official CTMSR.pth to --model");
 
@@ -66,8 +68,7 @@ static class EvalVerb
             else
             {
                 Evaluation.PairDirectories(lqDir!.FullName, gtDir?.FullName); // a pairing error shows before the (slow) model load
-                var options = sampling.Apply(r, new UpscaleOptions { Seed = r.GetValue(seed), Tile = r.GetValue(tile) });
-                var up = upscaler = Upscaler.Load(modelFile!.FullName, DeviceOption.Open(r.GetValue(device)), options);
+                var up = upscaler = Upscaler.Load(modelFile!.FullName, DeviceOption.Open(r.GetValue(device)), options!);
                 Ctmsr.Imaging.Image Timed(Ctmsr.Imaging.Image lr)
                 {
                     modelTime.Start();
@@ -75,7 +76,7 @@ static class EvalVerb
                     finally { modelTime.Stop(); modelImages++; }
                 }
                 items = Evaluation.PairLq(lqDir.FullName, gtDir?.FullName, Timed, up.Config.Scale);
-                Console.Error.WriteLine($"model {upscaler.Config} on {upscaler.DeviceName}, {options.Sampling.Describe()}; scoring it and bicubic x{upscaler.Config.Scale} on {items.Count} images");
+                Console.Error.WriteLine($"model {upscaler.Config} on {upscaler.DeviceName}, {options!.Sampling.Describe()}; scoring it and bicubic x{upscaler.Config.Scale} on {items.Count} images");
             }
 
             NiqeModel? niqeModel = null;
