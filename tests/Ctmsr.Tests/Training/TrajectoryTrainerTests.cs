@@ -116,4 +116,26 @@ public sealed class TrajectoryTrainerTests
         Assert.That(peaks[10] - peaks[4], Is.LessThan((long)(1.125 * (n * 6 + 3) * state)), "growth is the stored states, not activations");
         Assert.That(peaks[10], Is.LessThan((long)(1.35 * oneStep)), "well under two steps' activations");
     }
+
+    [Test, Explicit("measurement at the paper's setting (batch 2, 256x256 crops): minutes of CPU")]
+    public void AlignmentPeakMemoryAtThePapersSetting()
+    {
+        using var ctx = new Context(new CpuBackend());
+        var net = Load(ctx);
+        foreach (int k in new[] { 4, 10 })
+        {
+            using var scope = Tape.Scope();
+            using var loader = new Ctmsr.Train.Data.BatchLoader(new Ctmsr.Train.Data.FolderDataset(SharedData.Path_("data/ValSR/gt"), 256, 4242), 2);
+            var b = loader.Next();
+            var gt = Tensor.From(ctx, b.Gt, 2, 3, 256, 256);
+            var y = Tensor.From(ctx, b.LqUp, 2, 3, 256, 256);
+            var lq = Tensor.From(ctx, b.Lq, 2, 3, 64, 64);
+            long before = ctx.Pool.BytesInUse;
+            ctx.Pool.ResetPeak();
+            var sw = Stopwatch.StartNew();
+            AlignStage.Step(ctx, net, gt, y, lq, b.Gt, new TrajectoryTrainOptions { TeacherSteps = k, Candidates = 4 }, new AlignReward(AlignRewardKind.Psnr), 5, forceTau: k);
+            TestContext.Out.WriteLine($"K {k}, N 4, tau = K, batch 2, 256x256: peak {(ctx.Pool.PeakBytesInUse - before) / 1048576.0:0.0} MiB above the model, {sw.Elapsed.TotalSeconds:0} s");
+            net.ZeroGrad();
+        }
+    }
 }
