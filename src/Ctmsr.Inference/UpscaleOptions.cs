@@ -36,6 +36,13 @@ public sealed record UpscaleOptions
     /// <summary>Evaluations of D per tile; 1 is the paper's one-step inference.</summary>
     public int Steps { get; init; } = 1;
     public SamplerKind Sampler { get; init; } = SamplerKind.Ode;
+    /// <summary>Modulation of the msde step (0 = the ODE step); negative guidance weight; start time T (1 = y + eps).</summary>
+    public double Gamma { get; init; }
+    public double Guidance { get; init; }
+    public double Start { get; init; } = 1;
+
+    /// <summary>The sampler these options describe (spec/TRAJECTORY.md).</summary>
+    public SamplerSettings Sampling => new() { Steps = Steps, Kind = Sampler, Gamma = Gamma, Guidance = Guidance, Start = Start };
 
     public ulong Seed { get; init; }
 
@@ -46,7 +53,7 @@ public sealed record UpscaleOptions
     /// <see cref="DeviceMemory.Available"/>. For embedders with their own budget, and for tests.</summary>
     public Func<Context, long>? FreeMemory { get; init; }
 
-    public const int MaxSteps = 200;
+    public const int MaxSteps = SamplerSettings.MaxSteps;
 
     /// <summary>Largest input (width x height) accepted, checked from the file's header before decoding; null: the
     /// largest whose x4 result fits one image in memory (<see cref="Upscaler.LargestInput"/>, about 44.7 MP for RGB).

@@ -57,6 +57,7 @@ public sealed class Upscaler : IDisposable
             throw new ArgumentException($"--tile-overlap {o.TileOverlap} must be at least 0 and smaller than the tile ({o.Tile})");
         if (o.MaxAutoTile < m) throw new ArgumentException($"the largest automatic tile {o.MaxAutoTile} must be at least {m}");
         if (o.Steps is < 1 or > UpscaleOptions.MaxSteps) throw new ArgumentException($"--steps {o.Steps} must be 1..{UpscaleOptions.MaxSteps}");
+        o.Sampling.Validate();
         if (!(o.NoiseScale >= 0)) throw new ArgumentException($"noise scale {o.NoiseScale} must be >= 0");
         if (o.OutScale is int os && (os < 1 || os > cfg.Scale)) throw new ArgumentException($"--scale {os} must be 1..{cfg.Scale} for this x{cfg.Scale} model");
         if (o.OutWidth is int ow && ow < 1) throw new ArgumentException($"--width {ow} must be at least 1");
@@ -373,7 +374,7 @@ public sealed class Upscaler : IDisposable
     }
 
     /// <summary>The sampler on one tile in [0,1]: lq = 2 tile - 1, y = bicubic x4 of lq, eps from the tile's own Philox
-    /// stream (tile index in bits 40+ of the counter, consistency-step noise n in bits 32..39); returns [-1,1] values.</summary>
+    /// stream (tile index in bits 40+ of the counter, the stochastic steps' noise n in bits 32..39); returns [-1,1] values.</summary>
     float[] SampleTile(float[] tile01, int h, int w, ulong tileIndex, CancellationToken ct)
     {
         int s = _net.Config.Scale;
@@ -392,7 +393,7 @@ public sealed class Upscaler : IDisposable
         var eps = Noise(0);
         var lqT = Tensor.From(_ctx, lq, 1, 3, h, w);
         var x0 = Trajectory.Sample((x, sigma) => Precond.D(_net, x, [(float)sigma], lqT), y, eps, Options.NoiseScale,
-            Options.Steps, Options.Sampler, n => Noise((ulong)n << 32), ct);
+            Options.Sampling, n => Noise((ulong)n << 32), ct);
         return x0.ToArray();
     }
 

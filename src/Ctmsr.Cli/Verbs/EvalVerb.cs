@@ -14,7 +14,9 @@ namespace Ctmsr.Cli.Verbs;
 /// `ctmsr eval (--sr DIR | --model W --lq DIR) [--gt DIR] [--lpips-alex alexnet.pth] [--csv FILE]`: the paper's metrics
 /// per image and their mean. With --gt: PSNR and SSIM on Y (BasicSR), LPIPS-Alex when the torchvision AlexNet weights
 /// are given, and NIQE when the pristine model is found; without: NIQE only (no-reference). With --model and --lq the
-/// LQ images are upscaled on the fly and their bicubic x4 is scored beside them as the baseline (bicubic_* columns).
+/// LQ images are upscaled on the fly (with the sampler flags of `upscale`: --steps, --sampler, --gamma, --guidance,
+/// --start) and their bicubic x4 is scored beside them as the baseline (bicubic_* columns); the model's time per image
+/// is printed on stderr.
 /// </summary>
 static class EvalVerb
 {
@@ -36,8 +38,10 @@ static class EvalVerb
         var niqe = new Option<FileInfo?>("--niqe-params") { Description = $"NIQE pristine model (default: $CTMSR_NIQE_PARAMS, else weights/{NiqeFile} here or in ../shared)" };
         var noNiqe = new Option<bool>("--no-niqe") { Description = "skip NIQE" };
         var device = DeviceOption.Create();
+        var sampling = new SamplerFlags();
         var cmd = new Command("eval", "score super-resolved images: PSNR/SSIM (Y), LPIPS-Alex and NIQE per image, plus the mean")
             { sr, model, lq, seed, tile, gt, csv, crop, alex, heads, niqe, noNiqe, device };
+        sampling.AddTo(cmd);
         cmd.SetGuardedAction(r =>
         {
             var srDir = r.GetValue(sr);
@@ -46,26 +50,36 @@ static class EvalVerb
             var lqDir = r.GetValue(lq);
             if (srDir is not null && (modelFile is not null || lqDir is not null))
                 throw new ArgumentException("pass either --sr DIR (score existing outputs) or --model W --lq DIR (upscale and score), not both");
-            if (srDir is not null && (r.GetResult(seed) is { Implicit: false } || r.GetResult(tile) is { Implicit: false }))
-                throw new ArgumentException("--seed and --tile set how --model upscales; with --sr the images are already made: drop them");
+            if (srDir is not null && (r.GetResult(seed) is { Implicit: false } || r.GetResult(tile) is { Implicit: false } || sampling.Given(r)))
+                throw new ArgumentException("--seed, --tile and the sampler flags (--steps, --sampler, --gamma, --guidance, --start) set how --model upscales; with --sr the images are already made: drop them");
             if (srDir is null && (modelFile is null || lqDir is null))
                 throw new ArgumentException(modelFile is null && lqDir is null ? "nothing to score: pass --sr DIR, or --model W --lq DIR"
                     : modelFile is null ? "--lq needs the model to upscale with: pass --model W as well" : "--model needs the inputs to upscale: pass --lq DIR as well");
             if (srDir is not null && gtDir is null && r.GetValue(noNiqe))
                 throw new ArgumentException("nothing to score: without --gt only NIQE applies, and --no-niqe turns it off; pass --gt DIR or drop --no-niqe");
+
+            // sampler values are usage errors, reported before any file is looked at
+            var options = srDir is null ? sampling.Apply(r, new UpscaleOptions { Seed = r.GetValue(seed), Tile = r.GetValue(tile) }) : null;
             if (modelFile is not null && !modelFile.Exists)
                 throw new FileNotFoundException($"{modelFile.FullName}: no such weights file; pass a .safetensors or the official CTMSR.pth to --model");
 
             Upscaler? upscaler = null;
             List<EvalItem> items;
+            var modelTime = new Stopwatch();
+            int modelImages = 0;
             if (srDir is not null) items = Evaluation.PairDirectories(srDir.FullName, gtDir?.FullName);
             else
             {
                 Evaluation.PairDirectories(lqDir!.FullName, gtDir?.FullName); // a pairing error shows before the (slow) model load
-                var up = upscaler = Upscaler.Load(modelFile!.FullName, DeviceOption.Open(r.GetValue(device)),
-                    new UpscaleOptions { Seed = r.GetValue(seed), Tile = r.GetValue(tile) });
-                items = Evaluation.PairLq(lqDir.FullName, gtDir?.FullName, up.Upscale, up.Config.Scale);
-                Console.Error.WriteLine($"model {upscaler.Config} on {upscaler.DeviceName}; scoring it and bicubic x{upscaler.Config.Scale} on {items.Count} images");
+                var up = upscaler = Upscaler.Load(modelFile!.FullName, DeviceOption.Open(r.GetValue(device)), options!);
+                Ctmsr.Imaging.Image Timed(Ctmsr.Imaging.Image lr)
+                {
+                    modelTime.Start();
+                    try { return up.Upscale(lr); }
+                    finally { modelTime.Stop(); modelImages++; }
+                }
+                items = Evaluation.PairLq(lqDir.FullName, gtDir?.FullName, Timed, up.Config.Scale);
+                Console.Error.WriteLine($"model {upscaler.Config} on {upscaler.DeviceName}, {options!.Sampling.Describe()}; scoring it and bicubic x{upscaler.Config.Scale} on {items.Count} images");
             }
 
             NiqeModel? niqeModel = null;
@@ -97,6 +111,8 @@ static class EvalVerb
                 string table = Evaluation.ToCsv(rows);
                 var csvPath = r.GetValue(csv);
                 var mean = Evaluation.Mean(rows);
+                if (modelImages > 0)
+                    Console.Error.WriteLine($"model time {modelTime.Elapsed.TotalMilliseconds / modelImages:0} ms per image (mean of {modelImages}, decoding and scoring excluded)");
                 if (csvPath is null)
                 {
                     Console.Out.Write(table);

@@ -15,13 +15,13 @@ namespace Ctmsr.Cli.Verbs;
 /// </summary>
 static class TrainVerb
 {
-    sealed class Common
+    internal sealed class Common
     {
         public readonly Option<DirectoryInfo?> Data = new("--data") { Description = "folder of HR training images (recursive; png/jpg/jpeg)" };
         public readonly Option<DirectoryInfo?> Run = new("--run") { Description = "run directory to create (config.json, log.jsonl, loss.png redrawn at each log step, checkpoints/, model_ema.safetensors)" };
         public readonly Option<DirectoryInfo?> Resume = new("--resume") { Description = "continue the run in RUN_DIR exactly from its newest checkpoint (its config.json holds the options)" };
-        public readonly Option<int?> Iters = new("--iters") { Description = "total iterations (CT default 500000, DTM 2000)" };
-        public readonly Option<int?> Batch = new("--batch") { Description = "batch size (default 32)" };
+        public readonly Option<int?> Iters = new("--iters") { Description = "total iterations (CT default 500000, DTM 2000, align and distill 30000 as in the paper)" };
+        public readonly Option<int?> Batch = new("--batch") { Description = "batch size (default 32; align and distill 2 as in the paper)" };
         public readonly Option<int?> Crop = new("--crop") { Description = "HR crop size (default 256; the LR side crop/4 must be a multiple of the model's window size x 2^(levels-1))" };
         public readonly Option<string?> Config = new("--config") { Description = "model: x4 (the released model), small (the fixtures' C 32 config) or tiny (small with 2 levels: LR multiple 16, crop 64) (default x4; DTM: the CT checkpoint's)" };
         public readonly Option<ulong?> Seed = new("--seed") { Description = "run seed: fixes initial weights, data order, crops, degradations, noise and dropout (default 0)" };
@@ -39,16 +39,17 @@ static class TrainVerb
         public readonly Option<int?> ValLimit = new("--val-limit") { Description = "validation images to use (default all)" };
         public readonly Option<string?> Device = DeviceOption.Create();
 
-        public void AddTo(Command c)
+        /// <summary>Adds the options; <paramref name="curriculum"/> false leaves out CT's --s0/--s1 (align and distill have no curriculum).</summary>
+        public void AddTo(Command c, bool curriculum = true)
         {
             foreach (Option o in new Option[] { Data, Run, Resume, Iters, Batch, Crop, Config, Seed, Lr, S0, S1, EmaDecay, Accumulate, CheckpointEvery, Keep, Workers, Val, ValLimit, LpipsVgg, LpipsLin, Device })
-                c.Options.Add(o);
+                if (curriculum || (o != S0 && o != S1)) c.Options.Add(o);
         }
     }
 
     public static Command Create()
     {
-        var train = new Command("train", "train CTMSR: stage 1 consistency training (ct), stage 2 distribution trajectory matching (dtm)");
+        var train = new Command("train", "train CTMSR: stage 1 consistency training (ct), stage 2 distribution trajectory matching (dtm); trajectory optimisation (spec/TRAJECTORY.md): alignment (align), few-step distillation (distill)");
 
         var ct = new Command("ct", "stage 1: consistency training from random weights, or from --init weights (spec section 4)");
         var cc = new Common();
@@ -68,6 +69,8 @@ static class TrainVerb
 
         train.Subcommands.Add(ct);
         train.Subcommands.Add(dtm);
+        train.Subcommands.Add(TrainTrajectoryVerbs.Align());
+        train.Subcommands.Add(TrainTrajectoryVerbs.Distill());
         return train;
     }
 
@@ -79,7 +82,8 @@ static class TrainVerb
         _ => throw new ArgumentException($"unknown --config '{name}': use x4, small or tiny"),
     };
 
-    static int Execute(ParseResult r, Common c, TrainStage stage, string? from, string? lossKind, int? refresh)
+    internal static int Execute(ParseResult r, Common c, TrainStage stage, string? from, string? lossKind, int? refresh,
+        TrajectoryTrainOptions? trajectory = null, Func<Context, TrainerHooks, TrainerHooks>? moreHooks = null)
     {
         using var ctx = new Context(DeviceOption.Open(r.GetValue(c.Device)));
         var reporter = new Reporter();
@@ -89,6 +93,7 @@ static class TrainVerb
             Message = m => AnsiConsole.MarkupLine(m.StartsWith("WARNING", StringComparison.Ordinal) ? $"[yellow]{Markup.Escape(m)}[/]" : Markup.Escape(m)),
             Progress = reporter,
         };
+        if (moreHooks is not null) hooks = moreHooks(ctx, hooks);
 
         Trainer trainer;
         var resume = r.GetValue(c.Resume);
@@ -116,8 +121,9 @@ static class TrainVerb
             var o = d with
             {
                 Stage = stage, Data = data.FullName, Model = model,
-                Iterations = r.GetValue(c.Iters) ?? (stage == TrainStage.Dtm ? 2000 : d.Iterations),
-                Batch = r.GetValue(c.Batch) ?? d.Batch, Crop = r.GetValue(c.Crop) ?? d.Crop, Seed = r.GetValue(c.Seed) ?? d.Seed,
+                Iterations = r.GetValue(c.Iters) ?? stage switch { TrainStage.Dtm => 2000, TrainStage.Align or TrainStage.Distill => 30_000, _ => d.Iterations },
+                Batch = r.GetValue(c.Batch) ?? (stage.IsTrajectory() ? 2 : d.Batch),
+                Trajectory = trajectory ?? d.Trajectory, Crop = r.GetValue(c.Crop) ?? d.Crop, Seed = r.GetValue(c.Seed) ?? d.Seed,
                 Lr = r.GetValue(c.Lr) ?? d.Lr, S0 = r.GetValue(c.S0) ?? d.S0, S1 = r.GetValue(c.S1) ?? d.S1,
                 EmaDecay = r.GetValue(c.EmaDecay) ?? d.EmaDecay, Accumulate = r.GetValue(c.Accumulate) ?? d.Accumulate,
                 CheckpointEvery = r.GetValue(c.CheckpointEvery) ?? d.CheckpointEvery, KeepCheckpoints = r.GetValue(c.Keep) ?? d.KeepCheckpoints,
@@ -169,7 +175,7 @@ static class TrainVerb
         }
     }
 
-    static PerSampleDistance? OpenLpips(Context ctx, FileInfo? vgg, FileInfo? lin)
+    internal static PerSampleDistance? OpenLpips(Context ctx, FileInfo? vgg, FileInfo? lin)
     {
         if (vgg is null) return null;
         if (!vgg.Exists) throw new FileNotFoundException($"{vgg.FullName}: no such file; pass the torchvision VGG16 weights (vgg16-397923af.pth) to --lpips-vgg");
@@ -188,7 +194,7 @@ static class TrainVerb
 
         public void Report(TrainProgress p)
         {
-            string dtm = p.LossDtm is { } d ? $" (ct {p.LossCt:0.0000}, dtm {d:0.0000})" : "";
+            string dtm = p.LossDtm is { } d ? p.Stage == TrainStage.Align ? $" (trajectory {p.LossCt:0.0000}, gt {d:0.0000})" : $" (ct {p.LossCt:0.0000}, dtm {d:0.0000})" : "";
             string line = $"{p.Stage.ToString().ToUpperInvariant()} {p.Iteration}/{p.Total} loss {p.Loss:0.0000}{dtm} N {p.Steps} lr {p.Lr:0.##e0} {p.ItPerSec:0.00} it/s {p.ImagesPerSec:0.0} img/s ETA {Eta(p.Eta)}";
             if (Task is not null)
             {

@@ -9,7 +9,8 @@ namespace Ctmsr.Cli.Verbs;
 
 /// <summary>
 /// `ctmsr upscale IN -o OUT --weights W [--device D] [--tile auto|N] [--blend average|cosine] [--color-fix ...]
-/// [--alpha ...] [-f png|jpg|webp|webp-lossy|tiff] [--quality Q] [--max-pixels N] [--bit-depth auto|8|16] [--recursive] [--overwrite] [--json] [--steps N]`.
+/// [--alpha ...] [-f png|jpg|webp|webp-lossy|tiff] [--quality Q] [--max-pixels N] [--bit-depth auto|8|16] [--recursive] [--overwrite] [--json]
+/// [--steps N] [--sampler ode|consistency|msde] [--gamma G] [--guidance W] [--start T]`.
 /// Exit codes: 0 every file upscaled or skipped, 1 some failed, 2 a usage error, 130 interrupted.
 /// Option values are parsed here rather than by the parser, so a bad value is a one-line usage error (exit 2).
 /// </summary>
@@ -38,14 +39,14 @@ static class UpscaleVerb
         var skipExisting = new Option<bool>("--skip-existing") { Description = "leave outputs that exist alone (the default)" };
         var overwrite = new Option<bool>("--overwrite") { Description = "replace outputs that exist" };
         var json = new Option<bool>("--json") { Description = "progress as JSON lines on stdout, ending with a summary object" };
-        var steps = new Option<string?>("--steps") { Description = "model evaluations per tile (default 1, the paper's one-step inference)" };
-        var sampler = new Option<string?>("--sampler") { Description = "multi-step sampler for --steps > 1: ode (default) or consistency" };
+        var sampling = new SamplerFlags();
         var device = DeviceOption.Create();
         var cmd = new Command("upscale", "x4 super-resolution of images (one step; tiled; PNG, JPEG, WebP or TIFF output; '-' reads stdin or writes stdout)")
         {
             input, output, weights, seed, tile, overlap, blend, colorFix, alpha, format, quality, maxPixels, maxMemory, tta, outScale, outWidth, bitDepth,
-            recursive, skipExisting, overwrite, json, steps, sampler, device,
+            recursive, skipExisting, overwrite, json, device,
         };
+        sampling.AddTo(cmd);
         // the parser's own errors (a missing option value, an unknown option) are usage errors for Program, like every verb's
         cmd.SetGuardedAction(r =>
         {
@@ -80,11 +81,8 @@ static class UpscaleVerb
                 Blend = Choice("--blend", r.GetValue(blend), TileBlendMode.Cosine, ("average", TileBlendMode.Average), ("cosine", TileBlendMode.Cosine)),
                 ColorFix = Choice("--color-fix", r.GetValue(colorFix), ColorFixMode.None, ("none", ColorFixMode.None), ("adain", ColorFixMode.AdaIn), ("wavelet", ColorFixMode.Wavelet)),
                 Alpha = Choice("--alpha", r.GetValue(alpha), AlphaMode.Model, ("model", AlphaMode.Model), ("bicubic", AlphaMode.Bicubic), ("discard", AlphaMode.Discard)),
-                Steps = r.GetValue(steps) is { } n ? ParseInt("--steps", n, 1, UpscaleOptions.MaxSteps) : 1,
-                Sampler = Choice("--sampler", r.GetValue(sampler), SamplerKind.Ode, ("ode", SamplerKind.Ode), ("consistency", SamplerKind.Consistency)),
             };
-            if (r.GetValue(sampler) is not null && options.Steps == 1)
-                Console.Error.WriteLine("ctmsr: note: --sampler has no effect with one step; add --steps N (N > 1)");
+            options = sampling.Apply(r, options);
             var outFormat = Choice("-f", r.GetValue(format), OutputFormat.Auto, ("png", OutputFormat.Png), ("jpg", OutputFormat.Jpeg), ("jpeg", OutputFormat.Jpeg),
                 ("webp", OutputFormat.WebP), ("webp-lossy", OutputFormat.WebP), ("tiff", OutputFormat.Tiff), ("tif", OutputFormat.Tiff));
             var save = new SaveOptions
@@ -114,7 +112,7 @@ static class UpscaleVerb
             using var up = Upscaler.Load(w, DeviceOption.Open(r.GetValue(device)), options);
             string tileText = options.Tile is int ft ? $"{ft}" : "auto";
             if (asJson) Emit(new { @event = "model", config = up.Config.ToString(), device = up.DeviceName, ms = sw.Elapsed.TotalMilliseconds, tile = tileText, steps = options.Steps, images = jobs.Count });
-            else Console.Error.WriteLine($"model {up.Config} on {up.DeviceName}, loaded in {sw.Elapsed.TotalSeconds:0.0} s; tile {tileText}, {options.Steps} step(s), {jobs.Count} image(s)");
+            else Console.Error.WriteLine($"model {up.Config} on {up.DeviceName}, loaded in {sw.Elapsed.TotalSeconds:0.0} s; tile {tileText}, {options.Sampling.Describe()}, {jobs.Count} image(s)");
 
             using var cts = new CancellationTokenSource();
             string interrupted = "interrupted (Ctrl+C); outputs written so far are complete and are skipped when you run the same command again";

@@ -19,6 +19,8 @@ public sealed class LossCurve
     bool _hasDtm;
 
     public string Title { get; init; } = "training loss";
+    /// <summary>The legend of the single curve drawn when there is no DTM term.</summary>
+    public string SingleName { get; init; } = "CT loss";
     public int Count => _iter.Count;
 
     public void Add(int iteration, double loss, double ct, double? dtm)
@@ -28,9 +30,9 @@ public sealed class LossCurve
     }
 
     /// <summary>The history in a run's log.jsonl entries (lines without a "loss", e.g. validation, are skipped).</summary>
-    public static LossCurve FromLog(IEnumerable<JsonObject> entries, string title = "training loss")
+    public static LossCurve FromLog(IEnumerable<JsonObject> entries, string title = "training loss", string singleName = "CT loss")
     {
-        var c = new LossCurve { Title = title };
+        var c = new LossCurve { Title = title, SingleName = singleName };
         foreach (var e in entries)
         {
             if (e["iter"] is not JsonValue it || e["loss"] is not JsonValue l) continue;
@@ -62,7 +64,7 @@ public sealed class LossCurve
             AddPair("CT", _ct, CtColor);
             AddPair("DTM", _dtm, DtmColor);
         }
-        else AddPair("CT loss", _ct, CtColor);
+        else AddPair(SingleName, _ct, CtColor);
         // raw lines under the smoothed ones
         return (chart, series.Where(s => !s.InLegend).Concat(series.Where(s => s.InLegend)).ToList());
     }

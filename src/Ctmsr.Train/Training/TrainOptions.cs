@@ -42,6 +42,9 @@ public sealed record TrainOptions
     public float DtmWeight { get; init; } = 0.8f;
     public DtmLossKind DtmLoss { get; init; } = DtmLossKind.Dtm;
 
+    /// <summary>Align and distill (spec/TRAJECTORY.md): teacher steps, candidates, gamma, reward, student settings.</summary>
+    public TrajectoryTrainOptions Trajectory { get; init; } = new();
+
     /// <summary>Validation folder with gt/ and lq/ (names matched); the EMA model is scored at every checkpoint. Null: none.</summary>
     public string? Val { get; init; }
     /// <summary>Validation images used (0 = all).</summary>
@@ -93,5 +96,6 @@ public sealed record TrainOptions
         Need(KeepCheckpoints > 0, $"--keep {KeepCheckpoints} must be positive");
         Need(TeacherRefresh > 0, $"--teacher-refresh {TeacherRefresh} must be positive");
         Need(LoaderWorkers > 0 && BatchesInFlight > 0, "loader workers and batches in flight must be positive");
+        if (Stage.IsTrajectory()) Trajectory.Validate(Stage);
     }
 }

@@ -18,6 +18,9 @@ public sealed class TrainerHooks
     public Action<string>? Message { get; init; }
     /// <summary>Replaces the folder dataset named by the options (tests, custom data).</summary>
     public Data.ISampleSource? Source { get; init; }
+    /// <summary>The alignment stage's NIQE and LPIPS-Alex rewards (--reward niqe|lpips-alex|mix); null where not given.</summary>
+    public Ctmsr.Metrics.NiqeModel? Niqe { get; init; }
+    public Ctmsr.Metrics.LpipsScorer? LpipsAlex { get; init; }
 }
 
 /// <summary>A non-finite loss: names the iteration, the last good checkpoint and what to try.</summary>

@@ -9,9 +9,10 @@ using Ctmsr.Train.Degradation;
 namespace Ctmsr.Train.Training;
 
 /// <summary>
-/// Runs the CT stage (spec section 4) or the DTM stage (section 5) in a run directory, with checkpoints that
-/// continue bit-exactly. Every random choice of iteration k (the batch, n, m, eps, eps') is a pure function of
-/// (seed, stage, k); the dropout stream's offset is the only random state, and it is checkpointed.
+/// Runs the CT stage (spec section 4), the DTM stage (section 5), or the alignment / distillation stages of
+/// spec/TRAJECTORY.md (<see cref="AlignStage"/>, <see cref="DistillStage"/>) in a run directory, with checkpoints that
+/// continue bit-exactly. Every random choice of iteration k (the batch, n, m, eps, eps', tau, the candidates' noise) is
+/// a pure function of (seed, stage, k); the dropout stream's offset is the only random state, and it is checkpointed.
 /// </summary>
 public sealed class Trainer : IDisposable
 {
@@ -21,6 +22,7 @@ public sealed class Trainer : IDisposable
     readonly FolderDataset? _folder;
     readonly ulong _stageSeed;
     BatchLoader? _loader;
+    AlignReward? _reward;
     PairedDataset? _val;
     CtmsrNet? _evalNet;
     string? _lastCheckpoint;
@@ -52,12 +54,14 @@ public sealed class Trainer : IDisposable
         if (o.Val is not null) _val = new PairedDataset(Path.Combine(o.Val, "gt"), Path.Combine(o.Val, "lq"), o.Model.Scale);
         Net = new CtmsrNet(ctx, o.Model, SeedMix.Mix(o.Seed, 0x64726F70));
         Net.InitializeRandom((int)(SeedMix.Mix(o.Seed, 0x696E6974) & 0x7FFFFFFF));
-        Net.Train();
-        if (o.Stage == TrainStage.Dtm) { Teacher = new CtmsrNet(ctx, o.Model); Teacher.Eval(); }
+        Net.Train(!o.Stage.IsTrajectory());
+        if (o.Stage is TrainStage.Dtm or TrainStage.Distill) { Teacher = new CtmsrNet(ctx, o.Model); Teacher.Eval(); }
         Optimizer = new AdamW(Net.Parameters(), o.Lr, (o.Beta1, o.Beta2), o.AdamEps, o.WeightDecay);
         Ema = new Ema(Net.Parameters(), o.EmaDecay);
-        _curve = new LossCurve { Title = CurveTitle() };
+        _curve = new LossCurve { Title = CurveTitle(), SingleName = SingleCurveName(o.Stage) };
     }
+
+    static string SingleCurveName(TrainStage s) => s switch { TrainStage.Align => "align loss", TrainStage.Distill => "distill loss", _ => "CT loss" };
 
     string CurveTitle() => $"{Options.Stage.ToString().ToUpperInvariant()} loss, {Path.GetFileName(RunDir.Root)}";
 
@@ -83,7 +87,7 @@ public sealed class Trainer : IDisposable
     {
         options.Validate();
         string? from = null;
-        if (options.Stage == TrainStage.Dtm || options.From is not null)
+        if (options.Stage is TrainStage.Dtm or TrainStage.Align or TrainStage.Distill || options.From is not null)
         {
             from = ResolveSource(options.From);
             var srcCfg = SourceConfig(from);
@@ -109,7 +113,7 @@ public sealed class Trainer : IDisposable
             throw new InvalidDataException($"{ckpt} is a {st.Stage} checkpoint but {run.ConfigPath} describes a {t.Options.Stage} run; the run directory is inconsistent");
         t.Iteration = st.Iteration; t.TeacherIteration = st.TeacherIteration; t._lastCheckpoint = ckpt;
         run.TruncateLog(st.Iteration);
-        t._curve = LossCurve.FromLog(run.ReadLog(), t.CurveTitle());
+        t._curve = LossCurve.FromLog(run.ReadLog(), t.CurveTitle(), SingleCurveName(t.Options.Stage));
         t.Say($"resuming {run.Root} at iteration {st.Iteration} of {t.Options.Iterations} from {Path.GetFileName(ckpt)}");
         t.Announce();
         return t;
@@ -118,7 +122,7 @@ public sealed class Trainer : IDisposable
     /// <summary>A run directory stands for its newest checkpoint; a file stands for itself.</summary>
     public static string ResolveSource(string? from)
     {
-        if (string.IsNullOrWhiteSpace(from)) throw new ArgumentException("DTM starts from a CT model: pass --from CT_RUN_DIR or a checkpoint file");
+        if (string.IsNullOrWhiteSpace(from)) throw new ArgumentException("this stage starts from a trained model: pass --from CT_RUN_DIR (dtm) or --init RUN_DIR|MODEL (align, distill), a run directory or a checkpoint file");
         if (RunDirectory.IsRun(from))
             return RunDirectory.Open(from).LatestCheckpoint()
                    ?? throw new FileNotFoundException($"{from} has no checkpoint yet; train CT longer (or until its first --checkpoint-every) before DTM");
@@ -160,9 +164,9 @@ public sealed class Trainer : IDisposable
         var o = Options;
         Say($"{o.Stage.ToString().ToUpperInvariant()} on {_ctx.Backend.Name}: model {o.Model} ({Net.ParameterCount:N0} parameters), batch {o.Batch}" +
             (o.Accumulate > 1 ? $" x {o.Accumulate} accumulated" : "") + $", crop {o.Crop}, {o.Iterations:N0} iterations, seed {o.Seed}, run {RunDir.Root}");
-        if (_hooks.Lpips is null)
+        if (_hooks.Lpips is null && o.Stage != TrainStage.Align)
         {
-            Say("WARNING: no LPIPS-VGG network given (--lpips-vgg): the CT loss is Charbonnier ALONE, not the method's 0.5 LPIPS + 0.5 Charbonnier; results will be blurrier than the paper's");
+            Say($"WARNING: no LPIPS-VGG network given (--lpips-vgg): the {(o.Stage == TrainStage.Distill ? "distillation" : "CT")} loss is Charbonnier ALONE, not the method's 0.5 LPIPS + 0.5 Charbonnier; results will be blurrier than the paper's");
             if (o.Stage == TrainStage.Dtm)
                 Say("WARNING: DTM needs LPIPS; without it the DTM term uses a per-sample Charbonnier distance instead (an approximation of the method)");
         }
@@ -215,8 +219,15 @@ public sealed class Trainer : IDisposable
                     ["iter"] = Iteration, ["loss"] = loss, ["loss_ct"] = ct, ["loss_dtm"] = dtm, ["lr"] = lr, ["n"] = steps,
                     ["it_s"] = Math.Round(itps, 4), ["img_s"] = Math.Round(imgps, 3), ["elapsed_s"] = Math.Round(now, 3),
                 };
+                if (o.Stage.IsTrajectory())
+                {
+                    // the two terms under their own names, and the device pool's peak of this iteration
+                    entry.Remove("loss_ct"); entry.Remove("loss_dtm");
+                    foreach (var (key, v) in _extra) entry[key] = v;
+                    entry["peak_mib"] = Math.Round(_ctx.Pool.PeakBytesInUse / 1048576.0, 1);
+                }
                 RunDir.AppendLog(entry);
-                _curve.Add(Iteration, loss, ct, dtm);
+                _curve.Add(Iteration, loss, o.Stage.IsTrajectory() ? loss : ct, o.Stage.IsTrajectory() ? null : dtm);
                 WriteLossPlot();
                 _hooks.Progress?.Report(new TrainProgress(o.Stage, Iteration, o.Iterations, loss, ct, dtm, lr, steps, itps, imgps, eta));
                 if (Iteration % o.CheckpointEvery == 0) { Checkpoint(); dirty = false; }
@@ -257,9 +268,13 @@ public sealed class Trainer : IDisposable
     }
 
     /// <summary>The number of discretisation points at iteration k: the CT curriculum, or its final value for DTM.</summary>
-    public int StepsAt(int k) => Options.Stage == TrainStage.Ct
-        ? Curriculum.Steps(k, Options.Iterations, Options.S0, Options.S1)
-        : Options.S1 + 1;
+    public int StepsAt(int k) => Options.Stage switch
+    {
+        TrainStage.Ct => Curriculum.Steps(k, Options.Iterations, Options.S0, Options.S1),
+        TrainStage.Align => Options.Trajectory.TeacherSteps,
+        TrainStage.Distill => Options.Trajectory.StudentSteps,
+        _ => Options.S1 + 1,
+    };
 
     (double loss, double ct, double? dtm, int steps, float lr) Step(int k)
     {
@@ -268,6 +283,8 @@ public sealed class Trainer : IDisposable
         Optimizer.Lr = lr;
         int steps = StepsAt(k);
         double loss = 0, ct = 0, dtm = 0;
+        _extra.Clear();
+        _ctx.Pool.ResetPeak();
         for (int j = 0; j < o.Accumulate; j++)
         {
             var batch = _loader!.Next();
@@ -282,8 +299,13 @@ public sealed class Trainer : IDisposable
             Ema.Update();
         }
         Optimizer.ZeroGrad();
-        return (loss, ct, o.Stage == TrainStage.Dtm ? dtm : null, steps, lr);
+        return (loss, ct, o.Stage is TrainStage.Dtm or TrainStage.Align ? dtm : null, steps, lr);
     }
+
+    /// <summary>Per-iteration log values of the trajectory stages (averaged over micro-batches).</summary>
+    readonly Dictionary<string, double> _extra = new();
+
+    void AddExtra(string key, double v, float scale) => _extra[key] = _extra.GetValueOrDefault(key) + v * scale;
 
     (double loss, double ct, double dtm) MicroStep(TrainBatch b, long micro, int steps, float scale)
     {
@@ -293,6 +315,23 @@ public sealed class Trainer : IDisposable
         var gt = Tensor.From(_ctx, b.Gt, bs, 3, h, w);
         var lqUp = Tensor.From(_ctx, b.LqUp, bs, 3, h, w);
         var lq = Tensor.From(_ctx, b.Lq, bs, 3, b.LqHeight, b.LqWidth);
+        if (o.Stage == TrainStage.Align)
+        {
+            _reward ??= new AlignReward(o.Trajectory.Reward, _hooks.Niqe, _hooks.LpipsAlex);
+            var r = AlignStage.Step(_ctx, Net, gt, lqUp, lq, b.Gt, o.Trajectory, _reward, SeedMix.Mix(_stageSeed, 0x616C, (ulong)micro), scale);
+            AddExtra("loss_traj", r.TrajectoryLoss, scale); AddExtra("loss_gt", r.GtLoss, scale);
+            AddExtra("reward_ode", r.OdeReward, scale); AddExtra("reward_best", r.BestReward, scale);
+            AddExtra("ode_wins", r.Best.Count(c => c == 0) / (double)bs, scale);
+            AddExtra("tau", r.Tau, scale);
+            return (r.Loss, r.TrajectoryLoss, r.GtLoss);
+        }
+        if (o.Stage == TrainStage.Distill)
+        {
+            var r = DistillStage.Step(_ctx, Net, Teacher!, gt, lqUp, lq, o.Trajectory, _hooks.Lpips, o.LpipsWeight, o.CharbonnierWeight,
+                SeedMix.Mix(_stageSeed, 0x6469, (ulong)micro), scale);
+            AddExtra("teacher_to_gt", r.TeacherToGt, scale);
+            return (r.Loss, r.Loss, 0);
+        }
         var rng = new DegradationRandom(SeedMix.Mix(_stageSeed, 0x6E, (ulong)micro));
         int n = rng.NextInt(steps - 1);
         float sn = Curriculum.Sigma(n, steps), sn1 = Curriculum.Sigma(n + 1, steps);
