@@ -38,11 +38,13 @@ static class TrainVerb
         public readonly Option<DirectoryInfo?> Val = new("--val") { Description = "validation folder with gt/ and lq/ (matched by name): the EMA model's PSNR-Y is logged at every checkpoint" };
         public readonly Option<int?> ValLimit = new("--val-limit") { Description = "validation images to use (default all)" };
         public readonly Option<string?> Device = DeviceOption.Create();
+        public readonly TrainDistributed.Options Distributed = new();
 
         public void AddTo(Command c)
         {
             foreach (Option o in new Option[] { Data, Run, Resume, Iters, Batch, Crop, Config, Seed, Lr, S0, S1, EmaDecay, Accumulate, CheckpointEvery, Keep, Workers, Val, ValLimit, LpipsVgg, LpipsLin, Device })
                 c.Options.Add(o);
+            foreach (var o in Distributed.All) c.Options.Add(o);
         }
     }
 
@@ -81,13 +83,22 @@ static class TrainVerb
 
     static int Execute(ParseResult r, Common c, TrainStage stage, string? from, string? lossKind, int? refresh)
     {
-        using var ctx = new Context(DeviceOption.Open(r.GetValue(c.Device)));
+        // data-parallel under mpirun: every rank runs this verb; rank 0 alone talks and writes
+        using var dp = TrainDistributed.Open(r, c.Distributed);
+        return dp is null ? Execute(r, c, stage, from, lossKind, refresh, null) : dp.Guard(() => Execute(r, c, stage, from, lossKind, refresh, dp));
+    }
+
+    static int Execute(ParseResult r, Common c, TrainStage stage, string? from, string? lossKind, int? refresh, TrainDistributed? dp)
+    {
+        bool leader = dp?.Leader ?? true;
+        using var ctx = new Context(DeviceOption.Open(dp is null ? r.GetValue(c.Device) : dp.DeviceSpec(r.GetValue(c.Device))));
         var reporter = new Reporter();
         var hooks = new TrainerHooks
         {
             Lpips = OpenLpips(ctx, r.GetValue(c.LpipsVgg), r.GetValue(c.LpipsLin)),
-            Message = m => AnsiConsole.MarkupLine(m.StartsWith("WARNING", StringComparison.Ordinal) ? $"[yellow]{Markup.Escape(m)}[/]" : Markup.Escape(m)),
-            Progress = reporter,
+            Message = leader ? m => AnsiConsole.MarkupLine(m.StartsWith("WARNING", StringComparison.Ordinal) ? $"[yellow]{Markup.Escape(m)}[/]" : Markup.Escape(m)) : null,
+            Progress = leader ? reporter : null,
+            Reducer = dp?.Reducer,
         };
 
         Trainer trainer;
@@ -96,7 +107,7 @@ static class TrainVerb
         {
             var ignored = new Option[] { c.Data, c.Run, c.Iters, c.Batch, c.Crop, c.Config, c.Seed, c.Lr, c.S0, c.S1, c.EmaDecay, c.Accumulate }
                 .Where(o => r.GetResult(o) is not null).Select(o => o.Name).ToList();
-            if (ignored.Count > 0)
+            if (ignored.Count > 0 && leader)
                 AnsiConsole.MarkupLineInterpolated($"[yellow]note: {string.Join(", ", ignored)} ignored: a resumed run keeps the options in {resume.FullName}/config.json[/]");
             var runStage = RunDirectory.Open(resume.FullName).ReadOptions().Stage.ToString().ToLowerInvariant();
             if (runStage != stage.ToString().ToLowerInvariant())
@@ -151,6 +162,7 @@ static class TrainVerb
                             return trainer.Run(cancel: cts.Token);
                         });
                 else result = trainer.Run(cancel: cts.Token);
+                if (!leader) return 0;
                 if (result.Finished)
                     Console.WriteLine($"done: {result.Iteration} iterations; EMA model {trainer.RunDir.EmaModelPath}, checkpoint {result.LastCheckpoint}");
                 else

@@ -18,6 +18,8 @@ public sealed class TrainerHooks
     public Action<string>? Message { get; init; }
     /// <summary>Replaces the folder dataset named by the options (tests, custom data).</summary>
     public Data.ISampleSource? Source { get; init; }
+    /// <summary>Data-parallel training: this rank's share of the batch, gradients averaged over ranks (null: one process).</summary>
+    public Distributed.IGradientReducer? Reducer { get; init; }
 }
 
 /// <summary>A non-finite loss: names the iteration, the last good checkpoint and what to try.</summary>
