@@ -107,6 +107,7 @@ public sealed class Trainer : IDisposable
     public static Trainer Start(Context ctx, TrainOptions options, string runDir, TrainerHooks? hooks = null)
     {
         options.Validate();
+        if (hooks?.Reducer is { } red) RankState.LocalBatch(options.Batch, red.Size); // before the run directory exists
         string? from = null;
         bool leader = IsLeader(hooks);
         if (leader && (options.Stage == TrainStage.Dtm || options.From is not null))

@@ -101,6 +101,26 @@ public class DataParallelTests
     }
 
     [Test]
+    public void ABatchThatDoesNotSplitOverTheRanksFailsClearly()
+    {
+        var mpi = MpiLauncher.OrSkip();
+        var root = TrainingKit.TempDir("mpi-split");
+        try
+        {
+            var run = Path.Combine(root, "r");
+            var args = Args(run, "cpu", 2).ToList();
+            args[args.IndexOf("--batch") + 1] = "3";
+            var sw = Stopwatch.StartNew();
+            var (code, output) = mpi.Run(2, args, timeoutSeconds: 120);
+            Assert.That(code, Is.EqualTo(2), output);
+            Assert.That(output, Does.Contain("--batch 3 cannot be split over 2 ranks"));
+            Assert.That(Directory.Exists(run), Is.False, "no run directory is left behind");
+            TestContext.Out.WriteLine($"failed in {sw.Elapsed.TotalSeconds:0.0} s");
+        }
+        finally { TrainingKit.Delete(root); }
+    }
+
+    [Test]
     public void KilledRankEndsTheJobAndResumeContinuesExactly()
     {
         var mpi = MpiLauncher.OrSkip();
