@@ -47,8 +47,9 @@ public interface IGradientReducer
 }
 
 /// <summary>
-/// One step's reduction: <see cref="Bytes"/> reduced per rank, <see cref="ExposedSeconds"/> the time the step spent in
-/// the reducer (staging gradients to the host during backward plus waiting in Complete) - the time the reduction adds
-/// to the step - and the number of buckets.
+/// One step's reduction: <see cref="Bytes"/> reduced per rank; the time a rank spent in the reducer (staging gradients
+/// to the host during backward, polling, waiting in Complete): <see cref="ExposedSeconds"/> is its minimum over ranks
+/// (the last rank to finish backward waits only for the reduction: the time the reduction adds to the step),
+/// <see cref="MaxSeconds"/> its maximum (which adds the ranks' load imbalance); and the number of buckets.
 /// </summary>
-public readonly record struct ReductionStats(long Bytes, double ExposedSeconds, int Buckets);
+public readonly record struct ReductionStats(long Bytes, double ExposedSeconds, double MaxSeconds, int Buckets);

@@ -170,7 +170,13 @@ public sealed unsafe class MpiGradientReducer : IGradientReducer, IBackwardObser
         _exposedTicks += Stopwatch.GetTimestamp() - t0;
         long bytes = 0;
         foreach (var b in _buckets) bytes += (long)b.Length * sizeof(float);
-        LastStats = new ReductionStats(bytes, _exposedTicks / (double)Stopwatch.Frequency, _buckets.Count);
+        // A rank that finishes backward first waits in Complete for the slowest one: that is load imbalance, not
+        // communication. The last rank to arrive waits only for the reduction itself, so the step pays the minimum
+        // over ranks; the maximum shows the imbalance. (One more tiny collective per step.)
+        double mine = _exposedTicks / (double)Stopwatch.Frequency;
+        Span<double> mm = [-mine, mine];
+        _world.AllreduceMax(mm);
+        LastStats = new ReductionStats(bytes, -mm[0], mm[1], _buckets.Count);
     }
 
     public void Broadcast(Span<byte> data) => _world.Broadcast(data);

@@ -260,7 +260,7 @@ public sealed class Trainer : IDisposable
                 if (_reducer is not null)
                 {
                     var rs = _reducer.LastStats;
-                    entry["ranks"] = _reducer.Size; entry["reduce_mb"] = Math.Round(rs.Bytes / 1e6, 3); entry["reduce_s"] = Math.Round(rs.ExposedSeconds, 4);
+                    entry["ranks"] = _reducer.Size; entry["reduce_mb"] = Math.Round(rs.Bytes / 1e6, 3); entry["reduce_s"] = Math.Round(rs.ExposedSeconds, 4); entry["reduce_max_s"] = Math.Round(rs.MaxSeconds, 4);
                 }
                 if (!Leader) { if (Iteration % o.CheckpointEvery == 0) dirty = false; continue; }
                 RunDir.AppendLog(entry);
