@@ -2,8 +2,9 @@
 # Installs the Debian packages Ctmsr uses at run time and in tests (idempotent; quiet when all are present).
 set -euo pipefail
 # No image library: images are read and written by ImageSharp (managed code).
+# openmpi-bin libopenmpi-dev: mpirun and libmpi.so for data-parallel training (src/Ctmsr.Train/Distributed; its tests skip without them).
 # fonts-dejavu-core: the font ScottPlot's charts (loss.png, bench --chart) draw their text with, through SkiaSharp.
-pkgs=(ocl-icd-libopencl1 pocl-opencl-icd clang libopenblas0-pthread fonts-dejavu-core)
+pkgs=(ocl-icd-libopencl1 pocl-opencl-icd clang libopenblas0-pthread fonts-dejavu-core openmpi-bin libopenmpi-dev)
 missing=()
 for p in "${pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then

@@ -15,6 +15,12 @@ public static class Tape
 
     public static bool Enabled => _noGradDepth == 0;
 
+    /// <summary>
+    /// Watches backward passes on this thread (data-parallel training reduces gradients as they become final);
+    /// null, the default, costs nothing.
+    /// </summary>
+    [ThreadStatic] public static IBackwardObserver? Observer;
+
     internal static void Record(Tensor output, Action backward, params Tensor?[] saved)
     {
         foreach (var s in saved) if (s is not null) s.Saved = true;
@@ -64,6 +70,15 @@ public static class Tape
     internal static void Close(List<Tensor> list) => _scopes?.Remove(list);
 
     sealed class Exit(Action a) : IDisposable { public void Dispose() => a(); }
+}
+
+/// <summary>Told, during <see cref="Tensor.Backward"/>, which persistent tensors (parameters) a closure writes gradients into, and when each closure has run.</summary>
+public interface IBackwardObserver
+{
+    /// <summary>A backward closure is about to write (or accumulate into) <paramref name="parameter"/>'s gradient.</summary>
+    void GradientWritten(Tensor parameter);
+    /// <summary>One backward closure has finished; the gradients it wrote hold their values.</summary>
+    void ClosureDone();
 }
 
 public sealed class TensorScope(List<Tensor> tensors) : IDisposable

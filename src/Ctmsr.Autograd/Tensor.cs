@@ -107,6 +107,7 @@ public sealed class Tensor : IDisposable
                 var (output, backward) = entries[i];
                 if (output.Grad is null) continue;
                 backward();
+                Tape.Observer?.ClosureDone();
                 // Nothing reads an op output's gradient once its own backward has run (inputs get their own
                 // gradient tensors; none alias), so it goes back to the pool now rather than at the scope's end.
                 if (!output.Persistent) { output.Grad.ForceDispose(); output.Grad = null; }
@@ -118,6 +119,7 @@ public sealed class Tensor : IDisposable
     /// <summary>The gradient buffer of an input for a backward closure: (tensor, accumulate).</summary>
     internal (Tensor grad, bool accumulate) GradSlot()
     {
+        if (Persistent) Tape.Observer?.GradientWritten(this);
         if (Grad is not null) return (Grad, true);
         Grad = Persistent ? EmptyPersistent(Ctx, Shape) : Empty(Ctx, Shape);
         return (Grad, false);

@@ -38,12 +38,14 @@ static class TrainVerb
         public readonly Option<DirectoryInfo?> Val = new("--val") { Description = "validation folder with gt/ and lq/ (matched by name): the EMA model's PSNR-Y is logged at every checkpoint" };
         public readonly Option<int?> ValLimit = new("--val-limit") { Description = "validation images to use (default all)" };
         public readonly Option<string?> Device = DeviceOption.Create();
+        public readonly TrainDistributed.Options Distributed = new();
 
         /// <summary>Adds the options; <paramref name="curriculum"/> false leaves out CT's --s0/--s1 (align and distill have no curriculum).</summary>
         public void AddTo(Command c, bool curriculum = true)
         {
             foreach (Option o in new Option[] { Data, Run, Resume, Iters, Batch, Crop, Config, Seed, Lr, S0, S1, EmaDecay, Accumulate, CheckpointEvery, Keep, Workers, Val, ValLimit, LpipsVgg, LpipsLin, Device })
                 if (curriculum || (o != S0 && o != S1)) c.Options.Add(o);
+            foreach (var o in Distributed.All) c.Options.Add(o);
         }
     }
 
@@ -85,13 +87,24 @@ static class TrainVerb
     internal static int Execute(ParseResult r, Common c, TrainStage stage, string? from, string? lossKind, int? refresh,
         TrajectoryTrainOptions? trajectory = null, Func<Context, TrainerHooks, TrainerHooks>? moreHooks = null)
     {
-        using var ctx = new Context(DeviceOption.Open(r.GetValue(c.Device)));
+        // data-parallel under mpirun: every rank runs this verb; rank 0 alone talks and writes
+        using var dp = TrainDistributed.Open(r, c.Distributed);
+        return dp is null ? Run(r, c, stage, from, lossKind, refresh, trajectory, moreHooks, null)
+            : dp.Guard(() => Run(r, c, stage, from, lossKind, refresh, trajectory, moreHooks, dp));
+    }
+
+    static int Run(ParseResult r, Common c, TrainStage stage, string? from, string? lossKind, int? refresh,
+        TrajectoryTrainOptions? trajectory, Func<Context, TrainerHooks, TrainerHooks>? moreHooks, TrainDistributed? dp)
+    {
+        bool leader = dp?.Leader ?? true;
+        using var ctx = new Context(DeviceOption.Open(dp is null ? r.GetValue(c.Device) : dp.DeviceSpec(r.GetValue(c.Device))));
         var reporter = new Reporter();
         var hooks = new TrainerHooks
         {
             Lpips = OpenLpips(ctx, r.GetValue(c.LpipsVgg), r.GetValue(c.LpipsLin)),
-            Message = m => AnsiConsole.MarkupLine(m.StartsWith("WARNING", StringComparison.Ordinal) ? $"[yellow]{Markup.Escape(m)}[/]" : Markup.Escape(m)),
-            Progress = reporter,
+            Message = leader ? m => AnsiConsole.MarkupLine(m.StartsWith("WARNING", StringComparison.Ordinal) ? $"[yellow]{Markup.Escape(m)}[/]" : Markup.Escape(m)) : null,
+            Progress = leader ? reporter : null,
+            Reducer = dp?.Reducer,
         };
         if (moreHooks is not null) hooks = moreHooks(ctx, hooks);
 
@@ -101,7 +114,7 @@ static class TrainVerb
         {
             var ignored = new Option[] { c.Data, c.Run, c.Iters, c.Batch, c.Crop, c.Config, c.Seed, c.Lr, c.S0, c.S1, c.EmaDecay, c.Accumulate }
                 .Where(o => r.GetResult(o) is not null).Select(o => o.Name).ToList();
-            if (ignored.Count > 0)
+            if (ignored.Count > 0 && leader)
                 AnsiConsole.MarkupLineInterpolated($"[yellow]note: {string.Join(", ", ignored)} ignored: a resumed run keeps the options in {resume.FullName}/config.json[/]");
             var runStage = RunDirectory.Open(resume.FullName).ReadOptions().Stage.ToString().ToLowerInvariant();
             if (runStage != stage.ToString().ToLowerInvariant())
@@ -164,6 +177,7 @@ static class TrainVerb
                             return trainer.Run(cancel: cts.Token);
                         });
                 else result = trainer.Run(cancel: cts.Token);
+                if (!leader) return 0;
                 if (result.Finished)
                     Console.WriteLine($"done: {result.Iteration} iterations; EMA model {trainer.RunDir.EmaModelPath}, checkpoint {result.LastCheckpoint}");
                 else

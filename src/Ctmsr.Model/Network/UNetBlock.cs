@@ -78,10 +78,17 @@ public sealed class UNetBlock : Module
     }
 }
 
-/// <summary>The model's dropout random stream: a Philox seed and a running element offset (saved with checkpoints).</summary>
+/// <summary>
+/// The model's dropout random stream: a Philox seed and a running element offset (saved with checkpoints).
+/// Data-parallel ranks each hold one contiguous slice (<see cref="Shard"/> of <see cref="Shards"/>) of the global
+/// batch: a rank's tensor is that slice of the single-process tensor, so it takes that slice of the offsets and the
+/// stream advances by the global count, and every rank draws the masks one process would have drawn.
+/// </summary>
 public sealed class DropoutStream(ulong seed)
 {
     public ulong Seed { get; set; } = seed;
     public ulong Offset { get; set; }
-    public ulong Take(long count) { ulong o = Offset; Offset += (ulong)count; return o; }
+    public int Shard { get; set; }
+    public int Shards { get; set; } = 1;
+    public ulong Take(long count) { ulong o = Offset + (ulong)Shard * (ulong)count; Offset += (ulong)Shards * (ulong)count; return o; }
 }

@@ -12,10 +12,13 @@ public static class ForwardProcess
     }
 
     /// <summary>eps ~ N(0, I) from the backend's Philox stream (same numbers on every device).</summary>
-    public static Tensor Noise(Context ctx, ulong seed, params int[] shape)
+    public static Tensor Noise(Context ctx, ulong seed, params int[] shape) => Noise(ctx, seed, 0, shape);
+
+    /// <summary>Elements offset .. offset + count of the stream: a data-parallel rank's slice of the global batch's noise.</summary>
+    public static Tensor Noise(Context ctx, ulong seed, ulong offset, int[] shape)
     {
         var t = Tensor.Empty(ctx, shape);
-        ctx.Backend.FillNormal(t.Count, seed, 0, t.Buffer);
+        ctx.Backend.FillNormal(t.Count, seed, offset, t.Buffer);
         return t;
     }
 }

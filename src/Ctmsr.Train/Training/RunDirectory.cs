@@ -43,6 +43,9 @@ public sealed class RunDirectory
         return r;
     }
 
+    /// <summary>The run as seen by a data-parallel rank other than 0: it only names the paths and never touches them (rank 0 writes).</summary>
+    public static RunDirectory OnOtherRank(string root) => new(root);
+
     public static bool IsRun(string path) => Directory.Exists(path) && File.Exists(Path.Combine(path, "config.json"));
 
     public TrainOptions ReadOptions() => TrainOptions.FromJson(File.ReadAllText(ConfigPath), ConfigPath);

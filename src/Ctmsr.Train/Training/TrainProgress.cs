@@ -21,6 +21,8 @@ public sealed class TrainerHooks
     /// <summary>The alignment stage's NIQE and LPIPS-Alex rewards (--reward niqe|lpips-alex|mix); null where not given.</summary>
     public Ctmsr.Metrics.NiqeModel? Niqe { get; init; }
     public Ctmsr.Metrics.LpipsScorer? LpipsAlex { get; init; }
+    /// <summary>Data-parallel training: this rank's share of the batch, gradients averaged over ranks (null: one process).</summary>
+    public Distributed.IGradientReducer? Reducer { get; init; }
 }
 
 /// <summary>A non-finite loss: names the iteration, the last good checkpoint and what to try.</summary>

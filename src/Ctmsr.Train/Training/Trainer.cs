@@ -5,6 +5,7 @@ using Ctmsr.Model.Checkpoints;
 using Ctmsr.Model.Network;
 using Ctmsr.Train.Data;
 using Ctmsr.Train.Degradation;
+using Ctmsr.Train.Distributed;
 
 namespace Ctmsr.Train.Training;
 
@@ -21,11 +22,18 @@ public sealed class Trainer : IDisposable
     readonly ISampleSource _source;
     readonly FolderDataset? _folder;
     readonly ulong _stageSeed;
+    // data-parallel (null: one process): this rank's share of each batch; rank 0 alone writes the run directory
+    readonly IGradientReducer? _reducer;
+    readonly int _localBatch;
+    bool Leader => _reducer is null || _reducer.Rank == 0;
+    static bool IsLeader(TrainerHooks? h) => h?.Reducer is null || h.Reducer.Rank == 0;
     BatchLoader? _loader;
     AlignReward? _reward;
     PairedDataset? _val;
     CtmsrNet? _evalNet;
     string? _lastCheckpoint;
+    CancellationToken _cancel;
+    bool _stopVoted;
     LossCurve _curve;
     bool _plotFailed;
 
@@ -59,6 +67,23 @@ public sealed class Trainer : IDisposable
         Optimizer = new AdamW(Net.Parameters(), o.Lr, (o.Beta1, o.Beta2), o.AdamEps, o.WeightDecay);
         Ema = new Ema(Net.Parameters(), o.EmaDecay);
         _curve = new LossCurve { Title = CurveTitle(), SingleName = SingleCurveName(o.Stage) };
+        _reducer = _hooks.Reducer;
+        _localBatch = o.Batch;
+        if (_reducer is not null)
+        {
+            _localBatch = RankState.LocalBatch(o.Batch, _reducer.Size);
+            Net.Dropout.Shard = _reducer.Rank; Net.Dropout.Shards = _reducer.Size;
+            _reducer.Attach(Net.Parameters().ToList());
+        }
+    }
+
+    /// <summary>Data-parallel: every rank takes rank 0's weights, optimiser state and counters.</summary>
+    void SyncFromRoot()
+    {
+        if (_reducer is null) return;
+        Span<long> c = [Iteration, TeacherIteration, Optimizer.Step, (long)Net.Dropout.Offset];
+        RankState.Broadcast(_reducer, Net, Optimizer, Ema, Teacher, c);
+        Iteration = (int)c[0]; TeacherIteration = (int)c[1]; Optimizer.Step = (int)c[2]; Net.Dropout.Offset = (ulong)c[3];
     }
 
     static string SingleCurveName(TrainStage s) => s switch { TrainStage.Align => "align loss", TrainStage.Distill => "distill loss", _ => "CT loss" };
@@ -86,17 +111,20 @@ public sealed class Trainer : IDisposable
     public static Trainer Start(Context ctx, TrainOptions options, string runDir, TrainerHooks? hooks = null)
     {
         options.Validate();
+        if (hooks?.Reducer is { } red) RankState.LocalBatch(options.Batch, red.Size); // before the run directory exists
         string? from = null;
-        if (options.Stage is TrainStage.Dtm or TrainStage.Align or TrainStage.Distill || options.From is not null)
+        bool leader = IsLeader(hooks);
+        if (leader && (options.Stage is TrainStage.Dtm or TrainStage.Align or TrainStage.Distill || options.From is not null))
         {
             from = ResolveSource(options.From);
             var srcCfg = SourceConfig(from);
             if (srcCfg is not null && !TrainingCheckpoint.SameConfig(srcCfg, options.Model))
                 throw new ArgumentException($"the starting checkpoint {from} has model ({srcCfg}) but the {options.Stage.ToString().ToUpperInvariant()} run asks for ({options.Model}); drop --config or pass a checkpoint of that model");
         }
-        var run = RunDirectory.Create(runDir, options);
+        var run = leader ? RunDirectory.Create(runDir, options) : RunDirectory.OnOtherRank(runDir);
         var t = new Trainer(ctx, options, run, hooks);
         if (from is not null) t.LoadCtWeights(from);
+        t.SyncFromRoot();
         t.Announce();
         return t;
     }
@@ -104,14 +132,25 @@ public sealed class Trainer : IDisposable
     /// <summary>Continues the run in <paramref name="runDir"/> from its newest checkpoint, exactly as if it had not stopped.</summary>
     public static Trainer Resume(Context ctx, string runDir, TrainerHooks? hooks = null)
     {
+        if (!IsLeader(hooks))
+        {
+            // the other ranks get the options and the state from rank 0, which reads the run directory
+            var opts = TrainOptions.FromJson(hooks!.Reducer!.BroadcastString(null), "rank 0's run options");
+            var follower = new Trainer(ctx, opts, RunDirectory.OnOtherRank(runDir), hooks);
+            follower.SyncFromRoot();
+            return follower;
+        }
         var run = RunDirectory.Open(runDir);
         var ckpt = run.LatestCheckpoint()
                    ?? throw new FileNotFoundException($"{run.Root} has no checkpoint yet (checkpoints/ckpt_*.safetensors); start it again without --resume in a new directory");
-        var t = new Trainer(ctx, run.ReadOptions(), run, hooks);
+        var options = run.ReadOptions();
+        hooks?.Reducer?.BroadcastString(options.ToJson());
+        var t = new Trainer(ctx, options, run, hooks);
         var st = TrainingCheckpoint.Load(ckpt, t.Net, t.Optimizer, t.Ema, t.Teacher);
         if (st.Stage != t.Options.Stage)
             throw new InvalidDataException($"{ckpt} is a {st.Stage} checkpoint but {run.ConfigPath} describes a {t.Options.Stage} run; the run directory is inconsistent");
         t.Iteration = st.Iteration; t.TeacherIteration = st.TeacherIteration; t._lastCheckpoint = ckpt;
+        t.SyncFromRoot();
         run.TruncateLog(st.Iteration);
         t._curve = LossCurve.FromLog(run.ReadLog(), t.CurveTitle(), SingleCurveName(t.Options.Stage));
         t.Say($"resuming {run.Root} at iteration {st.Iteration} of {t.Options.Iterations} from {Path.GetFileName(ckpt)}");
@@ -164,6 +203,7 @@ public sealed class Trainer : IDisposable
         var o = Options;
         Say($"{o.Stage.ToString().ToUpperInvariant()} on {_ctx.Backend.Name}: model {o.Model} ({Net.ParameterCount:N0} parameters), batch {o.Batch}" +
             (o.Accumulate > 1 ? $" x {o.Accumulate} accumulated" : "") + $", crop {o.Crop}, {o.Iterations:N0} iterations, seed {o.Seed}, run {RunDir.Root}");
+        if (_reducer is not null) Say($"data-parallel over {_reducer.Size} ranks: {_localBatch} samples per rank per micro-batch, gradients averaged over ranks; rank 0 writes the run");
         if (_hooks.Lpips is null && o.Stage != TrainStage.Align)
         {
             Say($"WARNING: no LPIPS-VGG network given (--lpips-vgg): the {(o.Stage == TrainStage.Distill ? "distillation" : "CT")} loss is Charbonnier ALONE, not the method's 0.5 LPIPS + 0.5 Charbonnier; results will be blurrier than the paper's");
@@ -188,14 +228,16 @@ public sealed class Trainer : IDisposable
         int end = Math.Min(o.Iterations, stopAt ?? int.MaxValue);
         var losses = new List<double>();
         if (Iteration >= end) return new TrainResult(Iteration, losses, _lastCheckpoint, Iteration >= o.Iterations);
-        _loader ??= new BatchLoader(_source, o.Batch, (long)Iteration * o.Accumulate, o.LoaderWorkers, o.BatchesInFlight);
+        _loader ??= new BatchLoader(_source, _localBatch, (long)Iteration * o.Accumulate, o.LoaderWorkers, o.BatchesInFlight,
+            _reducer?.Rank ?? 0, _reducer?.Size ?? 1);
+        _cancel = cancel; _stopVoted = false;
         var clock = Stopwatch.StartNew();
         var window = new Queue<double>();
         int doneHere = 0;
         bool dirty = false;
         try
         {
-            while (Iteration < end && !cancel.IsCancellationRequested)
+            while (Iteration < end && !_stopVoted && (_reducer is not null || !cancel.IsCancellationRequested))
             {
                 int k = Iteration;
                 var (loss, ct, dtm, steps, lr) = Step(k);
@@ -226,13 +268,19 @@ public sealed class Trainer : IDisposable
                     foreach (var (key, v) in _extra) entry[key] = v;
                     entry["peak_mib"] = Math.Round(_ctx.Pool.PeakBytesInUse / 1048576.0, 1);
                 }
+                if (_reducer is not null)
+                {
+                    var rs = _reducer.LastStats;
+                    entry["ranks"] = _reducer.Size; entry["reduce_mb"] = Math.Round(rs.Bytes / 1e6, 3); entry["reduce_s"] = Math.Round(rs.ExposedSeconds, 4); entry["reduce_max_s"] = Math.Round(rs.MaxSeconds, 4);
+                }
+                if (!Leader) { if (Iteration % o.CheckpointEvery == 0) dirty = false; continue; }
                 RunDir.AppendLog(entry);
                 _curve.Add(Iteration, loss, o.Stage.IsTrajectory() ? loss : ct, o.Stage.IsTrajectory() ? null : dtm);
                 WriteLossPlot();
                 _hooks.Progress?.Report(new TrainProgress(o.Stage, Iteration, o.Iterations, loss, ct, dtm, lr, steps, itps, imgps, eta));
                 if (Iteration % o.CheckpointEvery == 0) { Checkpoint(); dirty = false; }
             }
-            if (dirty) Checkpoint();
+            if (dirty && Leader) Checkpoint();
         }
         finally
         {
@@ -287,11 +335,20 @@ public sealed class Trainer : IDisposable
         _ctx.Pool.ResetPeak();
         for (int j = 0; j < o.Accumulate; j++)
         {
+            if (j == o.Accumulate - 1) _reducer?.BeginFinalBackward();
             var batch = _loader!.Next();
             long micro = (long)k * o.Accumulate + j;
             if (batch.Step != micro) throw new InvalidOperationException($"loader out of step: batch {batch.Step} for micro-step {micro}");
             var (l, c, d) = MicroStep(batch, micro, steps, 1f / o.Accumulate);
             loss += l / o.Accumulate; ct += c / o.Accumulate; dtm += d / o.Accumulate;
+        }
+        if (_reducer is not null)
+        {
+            // gradients and losses become the means over ranks; a stop request (Ctrl+C on any rank) stops all after this step
+            Span<double> v = [loss, ct, dtm, _cancel.IsCancellationRequested ? 1 : 0];
+            _reducer.Complete(v);
+            (loss, ct, dtm) = (v[0], v[1], v[2]);
+            _stopVoted = v[3] > 0;
         }
         if (double.IsFinite(loss))
         {
@@ -335,7 +392,9 @@ public sealed class Trainer : IDisposable
         var rng = new DegradationRandom(SeedMix.Mix(_stageSeed, 0x6E, (ulong)micro));
         int n = rng.NextInt(steps - 1);
         float sn = Curriculum.Sigma(n, steps), sn1 = Curriculum.Sigma(n + 1, steps);
-        var eps = ForwardProcess.Noise(_ctx, SeedMix.Mix(_stageSeed, 0x65, (ulong)micro), bs, 3, h, w);
+        // a data-parallel rank's batch is the slice rank*bs.. of the global batch: it draws that slice of the noise
+        ulong slice = (ulong)(_reducer?.Rank ?? 0) * (ulong)(bs * 3 * h * w);
+        var eps = ForwardProcess.Noise(_ctx, SeedMix.Mix(_stageSeed, 0x65, (ulong)micro), slice, [bs, 3, h, w]);
         Tensor target, xn1;
         using (Tape.NoGrad())
         {
@@ -358,7 +417,7 @@ public sealed class Trainer : IDisposable
             using (Tape.NoGrad())
             {
                 var xHat = pred.Detach();
-                var eps2 = ForwardProcess.Noise(_ctx, SeedMix.Mix(_stageSeed, 0x64, (ulong)micro), bs, 3, h, w);
+                var eps2 = ForwardProcess.Noise(_ctx, SeedMix.Mix(_stageSeed, 0x64, (ulong)micro), slice, [bs, 3, h, w]);
                 var zm = ForwardProcess.Q(xHat, lqUp, eps2, sm);
                 var fz = Precond.D(Teacher!, zm, Fill(bs, sm), lq);
                 Tensor grad;
