@@ -52,7 +52,7 @@ public sealed class Upscaler : IDisposable
     {
         int m = cfg.SizeMultiple;
         if (o.Tile is int t && (t <= 0 || t % m != 0))
-            throw new ArgumentException($"--tile {t} must be a positive multiple of {m} for this model, or auto");
+            throw new ArgumentException($"--tile {t} must be a positive multiple of {m} (this model's size unit), or auto (0)");
         if (o.TileOverlap < 0 || (o.Tile is int t2 && o.OverlapFor(t2) >= t2))
             throw new ArgumentException($"--tile-overlap {o.TileOverlap} must be at least 0 and smaller than the tile ({o.Tile})");
         if (o.MaxAutoTile < m) throw new ArgumentException($"the largest automatic tile {o.MaxAutoTile} must be at least {m}");

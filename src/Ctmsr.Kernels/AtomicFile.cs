@@ -60,14 +60,20 @@ public static class AtomicFile
         catch (InvalidOperationException) { return false; }
     }
 
-    /// <summary>True when a file can be created in <paramref name="dir"/> (creating the folder if needed): checked
-    /// before long work whose results go there.</summary>
+    /// <summary>True when a file can be created in <paramref name="dir"/>, or in the nearest existing folder above it
+    /// when it does not exist yet (nothing is created but a probe file, deleted at once): checked before long work whose
+    /// results go there.</summary>
     public static bool CanWriteIn(string dir, out string? reason)
     {
         try
         {
-            Directory.CreateDirectory(dir);
-            string probe = System.IO.Path.Combine(dir, $".ctmsr-probe.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp");
+            string d = System.IO.Path.GetFullPath(dir);
+            while (!Directory.Exists(d))
+            {
+                if (File.Exists(d)) { reason = $"{d} is a file, not a folder"; return false; }
+                d = System.IO.Path.GetDirectoryName(d) ?? throw new DirectoryNotFoundException($"no existing folder above {dir}");
+            }
+            string probe = System.IO.Path.Combine(d, $".ctmsr-probe.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp");
             using (new FileStream(probe, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1, FileOptions.DeleteOnClose)) { }
             reason = null;
             return true;

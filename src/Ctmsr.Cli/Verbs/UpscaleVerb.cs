@@ -100,10 +100,7 @@ static class UpscaleVerb
             var jobs = UpscaleBatch.Plan(inPath, outPath, r.GetValue(recursive), outFormat);
             foreach (var j in jobs.Take(1)) save.Check(j.Output); // usage errors (extension, format, depth) before loading the model
             UpscaleBatch.CheckWritable(jobs);
-            var unsupported = UpscaleBatch.Unsupported(inPath, r.GetValue(recursive));
-            if (unsupported.Count > 0)
-                Console.Error.WriteLine($"ctmsr: note: {unsupported.Count} file(s) left out, not images this tool reads ({string.Join(", ", ImageCodec.InputExtensions.Select(e => e.TrimStart('.')))}): " +
-                    string.Join(", ", unsupported.Take(10).Select(f => Path.GetRelativePath(inPath, f))) + (unsupported.Count > 10 ? ", ..." : ""));
+
             if (!File.Exists(w)) throw new FileNotFoundException($"{w}: no such weights file (convert the official CTMSR.pth or pass it directly)");
             ImageCodec.EnsureNativeLibraries();
 
@@ -113,6 +110,12 @@ static class UpscaleVerb
             string tileText = options.Tile is int ft ? $"{ft}" : "auto";
             if (asJson) Emit(new { @event = "model", config = up.Config.ToString(), device = up.DeviceName, ms = sw.Elapsed.TotalMilliseconds, tile = tileText, steps = options.Steps, images = jobs.Count });
             else Console.Error.WriteLine($"model {up.Config} on {up.DeviceName}, loaded in {sw.Elapsed.TotalSeconds:0.0} s; tile {tileText}, {options.Sampling.Describe()}, {jobs.Count} image(s)");
+
+            // after every usage check and the model load, so a usage error stays the only line
+            var unsupported = UpscaleBatch.Unsupported(inPath, r.GetValue(recursive));
+            if (unsupported.Count > 0)
+                Console.Error.WriteLine($"ctmsr: note: {unsupported.Count} file(s) left out, not images this tool reads ({string.Join(", ", ImageCodec.InputExtensions.Select(e => e.TrimStart('.')))}): " +
+                    string.Join(", ", unsupported.Take(10).Select(f => Path.GetRelativePath(inPath, f))) + (unsupported.Count > 10 ? ", ..." : ""));
 
             using var cts = new CancellationTokenSource();
             string interrupted = "interrupted (Ctrl+C); outputs written so far are complete and are skipped when you run the same command again";
