@@ -160,6 +160,8 @@ public sealed class Trainer : IDisposable
         var o = Options;
         Say($"{o.Stage.ToString().ToUpperInvariant()} on {_ctx.Backend.Name}: model {o.Model} ({Net.ParameterCount:N0} parameters), batch {o.Batch}" +
             (o.Accumulate > 1 ? $" x {o.Accumulate} accumulated" : "") + $", crop {o.Crop}, {o.Iterations:N0} iterations, seed {o.Seed}, run {RunDir.Root}");
+        if (o.Perceptual is not null && _hooks.Lpips is not null)
+            Say($"perceptual loss: {o.Perceptual} features (LPIPS-style, not LPIPS-VGG), weight {o.LpipsWeight} beside Charbonnier {o.CharbonnierWeight}");
         if (_hooks.Lpips is null)
         {
             Say("WARNING: no LPIPS-VGG network given (--lpips-vgg): the CT loss is Charbonnier ALONE, not the method's 0.5 LPIPS + 0.5 Charbonnier; results will be blurrier than the paper's");
