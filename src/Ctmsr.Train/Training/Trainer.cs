@@ -164,7 +164,7 @@ public sealed class Trainer : IDisposable
             Say($"perceptual loss: {o.Perceptual} features (LPIPS-style, not LPIPS-VGG), weight {o.LpipsWeight} beside Charbonnier {o.CharbonnierWeight}");
         if (_hooks.Lpips is null)
         {
-            Say("WARNING: no LPIPS-VGG network given (--lpips-vgg): the CT loss is Charbonnier ALONE, not the method's 0.5 LPIPS + 0.5 Charbonnier; results will be blurrier than the paper's");
+            Say("WARNING: no perceptual network given (--lpips-vgg, or --perceptual resnet18): the CT loss is Charbonnier ALONE, not the method's 0.5 LPIPS + 0.5 Charbonnier; results will be blurrier than the paper's");
             if (o.Stage == TrainStage.Dtm)
                 Say("WARNING: DTM needs LPIPS; without it the DTM term uses a per-sample Charbonnier distance instead (an approximation of the method)");
         }
