@@ -9,13 +9,13 @@ namespace Ctmsr.Metrics;
 /// Baseline, when given, is a second candidate scored the same way beside it (the bicubic upsampling of the LQ image).</summary>
 public sealed record EvalItem(string Name, Func<Image> Sr, Func<Image>? Gt, Func<Image>? Baseline = null);
 
-/// <summary>The scores of one image; a metric that was not computed is null. Bicubic holds the baseline's scores, when scored.</summary>
-/// <summary>Scores of one image. Niqe is NaN ("n/a") for an image smaller than NIQE's 96x96 block; Error is set (and the
-/// scores null) for an image that could not be scored.</summary>
-public sealed record ImageScores(string Name, double? PsnrY, double? SsimY, double? LpipsAlex, double? Niqe, ImageScores? Bicubic = null, string? Error = null);
+/// <summary>Scores of one image; a metric that was not computed is null. Bicubic holds the baseline's scores, when scored.
+/// Niqe is NaN ("n/a") for an image smaller than NIQE's 96x96 block; Error is set (and the scores null) for an image that
+/// could not be scored. Perceptual is the ResNet18 perceptual distance (<see cref="PerceptualScorer"/>).</summary>
+public sealed record ImageScores(string Name, double? PsnrY, double? SsimY, double? LpipsAlex, double? Niqe, ImageScores? Bicubic = null, string? Error = null, double? Perceptual = null);
 
 /// <summary>Which metrics to compute: PSNR/SSIM need a ground truth, LPIPS a loaded scorer, NIQE a pristine model.</summary>
-public sealed record EvalMetrics(bool FullReference, LpipsScorer? Lpips, NiqeModel? Niqe, int CropBorder = 0);
+public sealed record EvalMetrics(bool FullReference, LpipsScorer? Lpips, NiqeModel? Niqe, int CropBorder = 0, PerceptualScorer? Perceptual = null);
 
 /// <summary>Scores directories of images and writes the per-image table with a mean row.</summary>
 public static class Evaluation
@@ -77,7 +77,7 @@ public static class Evaluation
     {
         var sr = item.Sr();
         Image? gt = null;
-        if (m.FullReference || m.Lpips is not null)
+        if (m.FullReference || m.Lpips is not null || m.Perceptual is not null)
         {
             if (item.Gt is null) throw new ArgumentException($"{item.Name}: full-reference metrics need a ground truth; pass --gt");
             gt = item.Gt();
@@ -88,17 +88,18 @@ public static class Evaluation
 
     static ImageScores ScoreOne(string name, Image sr, Image? gt, EvalMetrics m)
     {
-        double? psnr = null, ssim = null, lpips = null, niqe = null;
+        double? psnr = null, ssim = null, lpips = null, niqe = null, perceptual = null;
         if (gt is not null)
         {
             if (gt.Width != sr.Width || gt.Height != sr.Height)
                 throw new ArgumentException($"{name}: SR is {sr.Width}x{sr.Height} but GT is {gt.Width}x{gt.Height}; compare outputs with ground truth of the same size");
             if (m.FullReference) { psnr = Psnr.Y(sr, gt, m.CropBorder); ssim = Ssim.Y(sr, gt, m.CropBorder); }
             if (m.Lpips is not null) lpips = m.Lpips.Score(sr, gt);
+            if (m.Perceptual is not null) perceptual = m.Perceptual.Score(sr, gt);
         }
         if (m.Niqe is not null)
             niqe = Math.Min(sr.Width, sr.Height) - 2 * m.CropBorder < Niqe.BlockSize ? double.NaN : Niqe.Of(sr, m.Niqe, m.CropBorder);
-        return new ImageScores(name, psnr, ssim, lpips, niqe);
+        return new ImageScores(name, psnr, ssim, lpips, niqe, Perceptual: perceptual);
     }
 
     /// <summary>The mean of each computed metric over the rows (BasicSR's average of per-image values).</summary>
@@ -108,7 +109,7 @@ public static class Evaluation
         rows = rows.Where(r => r.Error is null).ToList();
         var bic = rows.Select(r => r.Bicubic).OfType<ImageScores>().ToList();
         return new ImageScores("mean", Avg(rows.Select(r => r.PsnrY)), Avg(rows.Select(r => r.SsimY)), Avg(rows.Select(r => r.LpipsAlex)), Avg(rows.Select(r => r.Niqe)),
-            bic.Count == 0 ? null : Mean(bic));
+            bic.Count == 0 ? null : Mean(bic), Perceptual: Avg(rows.Select(r => r.Perceptual)));
     }
 
     /// <summary>CSV with a header of the computed metrics, one row per image and a final "mean" row; the baseline's
@@ -119,6 +120,7 @@ public static class Evaluation
         var metrics = new (string name, Func<ImageScores, double?> get, string fmt)[]
         {
             ("psnr_y", r => r.PsnrY, "F4"), ("ssim_y", r => r.SsimY, "F6"), ("lpips_alex", r => r.LpipsAlex, "F6"), ("niqe", r => r.Niqe, "F4"),
+            ("perceptual_resnet18", r => r.Perceptual, "F6"),
         };
         foreach (var c in metrics)
             if (rows.Any(r => c.get(r).HasValue)) cols.Add(c);

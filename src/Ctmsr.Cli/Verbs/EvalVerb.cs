@@ -37,10 +37,14 @@ static class EvalVerb
         var heads = new Option<FileInfo?>("--lpips-heads") { Description = $"LPIPS v0.1 AlexNet heads (default: $CTMSR_LPIPS_HEADS, else weights/{AlexHeads} here or in ../shared)" };
         var niqe = new Option<FileInfo?>("--niqe-params") { Description = $"NIQE pristine model (default: $CTMSR_NIQE_PARAMS, else weights/{NiqeFile} here or in ../shared)" };
         var noNiqe = new Option<bool>("--no-niqe") { Description = "skip NIQE" };
+        var perceptualWeights = new Option<FileInfo?>("--perceptual-weights")
+        {
+            Description = "adds the ResNet18 perceptual distance (needs --gt): ResNet18.onnx of NuGet Microsoft.ML.DnnImageFeaturizer.ResNet18 0.23.1 (tools/DnnImageModels/ResNet18Onnx/)",
+        };
         var device = DeviceOption.Create();
         var sampling = new SamplerFlags();
         var cmd = new Command("eval", "score super-resolved images: PSNR/SSIM (Y), LPIPS-Alex and NIQE per image, plus the mean")
-            { sr, model, lq, seed, tile, gt, csv, crop, alex, heads, niqe, noNiqe, device };
+            { sr, model, lq, seed, tile, gt, csv, crop, alex, heads, niqe, noNiqe, perceptualWeights, device };
         sampling.AddTo(cmd);
         cmd.SetGuardedAction(r =>
         {
@@ -104,9 +108,16 @@ static class EvalVerb
                 ctx = new Context(DeviceOption.Open(r.GetValue(device)));
                 lpips = LpipsScorer.Load(ctx, LpipsBackbone.Alex, alexPath.FullName, headsPath);
             }
+            PerceptualScorer? perceptual = null;
+            if (r.GetValue(perceptualWeights) is { } pw)
+            {
+                if (gtDir is null) throw new ArgumentException("--perceptual-weights compares with ground truth: pass --gt DIR as well");
+                ctx ??= new Context(DeviceOption.Open(r.GetValue(device)));
+                perceptual = new PerceptualScorer(PerceptualOptions.Open(ctx, pw));
+            }
             try
             {
-                var metrics = new EvalMetrics(gtDir is not null, lpips, niqeModel, r.GetValue(crop));
+                var metrics = new EvalMetrics(gtDir is not null, lpips, niqeModel, r.GetValue(crop), perceptual);
                 var rows = Score(items, metrics);
                 string table = Evaluation.ToCsv(rows);
                 var csvPath = r.GetValue(csv);
@@ -136,6 +147,7 @@ static class EvalVerb
     {
         m.PsnrY is { } p ? $"PSNR-Y {p:F4}" : null, m.SsimY is { } s ? $"SSIM-Y {s:F4}" : null,
         m.LpipsAlex is { } l ? $"LPIPS-Alex {l:F4}" : null, m.Niqe is { } n ? $"NIQE {(double.IsNaN(n) ? "n/a" : n.ToString("F4"))}" : null,
+        m.Perceptual is { } q ? $"perceptual-ResNet18 {q:F4}" : null,
     }.Where(x => x is not null));
 
     /// <summary>Scores every item with a progress bar on stderr (stdout may carry the table).</summary>

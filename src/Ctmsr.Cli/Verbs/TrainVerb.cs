@@ -35,6 +35,9 @@ static class TrainVerb
         public readonly Option<int?> Workers = new("--workers") { Description = "data loader threads (default 2)" };
         public readonly Option<FileInfo?> LpipsVgg = new("--lpips-vgg") { Description = "torchvision VGG16 weights (vgg16-397923af.pth) for the LPIPS loss; without it the loss is Charbonnier alone" };
         public readonly Option<FileInfo?> LpipsLin = new("--lpips-lin") { Description = "LPIPS v0.1 linear heads for VGG (lpips-v0.1/vgg.pth; default: $CTMSR_LPIPS_VGG_HEADS, else weights/lpips-v0.1/vgg.pth here or in ../shared)" };
+        public readonly Option<string?> Perceptual = PerceptualOptions.Kind();
+        public readonly Option<FileInfo?> PerceptualWeights = PerceptualOptions.Weights();
+        public readonly Option<float?> PerceptualWeight = new("--perceptual-weight") { Description = "weight of the perceptual term in L_CT (default 0.5, beside 0.5 Charbonnier)" };
         public readonly Option<DirectoryInfo?> Val = new("--val") { Description = "validation folder with gt/ and lq/ (matched by name): the EMA model's PSNR-Y is logged at every checkpoint" };
         public readonly Option<int?> ValLimit = new("--val-limit") { Description = "validation images to use (default all)" };
         public readonly Option<string?> Device = DeviceOption.Create();
@@ -43,7 +46,7 @@ static class TrainVerb
         /// <summary>Adds the options; <paramref name="curriculum"/> false leaves out CT's --s0/--s1 (align and distill have no curriculum).</summary>
         public void AddTo(Command c, bool curriculum = true)
         {
-            foreach (Option o in new Option[] { Data, Run, Resume, Iters, Batch, Crop, Config, Seed, Lr, S0, S1, EmaDecay, Accumulate, CheckpointEvery, Keep, Workers, Val, ValLimit, LpipsVgg, LpipsLin, Device })
+            foreach (Option o in new Option[] { Data, Run, Resume, Iters, Batch, Crop, Config, Seed, Lr, S0, S1, EmaDecay, Accumulate, CheckpointEvery, Keep, Workers, Val, ValLimit, LpipsVgg, LpipsLin, Perceptual, PerceptualWeights, PerceptualWeight, Device })
                 if (curriculum || (o != S0 && o != S1)) c.Options.Add(o);
             foreach (var o in Distributed.All) c.Options.Add(o);
         }
@@ -99,9 +102,14 @@ static class TrainVerb
         bool leader = dp?.Leader ?? true;
         using var ctx = new Context(DeviceOption.Open(dp is null ? r.GetValue(c.Device) : dp.DeviceSpec(r.GetValue(c.Device))));
         var reporter = new Reporter();
+        var resume = r.GetValue(c.Resume);
+        // a resumed run keeps its perceptual loss (config.json); only the weights file may be given again
+        string? perceptual = resume is not null ? RunDirectory.Open(resume.FullName).ReadOptions().Perceptual : PerceptualOptions.ParseKind(r.GetValue(c.Perceptual));
+        if (perceptual is not null && r.GetValue(c.LpipsVgg) is not null)
+            throw new ArgumentException("--perceptual resnet18 replaces LPIPS-VGG: pass one of --perceptual and --lpips-vgg");
         var hooks = new TrainerHooks
         {
-            Lpips = OpenLpips(ctx, r.GetValue(c.LpipsVgg), r.GetValue(c.LpipsLin)),
+            Lpips = perceptual is not null ? PerceptualOptions.Open(ctx, r.GetValue(c.PerceptualWeights)).PerSample : OpenLpips(ctx, r.GetValue(c.LpipsVgg), r.GetValue(c.LpipsLin)),
             Message = leader ? m => AnsiConsole.MarkupLine(m.StartsWith("WARNING", StringComparison.Ordinal) ? $"[yellow]{Markup.Escape(m)}[/]" : Markup.Escape(m)) : null,
             Progress = leader ? reporter : null,
             Reducer = dp?.Reducer,
@@ -109,10 +117,9 @@ static class TrainVerb
         if (moreHooks is not null) hooks = moreHooks(ctx, hooks);
 
         Trainer trainer;
-        var resume = r.GetValue(c.Resume);
         if (resume is not null)
         {
-            var ignored = new Option[] { c.Data, c.Run, c.Iters, c.Batch, c.Crop, c.Config, c.Seed, c.Lr, c.S0, c.S1, c.EmaDecay, c.Accumulate }
+            var ignored = new Option[] { c.Data, c.Run, c.Iters, c.Batch, c.Crop, c.Config, c.Seed, c.Lr, c.S0, c.S1, c.EmaDecay, c.Accumulate, c.Perceptual, c.PerceptualWeight }
                 .Where(o => r.GetResult(o) is not null).Select(o => o.Name).ToList();
             if (ignored.Count > 0 && leader)
                 AnsiConsole.MarkupLineInterpolated($"[yellow]note: {string.Join(", ", ignored)} ignored: a resumed run keeps the options in {resume.FullName}/config.json[/]");
@@ -142,6 +149,7 @@ static class TrainVerb
                 CheckpointEvery = r.GetValue(c.CheckpointEvery) ?? d.CheckpointEvery, KeepCheckpoints = r.GetValue(c.Keep) ?? d.KeepCheckpoints,
                 LoaderWorkers = r.GetValue(c.Workers) ?? d.LoaderWorkers,
                 Val = r.GetValue(c.Val)?.FullName, ValLimit = r.GetValue(c.ValLimit) ?? 0,
+                Perceptual = perceptual, LpipsWeight = r.GetValue(c.PerceptualWeight) ?? d.LpipsWeight,
                 From = from is null ? null : Path.GetFullPath(from), TeacherRefresh = refresh ?? d.TeacherRefresh,
                 DtmLoss = (lossKind ?? "dtm").Trim().ToLowerInvariant() switch
                 {

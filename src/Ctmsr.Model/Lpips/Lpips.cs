@@ -174,7 +174,7 @@ public sealed class Lpips : Module
     /// Returns [N*H*W, 2C, 1, 1] (pixel-major; the second half is the negation). The sqrt(C) and the second half are
     /// folded into <see cref="HeadRow"/>. eps = 1e-20 stands in for LPIPS's "+ 1e-10" (both only matter where x = 0).
     /// </summary>
-    static Tensor ChannelNormalized(Tensor x)
+    internal static Tensor ChannelNormalized(Tensor x, float eps = 1e-20f)
     {
         int n = x[0], c = x[1], hw = x[2] * x[3];
         using var pix = F.Permute(x, [n, hw, c], [(long)c * hw, 1, hw], [(long)hw * c, c, 1], [n * hw, c, 1, 1]);
@@ -182,7 +182,7 @@ public sealed class Lpips : Module
         using var both = F.ConcatChannels(pix, neg);
         using var gamma = Tensor.Full(x.Ctx, 1f, 2 * c);
         using var beta = Tensor.Zeros(x.Ctx, 2 * c);
-        return F.GroupNorm(both, 1, gamma, beta, 1e-20f);
+        return F.GroupNorm(both, 1, gamma, beta, eps);
     }
 
     /// <summary>The lin weights as a [1, 2C] row for <see cref="ChannelNormalized"/>'s layout: [w / C, 0] (the squared difference carries a factor C).</summary>

@@ -34,6 +34,8 @@ public sealed record TrainOptions
     public int S0 { get; init; } = 4;
     public int S1 { get; init; } = 3;
     public float LpipsWeight { get; init; } = 0.5f;
+    /// <summary>The perceptual distance standing in for LPIPS-VGG ("resnet18"), recorded so that a resume uses it again; null: LPIPS-VGG or none.</summary>
+    public string? Perceptual { get; init; }
     public float CharbonnierWeight { get; init; } = 0.5f;
 
     /// <summary>DTM: where the CT weights came from (informational), teacher refresh period, loss weight (0.5 * 1.6) and kind.</summary>

@@ -204,9 +204,11 @@ public sealed class Trainer : IDisposable
         Say($"{o.Stage.ToString().ToUpperInvariant()} on {_ctx.Backend.Name}: model {o.Model} ({Net.ParameterCount:N0} parameters), batch {o.Batch}" +
             (o.Accumulate > 1 ? $" x {o.Accumulate} accumulated" : "") + $", crop {o.Crop}, {o.Iterations:N0} iterations, seed {o.Seed}, run {RunDir.Root}");
         if (_reducer is not null) Say($"data-parallel over {_reducer.Size} ranks: {_localBatch} samples per rank per micro-batch, gradients averaged over ranks; rank 0 writes the run");
+        if (o.Perceptual is not null && _hooks.Lpips is not null)
+            Say($"perceptual loss: {o.Perceptual} features (LPIPS-style, not LPIPS-VGG), weight {o.LpipsWeight} beside Charbonnier {o.CharbonnierWeight}");
         if (_hooks.Lpips is null && o.Stage != TrainStage.Align)
         {
-            Say($"WARNING: no LPIPS-VGG network given (--lpips-vgg): the {(o.Stage == TrainStage.Distill ? "distillation" : "CT")} loss is Charbonnier ALONE, not the method's 0.5 LPIPS + 0.5 Charbonnier; results will be blurrier than the paper's");
+            Say($"WARNING: no perceptual network given (--lpips-vgg, or --perceptual resnet18): the {(o.Stage == TrainStage.Distill ? "distillation" : "CT")} loss is Charbonnier ALONE, not the method's 0.5 LPIPS + 0.5 Charbonnier; results will be blurrier than the paper's");
             if (o.Stage == TrainStage.Dtm)
                 Say("WARNING: DTM needs LPIPS; without it the DTM term uses a per-sample Charbonnier distance instead (an approximation of the method)");
         }
