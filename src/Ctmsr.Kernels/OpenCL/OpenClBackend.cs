@@ -174,7 +174,15 @@ public sealed unsafe class OpenClBackend : GpuBackend
     }
 
     // ---- programs ----
-    protected override object BuildKernel(string program, string kernel, IReadOnlyList<string> defines)
+    /// <summary>A cl_kernel; released with the backend.</summary>
+    sealed class ClKernel(string name, ClKernelHandle handle) : GpuKernel
+    {
+        public readonly ClKernelHandle Handle = handle;
+        public override string Name => name;
+        public override void Dispose() { Handle.Dispose(); base.Dispose(); }
+    }
+
+    protected override GpuKernel BuildKernel(string program, string kernel, IReadOnlyList<string> defines)
     {
         string options = "-cl-std=CL1.2 " + string.Join(' ', defines.Select(d => "-D" + d));
         if (!programs.TryGetValue((program, options), out var prog))
@@ -187,7 +195,7 @@ public sealed unsafe class OpenClBackend : GpuBackend
         ClKernelHandle k;
         fixed (byte* n = nameBytes) k = ClNative.clCreateKernel(prog, n, &err);
         if (err != 0) throw ClStatus.Error(err, "clCreateKernel", $"kernel '{kernel}' in {program}");
-        return k;
+        return new ClKernel(kernel, k);
     }
 
     ClProgramHandle BuildProgram(string program, string options) =>
@@ -265,9 +273,9 @@ public sealed unsafe class OpenClBackend : GpuBackend
     }
 
     // ---- launches ----
-    protected override void Launch(object kernel, in LaunchGrid grid, ReadOnlySpan<KernelArg> args)
+    protected override void Launch(GpuKernel kernel, in LaunchGrid grid, ReadOnlySpan<KernelArg> args)
     {
-        var k = (ClKernelHandle)kernel;
+        var k = ((ClKernel)kernel).Handle;
         lock (queueLock)
         {
             for (int i = 0; i < args.Length; i++)
