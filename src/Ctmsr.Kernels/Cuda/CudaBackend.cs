@@ -120,18 +120,9 @@ public sealed unsafe class CudaBackend : GpuBackend
         protected override bool ReleaseHandle() => CuNative.cuCtxSetCurrent(context) == 0 && CuNative.cuMemFree_v2((ulong)handle) == 0;
     }
 
-    sealed class CuBuffer(CudaBackend owner, long count, CuMemHandle mem) : GpuBuffer
+    sealed class CuBuffer(CudaBackend owner, long count, CuMemHandle mem) : GpuBuffer(owner, count, mem)
     {
         public readonly CuMemHandle Mem = mem;
-        int disposed;
-        public override long Length => count;
-        public override Backend Backend => owner;
-        public override void Dispose()
-        {
-            if (Interlocked.Exchange(ref disposed, 1) != 0) return;
-            Mem.Dispose();
-            owner.TrackBytes(-Math.Max(count, 1) * sizeof(float));
-        }
     }
 
     /// <summary>Free and total from cuMemGetInfo (other processes' allocations included); used is this backend's buffers.</summary>
@@ -157,7 +148,7 @@ public sealed unsafe class CudaBackend : GpuBackend
             $"{count} floats ({count * 4.0 / (1 << 20):F1} MiB) on {dev.Name}");
         var h = new CuMemHandle(ctx);
         h.Set(p);
-        TrackBytes(Math.Max(count, 1) * sizeof(float));
+        TrackBytes(GpuBuffer.BytesFor(count));
         return new CuBuffer(this, count, h);
     }
 

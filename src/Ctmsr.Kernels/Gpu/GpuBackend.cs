@@ -103,7 +103,7 @@ public abstract class GpuBackend : Backend
     protected long LiveBytes => Interlocked.Read(ref liveBytes);
 
     /// <summary>Counts an allocation (positive) or its release (negative) in <see cref="LiveBytes"/>.</summary>
-    protected void TrackBytes(long delta) => Interlocked.Add(ref liveBytes, delta);
+    internal void TrackBytes(long delta) => Interlocked.Add(ref liveBytes, delta);
 
     /// <summary>Number of programs compiled so far (diagnostics).</summary>
     public int CompiledKernels { get { lock (kernelLock) return kernels.Count; } }

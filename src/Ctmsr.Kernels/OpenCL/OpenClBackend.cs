@@ -119,18 +119,9 @@ public sealed unsafe class OpenClBackend : GpuBackend
         ?? ((dev.Type & ClNative.CL_DEVICE_TYPE_GPU) == 0 ? new TileShape(128, 128, 32, 16, 16) : base.Tile);
 
     // ---- memory ----
-    sealed class ClBuffer(OpenClBackend owner, long count, ClMemHandle mem) : GpuBuffer
+    sealed class ClBuffer(OpenClBackend owner, long count, ClMemHandle mem) : GpuBuffer(owner, count, mem)
     {
         public readonly ClMemHandle Mem = mem;
-        int disposed;
-        public override long Length => count;
-        public override Backend Backend => owner;
-        public override void Dispose()
-        {
-            if (Interlocked.Exchange(ref disposed, 1) != 0) return;
-            Mem.Dispose();
-            owner.TrackBytes(-Math.Max(count, 1) * sizeof(float));
-        }
     }
 
     /// <summary>OpenCL has no free-memory query: free is the device's global memory less what this backend holds.</summary>
@@ -144,7 +135,7 @@ public sealed unsafe class OpenClBackend : GpuBackend
         int err = 0;
         var mem = ClNative.clCreateBuffer(context, ClNative.CL_MEM_READ_WRITE, (nuint)(Math.Max(count, 1) * sizeof(float)), null, &err);
         if (err != 0) throw ClStatus.Error(err, "clCreateBuffer", $"{count} floats ({count * 4.0 / (1 << 20):F1} MiB) on {dev.Name}");
-        TrackBytes(Math.Max(count, 1) * sizeof(float));
+        TrackBytes(GpuBuffer.BytesFor(count));
         return new ClBuffer(this, count, mem);
     }
 
