@@ -26,6 +26,22 @@ public static class HostMemory
         return avail;
     }
 
+    /// <summary>
+    /// A host buffer of <paramref name="count"/> elements made by <paramref name="allocate"/> (one managed array, so at
+    /// most <see cref="Array.MaxLength"/>), the runtime's out-of-memory turned into a
+    /// <see cref="DeviceOutOfMemoryException"/> that says what was asked and <paramref name="fix"/>.
+    /// </summary>
+    public static T Allocate<T>(long count, string element, int elementBytes, string fix, Func<T> allocate)
+    {
+        if (count > Array.MaxLength)
+            throw new DeviceOutOfMemoryException($"{count} {element}s do not fit one host buffer (at most {Array.MaxLength}): {fix}");
+        try { return allocate(); }
+        catch (OutOfMemoryException e) when (e is not DeviceOutOfMemoryException)
+        {
+            throw new DeviceOutOfMemoryException($"the host has no room for {count} {element}s ({count * (double)elementBytes / (1 << 20):F1} MiB): {fix}", e);
+        }
+    }
+
     /// <summary>The host as a <see cref="DeviceMemoryInfo"/>: used is the managed heap.</summary>
     public static DeviceMemoryInfo Info() => new(Total, Available(), GC.GetTotalMemory(false));
 }

@@ -16,17 +16,8 @@ public sealed class CpuBackend : Backend
         : throw new ArgumentException($"buffer belongs to backend '{b.Backend.Name}', not 'cpu'");
     static float[]? Fo(DeviceBuffer? b) => b is null ? null : F(b);
 
-    public override DeviceBuffer Allocate(long count)
-    {
-        // one managed array per buffer: its length is an int
-        if (count > Array.MaxLength)
-            throw new DeviceOutOfMemoryException($"{count} floats do not fit one CPU buffer (at most {Array.MaxLength}): reduce the batch or tile size");
-        try { return new CpuBuffer(this, count); }
-        catch (OutOfMemoryException e) when (e is not DeviceOutOfMemoryException)
-        {
-            throw new DeviceOutOfMemoryException($"the host has no room for {count} floats ({count * 4.0 / (1 << 20):F1} MiB): reduce the batch or tile size", e);
-        }
-    }
+    public override DeviceBuffer Allocate(long count) =>
+        HostMemory.Allocate(count, "float", sizeof(float), "reduce the batch or tile size", () => new CpuBuffer(this, count));
 
     public override DeviceMemoryInfo Memory => HostMemory.Info();
     public override void Upload(ReadOnlySpan<float> src, DeviceBuffer dst, long dstOffset = 0) => src.CopyTo(Range(F(dst), dstOffset, src.Length, nameof(dst)));

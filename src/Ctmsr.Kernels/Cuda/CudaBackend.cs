@@ -19,11 +19,13 @@ public sealed unsafe class CudaBackend : GpuBackend
     public const string NoDriver = "libcuda.so.1 not found: no NVIDIA driver on this machine; use --device cpu or opencl";
 
     readonly CudaDevice dev;
-    readonly int cuDevice;
+    readonly CuPrimaryContextHandle ctxHandle;
+    readonly CuStreamHandle streamHandle;
+    // the raw values for driver calls; the handles above own them
     readonly nint ctx;
     readonly nint stream;
     readonly Nvrtc nvrtc;
-    readonly Dictionary<(string, string), nint> modules = [];
+    readonly Dictionary<(string, string), CuModuleHandle> modules = [];
     readonly Lock streamLock = new();
     bool disposed;
 
@@ -78,13 +80,16 @@ public sealed unsafe class CudaBackend : GpuBackend
         nvrtc = Nvrtc.Load();
         int d = 0;
         CuStatus.Check(CuNative.cuDeviceGet(&d, index), "cuDeviceGet");
-        cuDevice = d;
         nint c = 0;
         CuStatus.Check(CuNative.cuDevicePrimaryCtxRetain(&c, d), "cuDevicePrimaryCtxRetain");
+        ctxHandle = new CuPrimaryContextHandle(d);
+        ctxHandle.Set(c);
         ctx = c;
         Current();
         nint s = 0;
         CuStatus.Check(CuNative.cuStreamCreate(&s, 0), "cuStreamCreate");
+        streamHandle = new CuStreamHandle(ctx);
+        streamHandle.Set(s);
         stream = s;
         DeviceKey = $"cuda|{dev.Name}|sm_{dev.CcMajor}{dev.CcMinor}|driver {dev.DriverVersion}|{nvrtc.Soname} {nvrtc.Version}";
     }
@@ -115,18 +120,9 @@ public sealed unsafe class CudaBackend : GpuBackend
         protected override bool ReleaseHandle() => CuNative.cuCtxSetCurrent(context) == 0 && CuNative.cuMemFree_v2((ulong)handle) == 0;
     }
 
-    sealed class CuBuffer(CudaBackend owner, long count, CuMemHandle mem) : GpuBuffer
+    sealed class CuBuffer(CudaBackend owner, long count, CuMemHandle mem) : GpuBuffer(owner, count, mem)
     {
         public readonly CuMemHandle Mem = mem;
-        int disposed;
-        public override long Length => count;
-        public override Backend Backend => owner;
-        public override void Dispose()
-        {
-            if (Interlocked.Exchange(ref disposed, 1) != 0) return;
-            Mem.Dispose();
-            owner.TrackBytes(-Math.Max(count, 1) * sizeof(float));
-        }
     }
 
     /// <summary>Free and total from cuMemGetInfo (other processes' allocations included); used is this backend's buffers.</summary>
@@ -152,7 +148,7 @@ public sealed unsafe class CudaBackend : GpuBackend
             $"{count} floats ({count * 4.0 / (1 << 20):F1} MiB) on {dev.Name}");
         var h = new CuMemHandle(ctx);
         h.Set(p);
-        TrackBytes(Math.Max(count, 1) * sizeof(float));
+        TrackBytes(GpuBuffer.BytesFor(count));
         return new CuBuffer(this, count, h);
     }
 
@@ -205,7 +201,7 @@ public sealed unsafe class CudaBackend : GpuBackend
             if (a < cc) yield return a;
     }
 
-    nint Module(string program, IReadOnlyList<string> defines)
+    CuModuleHandle Module(string program, IReadOnlyList<string> defines)
     {
         string defs = string.Join(' ', defines);
         if (modules.TryGetValue((program, defs), out var mod)) return mod;
@@ -215,7 +211,7 @@ public sealed unsafe class CudaBackend : GpuBackend
     }
 
     /// <summary>NVRTC to PTX for the newest architecture it supports up to the device's, then loaded.</summary>
-    (nint, byte[]?) Compile(string program, string source, IReadOnlyList<string> defines, string defs)
+    (CuModuleHandle, byte[]?) Compile(string program, string source, IReadOnlyList<string> defines, string defs)
     {
         byte[]? ptx = null;
         foreach (int arch in Architectures())
@@ -232,30 +228,38 @@ public sealed unsafe class CudaBackend : GpuBackend
         return (mod, ptx);
     }
 
-    bool TryLoadModule(byte[] ptx, out nint module) => TryLoadModule(ptx, out module, out _);
+    bool TryLoadModule(byte[] ptx, out CuModuleHandle module) => TryLoadModule(ptx, out module, out _);
 
-    bool TryLoadModule(byte[] ptx, out nint module, out int status)
+    bool TryLoadModule(byte[] ptx, out CuModuleHandle module, out int status)
     {
         Current();
         nint m = 0;
         fixed (byte* p = ptx) status = CuNative.cuModuleLoadData(&m, p);
-        module = m;
+        module = new CuModuleHandle(ctx);
+        if (status == 0) module.Set(m);
         return status == 0;
     }
 
-    protected override object BuildKernel(string program, string kernel, IReadOnlyList<string> defines)
+    /// <summary>A function of a loaded module; owned by the module, so disposing it releases nothing.</summary>
+    sealed class CuFunction(string name, nint function) : GpuKernel
+    {
+        public readonly nint Function = function;
+        public override string Name => name;
+    }
+
+    protected override GpuKernel BuildKernel(string program, string kernel, IReadOnlyList<string> defines)
     {
         var mod = Module(program, defines);
         nint f = 0;
         var name = Encoding.ASCII.GetBytes(kernel + "\0");
-        fixed (byte* n = name) CuStatus.Check(CuNative.cuModuleGetFunction(&f, mod, n), "cuModuleGetFunction", $"kernel '{kernel}' in {program}");
-        return f;
+        fixed (byte* n = name) CuStatus.Check(CuNative.cuModuleGetFunction(&f, mod.DangerousGetHandle(), n), "cuModuleGetFunction", $"kernel '{kernel}' in {program}");
+        return new CuFunction(kernel, f);
     }
 
     // ---- launches ----
-    protected override void Launch(object kernel, in LaunchGrid grid, ReadOnlySpan<KernelArg> args)
+    protected override void Launch(GpuKernel kernel, in LaunchGrid grid, ReadOnlySpan<KernelArg> args)
     {
-        nint f = (nint)kernel;
+        nint f = ((CuFunction)kernel).Function;
         // each argument gets an 8-byte slot (little-endian: a 4-byte value sits at the slot's start)
         long* slots = stackalloc long[args.Length];
         void** ptrs = stackalloc void*[args.Length];
@@ -306,11 +310,11 @@ public sealed unsafe class CudaBackend : GpuBackend
         if (disposed) return;
         try { Synchronize(); } catch (CudaException) { }
         base.Dispose();
-        CuNative.cuCtxSetCurrent(ctx);
-        foreach (var m in modules.Values) CuNative.cuModuleUnload(m);
+        // modules and the stream before the context they live in
+        foreach (var m in modules.Values) m.Dispose();
         modules.Clear();
-        CuNative.cuStreamDestroy_v2(stream);
-        CuNative.cuDevicePrimaryCtxRelease_v2(cuDevice);
+        streamHandle.Dispose();
+        ctxHandle.Dispose();
         disposed = true;
     }
 }

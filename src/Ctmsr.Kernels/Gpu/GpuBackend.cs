@@ -36,7 +36,7 @@ public abstract class GpuBackend : Backend
     /// </summary>
     protected virtual TileShape Tile => field ??= TileShape.FromEnvironment() ?? new TileShape(64, 64, 16, 4, 4);
 
-    readonly Dictionary<(string Program, string Kernel, string Defines), object> kernels = [];
+    readonly Dictionary<(string Program, string Kernel, string Defines), GpuKernel> kernels = [];
     readonly Lock kernelLock = new();
 
     /// <summary>Bytes of local (shared) memory a work-group may use.</summary>
@@ -44,10 +44,10 @@ public abstract class GpuBackend : Backend
 
     /// <summary>Compiles (or loads from the disk cache) <paramref name="program"/> with the -D defines
     /// "NAME=VALUE" separated by spaces and returns a handle for <paramref name="kernel"/>.</summary>
-    protected abstract object BuildKernel(string program, string kernel, IReadOnlyList<string> defines);
+    protected abstract GpuKernel BuildKernel(string program, string kernel, IReadOnlyList<string> defines);
 
     /// <summary>Enqueues one launch; asynchronous.</summary>
-    protected abstract void Launch(object kernel, in LaunchGrid grid, ReadOnlySpan<KernelArg> args);
+    protected abstract void Launch(GpuKernel kernel, in LaunchGrid grid, ReadOnlySpan<KernelArg> args);
 
     /// <summary>Device time in milliseconds of the work <paramref name="work"/> enqueues (GPU events).</summary>
     public abstract double MeasureMs(Action work);
@@ -103,7 +103,7 @@ public abstract class GpuBackend : Backend
     protected long LiveBytes => Interlocked.Read(ref liveBytes);
 
     /// <summary>Counts an allocation (positive) or its release (negative) in <see cref="LiveBytes"/>.</summary>
-    protected void TrackBytes(long delta) => Interlocked.Add(ref liveBytes, delta);
+    internal void TrackBytes(long delta) => Interlocked.Add(ref liveBytes, delta);
 
     /// <summary>Number of programs compiled so far (diagnostics).</summary>
     public int CompiledKernels { get { lock (kernelLock) return kernels.Count; } }
@@ -112,7 +112,7 @@ public abstract class GpuBackend : Backend
     {
         lock (kernelLock)
         {
-            foreach (var k in kernels.Values) (k as IDisposable)?.Dispose();
+            foreach (var k in kernels.Values) k.Dispose();
             kernels.Clear();
         }
         base.Dispose();
@@ -124,7 +124,7 @@ public abstract class GpuBackend : Backend
 
     void Run(string program, string kernel, string defines, in LaunchGrid grid, ReadOnlySpan<KernelArg> args)
     {
-        object k;
+        GpuKernel k;
         lock (kernelLock)
         {
             if (!kernels.TryGetValue((program, kernel, defines), out k!))

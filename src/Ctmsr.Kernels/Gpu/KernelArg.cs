@@ -31,7 +31,21 @@ public readonly record struct LaunchGrid(int GroupsX, int GroupsY, int GroupsZ, 
     public static LaunchGrid Linear(int groups, int local) => new(groups, 1, 1, local, 1, 1);
 }
 
-/// <summary>A float32 allocation on a GPU backend.</summary>
-public abstract class GpuBuffer : DeviceBuffer
+/// <summary>A float32 allocation on a GPU backend: the API's handle to it, released once on Dispose, and counted in
+/// the backend's <see cref="DeviceMemoryInfo.Used"/> while alive.</summary>
+public abstract class GpuBuffer(GpuBackend owner, long count, System.Runtime.InteropServices.SafeHandle memory) : DeviceBuffer
 {
+    int disposed;
+    public override long Length => count;
+    public override Backend Backend => owner;
+
+    /// <summary>Bytes the allocation holds (an empty buffer still takes one float).</summary>
+    public static long BytesFor(long count) => Math.Max(count, 1) * sizeof(float);
+
+    public override void Dispose()
+    {
+        if (Interlocked.Exchange(ref disposed, 1) != 0) return;
+        memory.Dispose();
+        owner.TrackBytes(-BytesFor(count));
+    }
 }

@@ -120,18 +120,9 @@ public sealed unsafe class OpenClBackend : GpuBackend
         ?? ((dev.Type & ClNative.CL_DEVICE_TYPE_GPU) == 0 ? new TileShape(128, 128, 32, 16, 16) : base.Tile);
 
     // ---- memory ----
-    sealed class ClBuffer(OpenClBackend owner, long count, ClMemHandle mem) : GpuBuffer
+    sealed class ClBuffer(OpenClBackend owner, long count, ClMemHandle mem) : GpuBuffer(owner, count, mem)
     {
         public readonly ClMemHandle Mem = mem;
-        int disposed;
-        public override long Length => count;
-        public override Backend Backend => owner;
-        public override void Dispose()
-        {
-            if (Interlocked.Exchange(ref disposed, 1) != 0) return;
-            Mem.Dispose();
-            owner.TrackBytes(-Math.Max(count, 1) * sizeof(float));
-        }
     }
 
     /// <summary>OpenCL has no free-memory query: free is the device's global memory less what this backend holds.</summary>
@@ -145,7 +136,7 @@ public sealed unsafe class OpenClBackend : GpuBackend
         int err = 0;
         var mem = ClNative.clCreateBuffer(context, ClNative.CL_MEM_READ_WRITE, (nuint)(Math.Max(count, 1) * sizeof(float)), null, &err);
         if (err != 0) throw ClStatus.Error(err, "clCreateBuffer", $"{count} floats ({count * 4.0 / (1 << 20):F1} MiB) on {dev.Name}");
-        TrackBytes(Math.Max(count, 1) * sizeof(float));
+        TrackBytes(GpuBuffer.BytesFor(count));
         return new ClBuffer(this, count, mem);
     }
 
@@ -175,7 +166,15 @@ public sealed unsafe class OpenClBackend : GpuBackend
     }
 
     // ---- programs ----
-    protected override object BuildKernel(string program, string kernel, IReadOnlyList<string> defines)
+    /// <summary>A cl_kernel; released with the backend.</summary>
+    sealed class ClKernel(string name, ClKernelHandle handle) : GpuKernel
+    {
+        public readonly ClKernelHandle Handle = handle;
+        public override string Name => name;
+        public override void Dispose() { Handle.Dispose(); base.Dispose(); }
+    }
+
+    protected override GpuKernel BuildKernel(string program, string kernel, IReadOnlyList<string> defines)
     {
         string options = "-cl-std=CL1.2 " + string.Join(' ', defines.Select(d => "-D" + d));
         if (!programs.TryGetValue((program, options), out var prog))
@@ -188,7 +187,7 @@ public sealed unsafe class OpenClBackend : GpuBackend
         ClKernelHandle k;
         fixed (byte* n = nameBytes) k = ClNative.clCreateKernel(prog, n, &err);
         if (err != 0) throw ClStatus.Error(err, "clCreateKernel", $"kernel '{kernel}' in {program}");
-        return k;
+        return new ClKernel(kernel, k);
     }
 
     ClProgramHandle BuildProgram(string program, string options) =>
@@ -266,9 +265,9 @@ public sealed unsafe class OpenClBackend : GpuBackend
     }
 
     // ---- launches ----
-    protected override void Launch(object kernel, in LaunchGrid grid, ReadOnlySpan<KernelArg> args)
+    protected override void Launch(GpuKernel kernel, in LaunchGrid grid, ReadOnlySpan<KernelArg> args)
     {
-        var k = (ClKernelHandle)kernel;
+        var k = ((ClKernel)kernel).Handle;
         lock (queueLock)
         {
             for (int i = 0; i < args.Length; i++)

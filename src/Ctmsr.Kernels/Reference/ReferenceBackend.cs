@@ -20,16 +20,8 @@ public sealed class ReferenceBackend : Backend
 
     static double[] D(DeviceBuffer b) => ((RefBuffer)b).Data;
 
-    public override DeviceBuffer Allocate(long count)
-    {
-        if (count > Array.MaxLength)
-            throw new DeviceOutOfMemoryException($"{count} doubles do not fit one reference buffer (at most {Array.MaxLength}): use smaller inputs");
-        try { return new RefBuffer(this, count); }
-        catch (OutOfMemoryException e) when (e is not DeviceOutOfMemoryException)
-        {
-            throw new DeviceOutOfMemoryException($"the host has no room for {count} doubles ({count * 8.0 / (1 << 20):F1} MiB): use smaller inputs", e);
-        }
-    }
+    public override DeviceBuffer Allocate(long count) =>
+        HostMemory.Allocate(count, "double", sizeof(double), "use smaller inputs", () => new RefBuffer(this, count));
 
     public override DeviceMemoryInfo Memory => HostMemory.Info();
 

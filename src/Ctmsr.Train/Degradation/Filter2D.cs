@@ -11,9 +11,6 @@ namespace Ctmsr.Train.Degradation;
 /// </summary>
 public static class Filter2D
 {
-    /// <summary>Reflect-101 index (…, 2, 1, 0, 1, 2, …, n-2, n-1, n-2, …), repeated for pads beyond n-1.</summary>
-    public static int Reflect(int i, int n) => Backend.Reflect101(i, n);
-
     /// <summary>Filters every plane of src [planes, h, w] with the same k x k kernel.</summary>
     public static float[] Apply(float[] src, int planes, int h, int w, BlurKernel kernel)
     {

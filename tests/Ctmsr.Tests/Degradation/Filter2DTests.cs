@@ -1,3 +1,4 @@
+using Ctmsr.Kernels;
 using Ctmsr.Train.Degradation;
 
 namespace Ctmsr.Tests.Degradation;
@@ -35,8 +36,8 @@ public class Filter2DTests
     public void ReflectIndexIsReflect101()
     {
         int[] want = [2, 1, 0, 1, 2, 3, 4, 3, 2];
-        for (int i = -2; i <= 6; i++) Assert.That(Filter2D.Reflect(i, 5), Is.EqualTo(want[i + 2]), $"i = {i}");
-        Assert.That(Filter2D.Reflect(-3, 1), Is.EqualTo(0));
+        for (int i = -2; i <= 6; i++) Assert.That(Backend.Reflect101(i, 5), Is.EqualTo(want[i + 2]), $"i = {i}");
+        Assert.That(Backend.Reflect101(-3, 1), Is.EqualTo(0));
     }
 
     [TestCase(3, 8, 8)]

@@ -75,7 +75,7 @@ public class UpscalerTests
         var padded = new float[3 * 64 * 128];
         for (int c = 0; c < 3; c++)
             for (int y = 0; y < 64; y++)
-                for (int x = 0; x < 128; x++) padded[(c * 64 + y) * 128 + x] = card.Data[(c * 60 + Filter2D.Reflect(y, 60)) * 100 + Filter2D.Reflect(x, 100)];
+                for (int x = 0; x < 128; x++) padded[(c * 64 + y) * 128 + x] = card.Data[(c * 60 + Backend.Reflect101(y, 60)) * 100 + Backend.Reflect101(x, 100)];
         using var net = new Net(new CpuBackend());
         var whole = net.OneStep(padded, 64, 128, 5, 0);
         for (int c = 0; c < 3; c++)

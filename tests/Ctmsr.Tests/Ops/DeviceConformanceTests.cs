@@ -1,19 +1,18 @@
 using Ctmsr.Kernels;
 using Ctmsr.Kernels.Conformance;
-using Ctmsr.Kernels.OpenCL;
 using Ctmsr.Kernels.Reference;
 
-namespace Ctmsr.Tests.Gpu;
+namespace Ctmsr.Tests.Ops;
 
 /// <summary>
-/// Every op on OpenClBackend against the float64 ReferenceBackend, same random non-zero inputs, awkward sizes
+/// Every op on each registered device (the oracle aside) against the float64 ReferenceBackend, same random non-zero inputs, awkward sizes
 /// (odd channels, non-square, batch 2). Forward and backward: relative L2 error below 1e-4.
-/// Skips with the reason where no OpenCL platform is present (CI has PoCL).
+/// Absent devices skip with the reason (CI has the CPU and PoCL).
 /// </summary>
-[TestFixture, NonParallelizable]
-public sealed class OpenClConformanceTests
+[TestFixtureSource(typeof(TestDevices), nameof(TestDevices.Checked)), NonParallelizable]
+public sealed class DeviceConformanceTests(string device)
 {
-    OpenClBackend cl = null!;
+    Backend cl = null!;
     readonly ReferenceBackend re = new();
     string? oldCache;
     string cacheDir = "";
@@ -22,9 +21,9 @@ public sealed class OpenClConformanceTests
     public void Open()
     {
         oldCache = Environment.GetEnvironmentVariable("CTMSR_CACHE");
-        cacheDir = Path.Combine(Path.GetTempPath(), "ctmsr-cltest-" + Environment.ProcessId);
+        cacheDir = Path.Combine(Path.GetTempPath(), "ctmsr-conftest-" + Environment.ProcessId);
         Environment.SetEnvironmentVariable("CTMSR_CACHE", cacheDir);
-        cl = TestDevices.OpenClOrSkip();
+        cl = TestDevices.OpenOrSkip(device);
         TestContext.Out.WriteLine(cl.Description);
     }
 
@@ -318,34 +317,12 @@ public sealed class OpenClConformanceTests
         Both((b, P) => b.DropoutBackward(n, 0.3f, seed, offset, P(x), P(dx), true)); Check(dx, "Dropout backward accumulate");
     }
 
-    // ---- errors and cache ----
+    // ---- errors ----
     [Test]
     public void ForeignBufferIsRejected()
     {
         var r = re.Allocate(4); var c = cl.Allocate(4);
         var ex = Assert.Throws<ArgumentException>(() => cl.AddScaled(4, 1, r, 1, c, c));
         Assert.That(ex!.Message, Does.Contain("reference"));
-    }
-
-    [Test]
-    public void ProgramsAreCachedOnDisk()
-    {
-        var y = cl.Allocate(16);
-        cl.Fill(y, 1f, 0, 16);
-        cl.Synchronize();
-        Assert.That(Directory.GetFiles(cacheDir, "*.clbin"), Is.Not.Empty, "no binary in " + cacheDir);
-        using var again = new OpenClBackend(0); // loads the same programs from the binary cache
-        var z = again.Allocate(16);
-        again.Fill(z, 3f, 0, 16);
-        var got = new float[16];
-        again.Download(z, got);
-        Assert.That(got, Is.All.EqualTo(3f));
-    }
-
-    [Test]
-    public void MissingDeviceNamesTheCount()
-    {
-        var ex = Assert.Throws<OpenClException>(() => new OpenClBackend(99));
-        Assert.That(ex!.Message, Does.Contain("does not exist"));
     }
 }
