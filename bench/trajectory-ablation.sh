@@ -2,7 +2,7 @@
 # The trajectory-optimisation ablation of bench/RESULTS.md ("Trajectory optimisation"), on the CPU with the tiny
 # config: align the shipped model (Stage A, gamma 0.05 and 0.1), distil the gamma 0.05 run into one step (Stage B)
 # plain, with an interpolated start, and with start + negative guidance; then score every row.
-# Usage: bench/trajectory-ablation.sh [train|eval|all] (default all). Runs go to runs/traj/ (git-ignored).
+# Usage: bench/trajectory-ablation.sh [train|eval|all|time] (default all). Runs go to runs/traj/ (git-ignored).
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 shared=${CTMSR_SHARED:-$here/../shared}
@@ -56,4 +56,21 @@ if [ "$what" = eval ] || [ "$what" = all ]; then
   row distill-1 "$out/distill-1/model_ema.safetensors"
   row distill-1-start "$out/distill-1-start/model_ema.safetensors" --start 0.8
   row distill-1-start-guid "$out/distill-1-start-guid/model_ema.safetensors" --start 0.8 --guidance 0.2
+  # controls: the plain distilled model with the start / guidance at inference only (Bicubicx4 only)
+  for c in "infstart --start 0.8" "infguid --start 0.8 --guidance 0.2"; do
+    set -- $c; n=$1; shift
+    [ -f "$out/eval-distill-1-$n.csv" ] || ctmsr eval --model "$out/distill-1/model_ema.safetensors" --lq "$shared/data/Bicubicx4/lq" \
+      --gt "$shared/data/Bicubicx4/gt" --csv "$out/eval-distill-1-$n.csv" "$@" 2> "$out/eval-distill-1-$n.err"
+  done
+  # the distillation-cost diagnostic before and after alignment
+  for m in "pre $pre" "align $out/align-g0.05/model_ema.safetensors"; do
+    set -- $m
+    [ -f "$out/cost-$1.csv" ] || ctmsr trajectory cost --weights "$2" --lq "$shared/data/Bicubicx4/lq" --limit 4 --dense 40 --steps 1,2,3,4 \
+      -o "$out/cost-$1.png" > "$out/cost-$1.csv" 2> "$out/cost-$1.err"
+  done
+fi
+if [ "$what" = time ]; then  # CPU seconds per image of each sampler setting (user + sys over the 16 Bicubicx4 images)
+  for f in "" "--steps 4" "--start 0.8 --guidance 0.2"; do
+    /usr/bin/time -f "[$f] user %U s, sys %S s for 16 images" nice -n 10 dotnet "$dll" upscale "$shared/data/Bicubicx4/lq" -o "$out/time" --overwrite --weights "$pre" $f
+  done
 fi

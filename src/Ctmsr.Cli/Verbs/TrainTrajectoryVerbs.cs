@@ -29,7 +29,7 @@ static class TrainTrajectoryVerbs
         var k = TeacherSteps("the trajectory being aligned");
         var n = new Option<int?>("--candidates") { Description = "N, rollouts from x_tau compared by the reward, candidate 0 being the ODE itself (default 4; the paper uses 4..8)" };
         var gamma = new Option<double?>("--gamma") { Description = "fixed gamma of the candidates' modulated stochastic step, in (0, 1] (default 0.05; the spec asks for 0.05 and 0.1; a learned gamma is not implemented)" };
-        var reward = new Option<string?>("--reward") { Description = "psnr (default: PSNR-Y against gt), niqe (-NIQE; crops of at least 96 and --niqe-params), lpips-alex (-LPIPS-Alex against gt; needs --lpips-alex) or mix (PSNR-Y - NIQE - 10 LPIPS-Alex over the terms whose weights are given)" };
+        var reward = new Option<string?>("--reward") { Description = "psnr (default: PSNR-Y against gt), niqe (-NIQE; crops of at least 192 and --niqe-params), lpips-alex (-LPIPS-Alex against gt; needs --lpips-alex) or mix (PSNR-Y - NIQE - 10 LPIPS-Alex over the terms whose weights are given)" };
         var niqe = new Option<FileInfo?>("--niqe-params") { Description = "NIQE pristine model for --reward niqe|mix (default: $CTMSR_NIQE_PARAMS, else weights/niqe_pris_params.npz here or in ../shared)" };
         var alex = new Option<FileInfo?>("--lpips-alex") { Description = "torchvision AlexNet weights (alexnet-owt-7be5be79.pth) for --reward lpips-alex|mix (heads: $CTMSR_LPIPS_HEADS or weights/lpips-v0.1/alex.pth)" };
         foreach (Option o in new Option[] { init, k, n, gamma, reward, niqe, alex }) cmd.Options.Add(o);

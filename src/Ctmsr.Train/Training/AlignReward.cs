@@ -6,7 +6,7 @@ namespace Ctmsr.Train.Training;
 /// <summary>
 /// The reward of Stage A: one score per sample of a candidate's final state x0 ([B,3,H,W] in [-1, 1], host values),
 /// higher is better. psnr: PSNR-Y against gt (BT.601 Y on [0,1] clamped values, not rounded to 8 bits, so close
-/// candidates are not tied); niqe: -NIQE (needs crops of at least 96 pixels and the pristine model); lpips-alex:
+/// candidates are not tied); niqe: -NIQE (needs crops of at least 192 pixels and the pristine model); lpips-alex:
 /// -LPIPS-Alex against gt; mix: PSNR-Y - NIQE - 10 LPIPS-Alex over the terms whose weights are given.
 /// </summary>
 public sealed class AlignReward

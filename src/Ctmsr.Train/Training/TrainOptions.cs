@@ -99,5 +99,8 @@ public sealed record TrainOptions
         Need(TeacherRefresh > 0, $"--teacher-refresh {TeacherRefresh} must be positive");
         Need(LoaderWorkers > 0 && BatchesInFlight > 0, "loader workers and batches in flight must be positive");
         if (Stage.IsTrajectory()) Trajectory.Validate(Stage);
+        // NIQE fits a Gaussian to 96x96 blocks at two scales: one block gives no covariance
+        Need(Stage != TrainStage.Align || Trajectory.Reward is not (AlignRewardKind.Niqe or AlignRewardKind.Mix) || Crop >= 192,
+            $"--reward {Trajectory.Reward.ToString().ToLowerInvariant()} needs --crop 192 or more (NIQE needs at least 2x2 blocks of 96 pixels); got --crop {Crop}");
     }
 }

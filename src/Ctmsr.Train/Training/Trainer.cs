@@ -166,7 +166,7 @@ public sealed class Trainer : IDisposable
             return RunDirectory.Open(from).LatestCheckpoint()
                    ?? throw new FileNotFoundException($"{from} has no checkpoint yet; train CT longer (or until its first --checkpoint-every) before DTM");
         if (Directory.Exists(from)) throw new ArgumentException($"{from} is a folder but not a run directory (no config.json); pass a CT run directory or a checkpoint file");
-        if (!File.Exists(from)) throw new FileNotFoundException($"{from}: no such run directory or checkpoint; check --from", from);
+        if (!File.Exists(from)) throw new FileNotFoundException($"{from}: no such run directory or checkpoint; check --from (dtm) or --init", from);
         return from;
     }
 

@@ -24,6 +24,7 @@ public sealed class TrajectoryCliTests
     [TestCase("--candidates", "train", "align", "--init", "m", "--data", ".", "--run", "r", "--candidates", "1")]
     [TestCase("--teacher-steps", "train", "align", "--init", "m", "--data", ".", "--run", "r", "--teacher-steps", "1")]
     [TestCase("--reward", "train", "align", "--init", "m", "--data", ".", "--run", "r", "--reward", "ssim")]
+    [TestCase("--crop 192", "train", "align", "--init", "m", "--data", ".", "--run", "r", "--reward", "niqe", "--crop", "64", "--config", "tiny")]
     [TestCase("--lpips-alex", "train", "align", "--init", "m", "--data", ".", "--run", "r", "--reward", "lpips-alex")]
     [TestCase("--student-steps", "train", "distill", "--init", "m", "--data", ".", "--run", "r", "--student-steps", "3")]
     [TestCase("--target-mix", "train", "distill", "--init", "m", "--data", ".", "--run", "r", "--target-mix", "2")]
