@@ -39,6 +39,7 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/pocl6.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 echo "pocl6: building PoCL 6.0 for $cpu into $prefix (about 5-15 minutes, once per machine)" >&2
 tar -xzf "$tarball" -C "$work"
+cd "$work"  # PoCL's configure checks write compile_test_* files into the current folder
 src=$(find "$work" -mindepth 1 -maxdepth 1 -type d | head -1)
 rm -rf "$prefix"
 cmake -S "$src" -B "$work/build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_INSTALL_PREFIX="$prefix" \

@@ -44,7 +44,7 @@ static class ConvKernels
         return dy[(((long)nb * g.Cout + co) * g.OH + oy) * g.OW + ox];
     }
 
-    struct Forward : ITileSource
+    struct ForwardSource : ITileSource
     {
         public ArrayView<float> X, Wt;
         public Geometry G;
@@ -94,15 +94,23 @@ static class ConvKernels
         public readonly float B(int p, int j) => Im2Col(X, G, C, j, p);
     }
 
+    /// <summary>Forward with float64 running sums (the default where the device has float64: see TileGemm.AccumulateF64).</summary>
     [IlgpuKernel]
     public static void ConvForward(ArrayView<float> x, ArrayView<float> w, ArrayView<float> bias, ArrayView<float> y,
-        Geometry g, SpecializedValue<Consts> consts)
+        Geometry g, SpecializedValue<Consts> consts) => Forward(x, w, bias, y, g, consts.Value, true);
+
+    /// <summary>Forward with the float32 Kahan tile, for devices without float64.</summary>
+    [IlgpuKernel]
+    public static void ConvForwardF32(ArrayView<float> x, ArrayView<float> w, ArrayView<float> bias, ArrayView<float> y,
+        Geometry g, SpecializedValue<Consts> consts) => Forward(x, w, bias, y, g, consts.Value, false);
+
+    static void Forward(ArrayView<float> x, ArrayView<float> w, ArrayView<float> bias, ArrayView<float> y, Geometry g, Consts c, bool f64)
     {
         var sa = SharedMemory.Allocate<float>(TileGemm.TK * TileGemm.TM);
         var sb = SharedMemory.Allocate<float>(TileGemm.TK * TileGemm.TN);
         int m0 = Grid.IdxY * TileGemm.TM, n0 = Grid.IdxX * TileGemm.TN;
-        var src = new Forward { X = x, Wt = w, G = g, C = consts.Value };
-        var acc = TileGemm.Accumulate(src, m0, n0, sa, sb);
+        var src = new ForwardSource { X = x, Wt = w, G = g, C = c };
+        var acc = f64 ? TileGemm.AccumulateF64(src, m0, n0, sa, sb) : TileGemm.Accumulate(src, m0, n0, sa, sb);
         int pixels = g.OH * g.OW, cols = g.N * pixels;
         for (int r = 0; r < TileGemm.RM; r++)
         {
@@ -183,6 +191,9 @@ static class ConvKernels
 
 public sealed partial class IlgpuBackend
 {
+    /// <summary>CUDA devices all have float64; OpenCL devices say so (cl_khr_fp64).</summary>
+    bool HasFloat64 => acc.Capabilities is not ILGPU.Runtime.OpenCL.CLCapabilityContext cl || cl.Float64;
+
     static ConvKernels.Geometry Geo(in ConvShape s, bool hasBias = false, bool accumulate = false) => new()
     {
         N = s.N, Cin = s.Cin, H = s.H, W = s.W, Cout = s.Cout, OH = s.OutH, OW = s.OutW, HasBias = Flag(hasBias), Accumulate = Flag(accumulate),
@@ -194,8 +205,11 @@ public sealed partial class IlgpuBackend
     {
         long cols = (long)s.N * s.OutH * s.OutW;
         if (cols == 0 || s.Cout == 0) return;
-        Launch(ConvKernels.ConvForward, Tiles(Ceil(cols, TileGemm.TN), Ceil(s.Cout, TileGemm.TM), 1),
-            V(x), V(w), V(bias ?? w), V(y), Geo(s, bias is not null), Consts(s));
+        var cfg = Tiles(Ceil(cols, TileGemm.TN), Ceil(s.Cout, TileGemm.TM), 1);
+        if (HasFloat64)
+            Launch(ConvKernels.ConvForward, cfg, V(x), V(w), V(bias ?? w), V(y), Geo(s, bias is not null), Consts(s));
+        else
+            Launch(ConvKernels.ConvForwardF32, cfg, V(x), V(w), V(bias ?? w), V(y), Geo(s, bias is not null), Consts(s));
     }
 
     public override void Conv2dBackwardData(in ConvShape s, DeviceBuffer dy, DeviceBuffer w, DeviceBuffer dx, bool accumulate)

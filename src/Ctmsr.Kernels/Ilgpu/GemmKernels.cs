@@ -77,7 +77,16 @@ public sealed partial class IlgpuBackend
             M = m, N = n, K = k, Lda = lda, Ldb = ldb, Ldc = ldc, Alpha = alpha, Beta = beta,
             OffA = offA, StrideA = strideA, OffB = offB, StrideB = strideB, OffC = offC, StrideC = strideC,
         };
-        var cfg = Tiles(Ceil(n, TileGemm.TN), Ceil(m, TileGemm.TM), batch);
-        Launch(GemmKernels.Gemm, cfg, V(a), V(b), V(c), args, new SpecializedValue<int>((transA ? 1 : 0) | (transB ? 2 : 0)));
+        var trans = new SpecializedValue<int>((transA ? 1 : 0) | (transB ? 2 : 0));
+        // the batch is the grid's z extent, at most 65535 on CUDA: larger batches go in chunks
+        const int MaxZ = 65535;
+        for (int b0 = 0; b0 < batch; b0 += MaxZ)
+        {
+            var chunk = args;
+            chunk.OffA += b0 * strideA;
+            chunk.OffB += b0 * strideB;
+            chunk.OffC += b0 * strideC;
+            Launch(GemmKernels.Gemm, Tiles(Ceil(n, TileGemm.TN), Ceil(m, TileGemm.TM), Math.Min(MaxZ, batch - b0)), V(a), V(b), V(c), chunk, trans);
+        }
     }
 }

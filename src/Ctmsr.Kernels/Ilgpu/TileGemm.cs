@@ -68,6 +68,68 @@ static class TileGemm
         return acc;
     }
 
+    /// <summary>
+    /// As <see cref="Accumulate{TSrc}"/>, but the running sums are float64 (a float product is exact in float64, so the
+    /// tile is correctly rounded once, at the end). Used where float32 rounding decides a sign downstream: the
+    /// convolutions feeding LeakyReLU flipped a few near-zero pre-activations against the float64 reference with the
+    /// float32 tile, and each flip moved the golden gradients by ~1e-3 (measured on PoCL 6, ctmsr_small).
+    /// </summary>
+    public static Tile4x4 AccumulateF64<TSrc>(TSrc src, int m0, int n0, ArrayView<float> sa, ArrayView<float> sb)
+        where TSrc : struct, ITileSource
+    {
+        int tid = Group.IdxX, tx = tid % TX, ty = tid / TX;
+        int m = src.M, n = src.N, k = src.K;
+        bool aIFast = src.AIFast, bJFast = src.BJFast;
+        var acc = new DTile4x4();
+        for (int k0 = 0; k0 < k; k0 += TK)
+        {
+            for (int e = tid; e < TM * TK; e += Threads)
+            {
+                int ii = aIFast ? e % TM : e / TK, pp = aIFast ? e / TM : e % TK;
+                int gi = m0 + ii, gp = k0 + pp;
+                sa[pp * TM + ii] = gi < m && gp < k ? src.A(gi, gp) : 0f;
+            }
+            for (int e = tid; e < TN * TK; e += Threads)
+            {
+                int jj = bJFast ? e % TN : e / TK, pp = bJFast ? e / TN : e % TK;
+                int gj = n0 + jj, gp = k0 + pp;
+                sb[pp * TN + jj] = gj < n && gp < k ? src.B(gp, gj) : 0f;
+            }
+            Group.Barrier();
+            acc = StepF64(acc, sa, sb, 0, ty, tx);
+            acc = StepF64(acc, sa, sb, 1, ty, tx);
+            acc = StepF64(acc, sa, sb, 2, ty, tx);
+            acc = StepF64(acc, sa, sb, 3, ty, tx);
+            acc = StepF64(acc, sa, sb, 4, ty, tx);
+            acc = StepF64(acc, sa, sb, 5, ty, tx);
+            acc = StepF64(acc, sa, sb, 6, ty, tx);
+            acc = StepF64(acc, sa, sb, 7, ty, tx);
+            acc = StepF64(acc, sa, sb, 8, ty, tx);
+            acc = StepF64(acc, sa, sb, 9, ty, tx);
+            acc = StepF64(acc, sa, sb, 10, ty, tx);
+            acc = StepF64(acc, sa, sb, 11, ty, tx);
+            acc = StepF64(acc, sa, sb, 12, ty, tx);
+            acc = StepF64(acc, sa, sb, 13, ty, tx);
+            acc = StepF64(acc, sa, sb, 14, ty, tx);
+            acc = StepF64(acc, sa, sb, 15, ty, tx);
+            Group.Barrier();
+        }
+        return acc.Round();
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static DTile4x4 StepF64(DTile4x4 t, ArrayView<float> sa, ArrayView<float> sb, int pp, int ty, int tx)
+    {
+        int ao = pp * TM + ty, bo = pp * TN + tx;
+        double b0 = sb[bo], b1 = sb[bo + TX], b2 = sb[bo + 2 * TX], b3 = sb[bo + 3 * TX];
+        double a0 = sa[ao], a1 = sa[ao + TY], a2 = sa[ao + 2 * TY], a3 = sa[ao + 3 * TY];
+        t.C00 += a0 * b0; t.C01 += a0 * b1; t.C02 += a0 * b2; t.C03 += a0 * b3;
+        t.C10 += a1 * b0; t.C11 += a1 * b1; t.C12 += a1 * b2; t.C13 += a1 * b3;
+        t.C20 += a2 * b0; t.C21 += a2 * b1; t.C22 += a2 * b2; t.C23 += a2 * b3;
+        t.C30 += a3 * b0; t.C31 += a3 * b1; t.C32 += a3 * b2; t.C33 += a3 * b3;
+        return t;
+    }
+
     /// <summary>One rank-1 update of the thread's 4 x 4 partial tile from slice row <paramref name="pp"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     static Tile4x4 Step(Tile4x4 t, ArrayView<float> sa, ArrayView<float> sb, int pp, int ty, int tx)
@@ -141,4 +203,18 @@ struct Tile4x4
         r.R3 = Vec4.KahanAdd(s.R3, ref e.R3, p.R3);
         return r;
     }
+}
+
+/// <summary>A thread's 4 x 4 running sums in float64 (<see cref="TileGemm.AccumulateF64{TSrc}"/>).</summary>
+struct DTile4x4
+{
+    public double C00, C01, C02, C03, C10, C11, C12, C13, C20, C21, C22, C23, C30, C31, C32, C33;
+
+    public readonly Tile4x4 Round() => new()
+    {
+        R0 = new Vec4((float)C00, (float)C01, (float)C02, (float)C03),
+        R1 = new Vec4((float)C10, (float)C11, (float)C12, (float)C13),
+        R2 = new Vec4((float)C20, (float)C21, (float)C22, (float)C23),
+        R3 = new Vec4((float)C30, (float)C31, (float)C32, (float)C33),
+    };
 }

@@ -74,8 +74,7 @@ public sealed class PtxCompileTests
         Assert.That(failures, Is.Empty);
     }
 
-    [TestCase("GemmKernels.Gemm"), TestCase("ConvKernels.ConvForward"), TestCase("ConvKernels.ConvBackwardData"),
-     TestCase("ConvKernels.ConvBackwardWeight")]
+    [TestCase("GemmKernels.Gemm"), TestCase("ConvKernels.ConvBackwardData"), TestCase("ConvKernels.ConvBackwardWeight")]
     public void TileKernelsIssueUnrolledFmaFromSharedMemory(string kernel)
     {
         var m = Kernels().Single(k => Name(k) == kernel);
@@ -87,6 +86,19 @@ public sealed class PtxCompileTests
         const int TK = 16, RM = 4, RN = 4; // TileGemm's shape
         Assert.That(fma, Is.GreaterThanOrEqualTo(TK * RM * RN), "the TK loop is not unrolled into FMAs");
         Assert.That(loadsShared, Is.GreaterThanOrEqualTo(TK * (RM + RN)), "the tile is not read from shared memory");
+        Assert.That(text, Does.Contain("bar.sync"));
+        Assert.That(text, Does.Not.Contain("ld.local").And.Not.Contain("st.local"), "accumulators spilled to local memory");
+    }
+
+    /// <summary>The forward convolution's tile sums in float64 (TileGemm.AccumulateF64): 16 x 4 x 4 unrolled float64
+    /// multiply-adds per slice, from shared memory, nothing spilled.</summary>
+    [Test]
+    public void ForwardConvolutionTileSumsInFloat64()
+    {
+        string text = Ptx(CudaArchitecture.SM_80, Kernels().Single(k => Name(k) == "ConvKernels.ConvForward"));
+        int adds = Regex.Matches(text, @"\b(add|fma\.rn)\.f64\b").Count;
+        TestContext.Out.WriteLine($"ConvKernels.ConvForward: {adds} add/fma.f64, {Regex.Matches(text, @"\bld\.shared\.f32\b").Count} ld.shared.f32");
+        Assert.That(adds, Is.GreaterThanOrEqualTo(16 * 4 * 4), "the TK loop is not unrolled");
         Assert.That(text, Does.Contain("bar.sync"));
         Assert.That(text, Does.Not.Contain("ld.local").And.Not.Contain("st.local"), "accumulators spilled to local memory");
     }
