@@ -42,7 +42,7 @@ public sealed class IlgpuHybridBisect
     public void GradXWithGroupOnCpu(string group)
     {
         var prefixes = group.Split('|');
-        using var il = TestDevices.IlgpuOrSkip("opencl");
+        using var il = TestDevices.OpenOrSkip("opencl:0");
         using var cpu = new CpuBackend();
         var hybrid = new Hybrid(il, cpu, name => prefixes.Any(p => name.StartsWith(p, StringComparison.Ordinal)));
         TestContext.Out.WriteLine($"{group} on the CPU: grad.x rel L2 {Gpu.OpenClOpErrorSurvey.GoldenGradXError(hybrid):E2}");
