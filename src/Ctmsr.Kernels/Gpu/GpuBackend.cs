@@ -318,22 +318,12 @@ public abstract class GpuBackend : Backend
     public override void CopyStrided(ReadOnlySpan<int> shape, DeviceBuffer src, long srcOffset, ReadOnlySpan<long> srcStrides,
         DeviceBuffer dst, long dstOffset, ReadOnlySpan<long> dstStrides, bool accumulate)
     {
-        const int MaxDims = 6;
-        int nd = shape.Length;
-        if (nd > MaxDims) throw new ArgumentException($"CopyStrided supports at most {MaxDims} dimensions, got {nd}: merge contiguous dimensions first");
-        if (srcStrides.Length != nd || dstStrides.Length != nd) throw new ArgumentException("CopyStrided: shape and stride lengths differ");
-        Span<int> n = stackalloc int[MaxDims];
-        Span<long> ss = stackalloc long[MaxDims], ds = stackalloc long[MaxDims];
-        n.Fill(1);
-        long total = 1;
-        for (int d = 0; d < nd; d++)
-        {
-            n[MaxDims - nd + d] = shape[d];
-            ss[MaxDims - nd + d] = srcStrides[d];
-            ds[MaxDims - nd + d] = dstStrides[d];
-            total *= shape[d];
-        }
+        var sh = new StridedCopyShape(shape, srcStrides, dstStrides,
+            stackalloc int[StridedCopyShape.MaxDims], stackalloc long[StridedCopyShape.MaxDims], stackalloc long[StridedCopyShape.MaxDims]);
+        long total = sh.Total;
         if (total == 0) return;
+        Span<int> n = sh.N;
+        Span<long> ss = sh.Src, ds = sh.Dst;
         Run("layout.k", "copy_strided", "", Linear(total),
             [total, n[0], n[1], n[2], n[3], n[4], n[5],
              G(src), srcOffset, ss[0], ss[1], ss[2], ss[3], ss[4], ss[5],

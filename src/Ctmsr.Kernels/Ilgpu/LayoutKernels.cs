@@ -9,7 +9,7 @@ namespace Ctmsr.Kernels.Ilgpu;
 /// </summary>
 static class LayoutKernels
 {
-    public const int MaxDims = 6;
+    public const int MaxDims = Gpu.StridedCopyShape.MaxDims;
 
     public struct Args
     {
@@ -42,22 +42,12 @@ public sealed partial class IlgpuBackend
     public override void CopyStrided(ReadOnlySpan<int> shape, DeviceBuffer src, long srcOffset, ReadOnlySpan<long> srcStrides,
         DeviceBuffer dst, long dstOffset, ReadOnlySpan<long> dstStrides, bool accumulate)
     {
-        const int MaxDims = LayoutKernels.MaxDims;
-        int nd = shape.Length;
-        if (nd > MaxDims) throw new ArgumentException($"CopyStrided supports at most {MaxDims} dimensions, got {nd}: merge contiguous dimensions first");
-        if (srcStrides.Length != nd || dstStrides.Length != nd) throw new ArgumentException("CopyStrided: shape and stride lengths differ");
-        Span<int> n = stackalloc int[MaxDims];
-        Span<long> ss = stackalloc long[MaxDims], ds = stackalloc long[MaxDims];
-        n.Fill(1);
-        long total = 1;
-        for (int d = 0; d < nd; d++)
-        {
-            n[MaxDims - nd + d] = shape[d];
-            ss[MaxDims - nd + d] = srcStrides[d];
-            ds[MaxDims - nd + d] = dstStrides[d];
-            total *= shape[d];
-        }
+        var sh = new Gpu.StridedCopyShape(shape, srcStrides, dstStrides,
+            stackalloc int[Gpu.StridedCopyShape.MaxDims], stackalloc long[Gpu.StridedCopyShape.MaxDims], stackalloc long[Gpu.StridedCopyShape.MaxDims]);
+        long total = sh.Total;
         if (total == 0) return;
+        Span<int> n = sh.N;
+        Span<long> ss = sh.Src, ds = sh.Dst;
         var args = new LayoutKernels.Args
         {
             Total = total, SrcOff = srcOffset, DstOff = dstOffset, Accumulate = Flag(accumulate),
