@@ -160,27 +160,10 @@ public abstract class GpuBackend : Backend
         DeviceBuffer a, long offA, int lda, long strideA, DeviceBuffer b, long offB, int ldb, long strideB,
         float beta, DeviceBuffer c, long offC, int ldc, long strideC, int batch)
     {
-        if (m < 0 || n < 0 || k < 0 || batch < 0) throw new ArgumentException($"Gemm: negative size m={m}, n={n}, k={k}, batch={batch}; pass non-negative sizes.");
-        if (m == 0 || n == 0 || batch == 0) return;
-        CheckMatrix("C", c, offC, m, n, ldc, strideC, batch);
-        if (k > 0)
-        {
-            if (transA) CheckMatrix("A", a, offA, k, m, lda, strideA, batch); else CheckMatrix("A", a, offA, m, k, lda, strideA, batch);
-            if (transB) CheckMatrix("B", b, offB, n, k, ldb, strideB, batch); else CheckMatrix("B", b, offB, k, n, ldb, strideB, batch);
-        }
+        if (!GemmOperands.Check(transA, transB, m, n, k, a, offA, lda, strideA, b, offB, ldb, strideB, c, offC, ldc, strideC, batch)) return;
         var grid = new LaunchGrid(Ceil(n, Tn), Ceil(m, Tm), batch, Tn / Rn, Tm / Rm, 1);
         Run("gemm.k", "gemm", $"{TileDefines} TRANS_A={(transA ? 1 : 0)} TRANS_B={(transB ? 1 : 0)}", grid,
             [m, n, k, alpha, G(a), offA, lda, strideA, G(b), offB, ldb, strideB, beta, G(c), offC, ldc, strideC]);
-    }
-
-    /// <summary>Every matrix of a strided batch (rows x cols, leading dimension ld) lies inside its buffer: a kernel
-    /// would otherwise read or write past the allocation, which a GPU does not report.</summary>
-    static void CheckMatrix(string name, DeviceBuffer x, long off, int rows, int cols, int ld, long stride, int batch)
-    {
-        if (rows == 0 || cols == 0) return;
-        long first = off, last = off + (long)(batch - 1) * stride;
-        if (ld < cols || Math.Min(first, last) < 0 || Math.Max(first, last) + (long)(rows - 1) * ld + cols > x.Length)
-            throw new ArgumentException($"Gemm: operand {name} ({batch} x {rows}x{cols}, offset {off}, ld {ld}, stride {stride}) does not fit its buffer of {x.Length} floats; check the shapes, offsets, strides and leading dimensions passed to Gemm.");
     }
 
     // ---- convolution ----

@@ -71,7 +71,7 @@ public sealed partial class IlgpuBackend
         DeviceBuffer a, long offA, int lda, long strideA, DeviceBuffer b, long offB, int ldb, long strideB,
         float beta, DeviceBuffer c, long offC, int ldc, long strideC, int batch)
     {
-        if (m <= 0 || n <= 0 || batch <= 0) return;
+        if (!GemmOperands.Check(transA, transB, m, n, k, a, offA, lda, strideA, b, offB, ldb, strideB, c, offC, ldc, strideC, batch)) return;
         var args = new GemmKernels.Args
         {
             M = m, N = n, K = k, Lda = lda, Ldb = ldb, Ldc = ldc, Alpha = alpha, Beta = beta,
