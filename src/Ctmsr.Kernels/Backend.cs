@@ -166,6 +166,29 @@ public readonly record struct ConvShape(int N, int Cin, int H, int W, int Cout, 
 
     /// <summary>Throws <see cref="ArgumentException"/> for a geometry no kernel can run, or when operand
     /// <paramref name="name"/> holds fewer than <paramref name="need"/> floats.</summary>
+    public void CheckForward(DeviceBuffer x, DeviceBuffer w, DeviceBuffer? bias, DeviceBuffer y)
+    {
+        CheckOperand("x", x.Length, InputLength());
+        CheckOperand("w", w.Length, WeightLength());
+        CheckOperand("y", y.Length, OutputLength());
+        if (bias is not null) CheckOperand("bias", bias.Length, Cout);
+    }
+
+    public void CheckBackwardData(DeviceBuffer dy, DeviceBuffer w, DeviceBuffer dx)
+    {
+        CheckOperand("dy", dy.Length, OutputLength());
+        CheckOperand("w", w.Length, WeightLength());
+        CheckOperand("dx", dx.Length, InputLength());
+    }
+
+    public void CheckBackwardWeight(DeviceBuffer x, DeviceBuffer dy, DeviceBuffer dw, DeviceBuffer? db)
+    {
+        CheckOperand("x", x.Length, InputLength());
+        CheckOperand("dy", dy.Length, OutputLength());
+        CheckOperand("dw", dw.Length, WeightLength());
+        if (db is not null) CheckOperand("db", db.Length, Cout);
+    }
+
     public void CheckOperand(string name, long length, long need)
     {
         if (N <= 0 || Cin <= 0 || Cout <= 0 || K <= 0 || Stride <= 0 || Pad < 0 || OutH <= 0 || OutW <= 0)

@@ -171,10 +171,7 @@ public abstract class GpuBackend : Backend
 
     public override void Conv2dForward(in ConvShape s, DeviceBuffer x, DeviceBuffer w, DeviceBuffer? bias, DeviceBuffer y)
     {
-        s.CheckOperand("x", x.Length, s.InputLength());
-        s.CheckOperand("w", w.Length, s.WeightLength());
-        s.CheckOperand("y", y.Length, s.OutputLength());
-        if (bias is not null) s.CheckOperand("bias", bias.Length, s.Cout);
+        s.CheckForward(x, w, bias, y);
         long cols = (long)s.N * s.OutH * s.OutW;
         var grid = new LaunchGrid(Ceil(cols, Tn), Ceil(s.Cout, Tm), 1, Tn / Rn, Tm / Rm, 1);
         Run("conv.k", "conv_fwd", ConvDefines(s), grid,
@@ -183,9 +180,7 @@ public abstract class GpuBackend : Backend
 
     public override void Conv2dBackwardData(in ConvShape s, DeviceBuffer dy, DeviceBuffer w, DeviceBuffer dx, bool accumulate)
     {
-        s.CheckOperand("dy", dy.Length, s.OutputLength());
-        s.CheckOperand("w", w.Length, s.WeightLength());
-        s.CheckOperand("dx", dx.Length, s.InputLength());
+        s.CheckBackwardData(dy, w, dx);
         long cols = (long)s.N * s.H * s.W;
         var grid = new LaunchGrid(Ceil(cols, Tn), Ceil(s.Cin, Tm), 1, Tn / Rn, Tm / Rm, 1);
         Run("conv.k", "conv_bwd_data", ConvDefines(s), grid,
@@ -194,10 +189,7 @@ public abstract class GpuBackend : Backend
 
     public override void Conv2dBackwardWeight(in ConvShape s, DeviceBuffer x, DeviceBuffer dy, DeviceBuffer dw, DeviceBuffer? db)
     {
-        s.CheckOperand("x", x.Length, s.InputLength());
-        s.CheckOperand("dy", dy.Length, s.OutputLength());
-        s.CheckOperand("dw", dw.Length, s.WeightLength());
-        if (db is not null) s.CheckOperand("db", db.Length, s.Cout);
+        s.CheckBackwardWeight(x, dy, dw, db);
         int kdim = s.Cin * s.K * s.K;
         var grid = new LaunchGrid(Ceil(kdim, Tn), Ceil(s.Cout, Tm), 1, Tn / Rn, Tm / Rm, 1);
         Run("conv.k", "conv_bwd_weight", ConvDefines(s), grid,

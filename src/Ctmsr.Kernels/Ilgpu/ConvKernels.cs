@@ -203,10 +203,7 @@ public sealed partial class IlgpuBackend
 
     public override void Conv2dForward(in ConvShape s, DeviceBuffer x, DeviceBuffer w, DeviceBuffer? bias, DeviceBuffer y)
     {
-        s.CheckOperand("x", x.Length, s.InputLength());
-        s.CheckOperand("w", w.Length, s.WeightLength());
-        s.CheckOperand("y", y.Length, s.OutputLength());
-        if (bias is not null) s.CheckOperand("bias", bias.Length, s.Cout);
+        s.CheckForward(x, w, bias, y);
         long cols = (long)s.N * s.OutH * s.OutW;
         if (cols == 0 || s.Cout == 0) return;
         var cfg = Tiles(Ceil(cols, TileGemm.TN), Ceil(s.Cout, TileGemm.TM), 1);
@@ -218,9 +215,7 @@ public sealed partial class IlgpuBackend
 
     public override void Conv2dBackwardData(in ConvShape s, DeviceBuffer dy, DeviceBuffer w, DeviceBuffer dx, bool accumulate)
     {
-        s.CheckOperand("dy", dy.Length, s.OutputLength());
-        s.CheckOperand("w", w.Length, s.WeightLength());
-        s.CheckOperand("dx", dx.Length, s.InputLength());
+        s.CheckBackwardData(dy, w, dx);
         long cols = (long)s.N * s.H * s.W;
         if (cols == 0 || s.Cin == 0) return;
         Launch(ConvKernels.ConvBackwardData, Tiles(Ceil(cols, TileGemm.TN), Ceil(s.Cin, TileGemm.TM), 1),
@@ -229,10 +224,7 @@ public sealed partial class IlgpuBackend
 
     public override void Conv2dBackwardWeight(in ConvShape s, DeviceBuffer x, DeviceBuffer dy, DeviceBuffer dw, DeviceBuffer? db)
     {
-        s.CheckOperand("x", x.Length, s.InputLength());
-        s.CheckOperand("dy", dy.Length, s.OutputLength());
-        s.CheckOperand("dw", dw.Length, s.WeightLength());
-        if (db is not null) s.CheckOperand("db", db.Length, s.Cout);
+        s.CheckBackwardWeight(x, dy, dw, db);
         int kdim = s.Cin * s.K * s.K;
         if (s.Cout == 0) return;
         Launch(ConvKernels.ConvBackwardWeight, Tiles(Ceil(kdim, TileGemm.TN), Ceil(s.Cout, TileGemm.TM), 1),
