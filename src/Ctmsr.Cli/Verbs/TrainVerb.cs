@@ -40,13 +40,14 @@ static class TrainVerb
         public readonly Option<float?> PerceptualWeight = new("--perceptual-weight") { Description = "weight of the perceptual term in L_CT (default 0.5, beside 0.5 Charbonnier)" };
         public readonly Option<DirectoryInfo?> Val = new("--val") { Description = "validation folder with gt/ and lq/ (matched by name): the EMA model's PSNR-Y is logged at every checkpoint" };
         public readonly Option<int?> ValLimit = new("--val-limit") { Description = "validation images to use (default all)" };
+        public readonly Option<double?> CleanFraction = new("--clean-fraction") { Description = "fraction of training pairs made by clean MATLAB-style bicubic x1/4 instead of the Real-ESRGAN degradation (default 0, the paper's; e.g. 0.5 for a model that must also serve clean bicubic inputs)" };
         public readonly Option<string?> Device = DeviceOption.Create();
         public readonly TrainDistributed.Options Distributed = new();
 
         /// <summary>Adds the options; <paramref name="curriculum"/> false leaves out CT's --s0/--s1 (align and distill have no curriculum).</summary>
         public void AddTo(Command c, bool curriculum = true)
         {
-            foreach (Option o in new Option[] { Data, Run, Resume, Iters, Batch, Crop, Config, Seed, Lr, S0, S1, EmaDecay, Accumulate, CheckpointEvery, Keep, Workers, Val, ValLimit, LpipsVgg, LpipsLin, Perceptual, PerceptualWeights, PerceptualWeight, Device })
+            foreach (Option o in new Option[] { Data, Run, Resume, Iters, Batch, Crop, Config, Seed, Lr, S0, S1, EmaDecay, Accumulate, CheckpointEvery, Keep, Workers, Val, ValLimit, LpipsVgg, LpipsLin, Perceptual, PerceptualWeights, PerceptualWeight, CleanFraction, Device })
                 if (curriculum || (o != S0 && o != S1)) c.Options.Add(o);
             foreach (var o in Distributed.All) c.Options.Add(o);
         }
@@ -119,7 +120,7 @@ static class TrainVerb
         Trainer trainer;
         if (resume is not null)
         {
-            var ignored = new Option[] { c.Data, c.Run, c.Iters, c.Batch, c.Crop, c.Config, c.Seed, c.Lr, c.S0, c.S1, c.EmaDecay, c.Accumulate, c.Perceptual, c.PerceptualWeight }
+            var ignored = new Option[] { c.Data, c.Run, c.Iters, c.Batch, c.Crop, c.Config, c.Seed, c.Lr, c.S0, c.S1, c.EmaDecay, c.Accumulate, c.Perceptual, c.PerceptualWeight, c.CleanFraction }
                 .Where(o => r.GetResult(o) is not null).Select(o => o.Name).ToList();
             if (ignored.Count > 0 && leader)
                 AnsiConsole.MarkupLineInterpolated($"[yellow]note: {string.Join(", ", ignored)} ignored: a resumed run keeps the options in {resume.FullName}/config.json[/]");
@@ -150,6 +151,7 @@ static class TrainVerb
                 LoaderWorkers = r.GetValue(c.Workers) ?? d.LoaderWorkers,
                 Val = r.GetValue(c.Val)?.FullName, ValLimit = r.GetValue(c.ValLimit) ?? 0,
                 Perceptual = perceptual, LpipsWeight = r.GetValue(c.PerceptualWeight) ?? d.LpipsWeight,
+                CleanFraction = r.GetValue(c.CleanFraction) ?? d.CleanFraction,
                 From = from is null ? null : Path.GetFullPath(from), TeacherRefresh = refresh ?? d.TeacherRefresh,
                 DtmLoss = (lossKind ?? "dtm").Trim().ToLowerInvariant() switch
                 {

@@ -47,6 +47,58 @@ public static class Resize
     }
 
     /// <summary>
+    /// Downscale by an integer factor as MATLAB's imresize(x, 1/factor, 'bicubic') does (antialiased: Keys' cubic with
+    /// a = -0.5 stretched by the factor, weights normalised per output, borders mirrored symmetrically), the
+    /// operator that makes the "bicubic x4" benchmark pairs (e.g. ../shared/data/Bicubicx4). Output h/factor x w/factor
+    /// (ceil, as MATLAB). No rounding: quantise the result as the caller's data needs.
+    /// </summary>
+    public static float[] MatlabBicubicDown(float[] src, int planes, int h, int w, int factor)
+    {
+        ArgumentNullException.ThrowIfNull(src);
+        if (factor < 1) throw new ArgumentException($"MatlabBicubicDown: factor {factor} must be at least 1");
+        if (planes < 0 || h <= 0 || w <= 0)
+            throw new ArgumentException($"MatlabBicubicDown: input size [{planes}, {h}, {w}] is invalid; planes must be >= 0 and h, w > 0");
+        if (src.Length < (long)planes * h * w)
+            throw new ArgumentException($"MatlabBicubicDown: the source holds {src.Length} values but [{planes}, {h}, {w}] needs {(long)planes * h * w}");
+        int outH = (h + factor - 1) / factor, outW = (w + factor - 1) / factor;
+        var dst = new float[(long)planes * outH * outW];
+        CpuImageFilters.Resample2d(src, dst, planes, MatlabCubicAxis(h, outH, factor), MatlabCubicAxis(w, outW, factor));
+        return dst;
+    }
+
+    // imresize's contributions(): output u (1-based) centred at x = u * f + 0.5 * (1 - f) in input coordinates,
+    // kernel h(t) = cubic(t / f) / f over width 4f, taps left = floor(x - 2f) .. + ceil(4f) + 1, mirrored indices.
+    static ResampleAxis MatlabCubicAxis(int inSize, int outSize, int factor)
+    {
+        static double Cubic(double x)
+        {
+            double a = Math.Abs(x), a2 = a * a, a3 = a2 * a;
+            return a <= 1 ? 1.5 * a3 - 2.5 * a2 + 1 : a <= 2 ? -0.5 * a3 + 2.5 * a2 - 4 * a + 2 : 0;
+        }
+        int taps = 4 * factor + 2;
+        var index = new int[outSize * taps];
+        var weight = new float[outSize * taps];
+        var wd = new double[taps];
+        for (int o = 0; o < outSize; o++)
+        {
+            double x = (o + 1) * (double)factor + 0.5 * (1 - factor);
+            int left = (int)Math.Floor(x - 2.0 * factor);
+            double sum = 0;
+            for (int t = 0; t < taps; t++) { wd[t] = Cubic((x - (left + t)) / factor) / factor; sum += wd[t]; }
+            for (int t = 0; t < taps; t++)
+            {
+                int j = left + t - 1; // 0-based
+                int period = 2 * inSize;
+                j = ((j % period) + period) % period;
+                if (j >= inSize) j = period - 1 - j;
+                index[o * taps + t] = j;
+                weight[o * taps + t] = (float)(wd[t] / sum);
+            }
+        }
+        return new ResampleAxis(inSize, outSize, taps, index, weight);
+    }
+
+    /// <summary>
     /// Resize on a backend: x [planes, h, w] -> y [planes, outH, outW] (device buffers of that backend), the same
     /// tap tables as <see cref="Apply"/>.
     /// </summary>

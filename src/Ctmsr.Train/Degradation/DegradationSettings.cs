@@ -46,6 +46,13 @@ public sealed record DegradationSettings
     /// <summary>Probability of the order (resize, sinc, JPEG) rather than (JPEG, resize, sinc) in the final step.</summary>
     public double ResizeFirstProbability { get; init; } = 0.5;
 
+    /// <summary>
+    /// Probability that a pair is "clean" instead: LR = MATLAB-style antialiased bicubic x1/scale of the HR crop, no
+    /// blur, noise or JPEG (the operator of bicubic benchmark sets). 0 (the spec) draws nothing, so the random stream
+    /// and every degraded pair stay exactly as without it.
+    /// </summary>
+    public double CleanProbability { get; init; }
+
     /// <summary>The spec's settings.</summary>
     public static DegradationSettings Default => new();
 }

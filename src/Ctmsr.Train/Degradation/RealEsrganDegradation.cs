@@ -17,7 +17,8 @@ public sealed record DegradedPair(
 /// blur k1 -> random resize (scale factor) -> noise -> clamp -> JPEG ->
 /// [p = 0.5: (p = 0.8) blur k2 -> random resize to (int(H/4 * s), int(W/4 * s)) -> noise -> clamp] ->
 /// 50/50 (resize to H/4 x W/4, sinc, clamp, JPEG) or (clamp, JPEG, resize, sinc) -> 8-bit quantisation.
-/// Every random draw comes from one DegradationRandom, so a seed fixes the result. The JPEG round trip
+/// With DegradationSettings.CleanProbability > 0 a pair is instead, with that probability, the clean MATLAB-bicubic
+/// downscale of the HR image. Every random draw comes from one DegradationRandom, so a seed fixes the result. The JPEG round trip
 /// is injected: jpeg(rgbChw in [0, 1], width, height, quality) returns the decoded image, same layout.
 /// </summary>
 public sealed class RealEsrganDegradation
@@ -50,6 +51,13 @@ public sealed class RealEsrganDegradation
         var k1 = BlurKernelSampler.Sample(rng, s.Kernel1);
         var k2 = BlurKernelSampler.Sample(rng, s.Kernel2);
         var sinc = BlurKernelSampler.SampleFinalSinc(rng, s.FinalSincKernel, s.FinalSincProbability);
+
+        if (s.CleanProbability > 0 && rng.NextDouble() < s.CleanProbability)
+        {
+            var clean = Resize.MatlabBicubicDown(hr, 3, height, width, sf);
+            var cleanUp = Resize.Apply(clean, 3, lqH, lqW, height, width, ResizeMode.Bicubic, sf, sf);
+            return new DegradedPair(Quantise(clean), Quantise(cleanUp), lqH, lqW, height, width, k1, k2, sinc, SecondOrder: false);
+        }
 
         // ----- first order
         var img = new Image(Filter2D.Apply(hr, 3, height, width, k1), height, width);

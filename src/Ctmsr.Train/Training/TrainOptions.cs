@@ -52,6 +52,10 @@ public sealed record TrainOptions
     /// <summary>Validation images used (0 = all).</summary>
     public int ValLimit { get; init; }
 
+    /// <summary>Fraction of training pairs that are clean MATLAB-bicubic downscales instead of Real-ESRGAN degradations
+    /// (DegradationSettings.CleanProbability); 0, the paper's setting, leaves the data exactly as before.</summary>
+    public double CleanFraction { get; init; }
+
     public int CheckpointEvery { get; init; } = 5000;
     public int KeepCheckpoints { get; init; } = 3;
     public int LoaderWorkers { get; init; } = 2;
@@ -91,6 +95,7 @@ public sealed record TrainOptions
         int lr = Crop / Model.Scale;
         Need(lr % Model.SizeMultiple == 0,
             $"--crop {Crop} gives {lr}x{lr} LR crops, which is not a multiple of {Model.SizeMultiple} (window {Model.WindowSize} at {Model.ChannelMult.Length} levels): use a crop that is a multiple of {Model.SizeMultiple * Model.Scale}");
+        Need(CleanFraction is >= 0 and <= 1, $"--clean-fraction {CleanFraction} must be in [0, 1]");
         Need(S0 >= S1 && S1 >= 1, $"curriculum s0 = {S0}, s1 = {S1}: need s0 >= s1 >= 1");
         Need(Lr > 0 && float.IsFinite(Lr), $"--lr {Lr} must be a positive number");
         Need(EmaDecay is >= 0 and < 1, $"EMA decay {EmaDecay} must be in [0, 1)");

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Text.Json.Nodes;
 using Ctmsr.Autograd;
+using Ctmsr.Imaging;
 using Ctmsr.Model.Checkpoints;
 using Ctmsr.Model.Network;
 using Ctmsr.Train.Data;
@@ -55,7 +56,8 @@ public sealed class Trainer : IDisposable
         if (_hooks.Source is { } src) _source = src;
         else
         {
-            _folder = new FolderDataset(o.Data, o.Crop, SeedMix.Mix(_stageSeed, 0x64617461));
+            _folder = new FolderDataset(o.Data, o.Crop, SeedMix.Mix(_stageSeed, 0x64617461),
+                new RealEsrganDegradation(ImageCodec.JpegRoundTrip, DegradationSettings.Default with { CleanProbability = o.CleanFraction }));
             _folder.OnBadFile = (p, why) => Say($"skipping an unreadable image: {why}");
             _source = _folder;
         }
