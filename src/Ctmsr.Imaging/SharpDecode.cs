@@ -28,6 +28,17 @@ internal static class SharpDecode
         return c;
     }
 
+    /// <summary>ImageSharp's thread cap, on the decoders' configuration and on the default one the encoders use.</summary>
+    public static int Threads
+    {
+        get => Base.MaxDegreeOfParallelism;
+        set
+        {
+            Base.MaxDegreeOfParallelism = value;
+            Configuration.Default.MaxDegreeOfParallelism = value;
+        }
+    }
+
     /// <summary>The format of the leading bytes as ImageSharp recognises it (TGA by its header's plausibility), or null.</summary>
     public static IImageFormat? DetectFormat(ReadOnlySpan<byte> bytes) => SL.Image.DetectFormat(Base, bytes);
 

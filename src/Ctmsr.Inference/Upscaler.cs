@@ -345,7 +345,7 @@ public sealed class Upscaler : IDisposable
                 var tileLr = Crop(padded, ph, pw, ty, tx, th, tw);
                 var o = SampleTile(tileLr, th, tw, tileIndex++, ct);
                 int y0 = ty * s, x0 = tx * s;
-                Parallel.For(0, oh, y =>
+                Parallel.For(0, oh, Ctmsr.Kernels.Cpu.CpuThreads.Options, y =>
                 {
                     for (int x = 0; x < ow; x++)
                     {
@@ -360,7 +360,7 @@ public sealed class Upscaler : IDisposable
         }
         int H = h * s, W = w * s;
         var result = new float[3 * H * W];
-        Parallel.For(0, 3 * H, row =>
+        Parallel.For(0, 3 * H, Ctmsr.Kernels.Cpu.CpuThreads.Options, row =>
         {
             int c = row / H, y = row % H;
             for (int x = 0; x < W; x++)

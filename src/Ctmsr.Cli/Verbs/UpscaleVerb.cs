@@ -10,7 +10,7 @@ namespace Ctmsr.Cli.Verbs;
 /// <summary>
 /// `ctmsr upscale IN -o OUT --weights W [--device D] [--tile auto|N] [--blend average|cosine] [--color-fix ...]
 /// [--alpha ...] [-f png|jpg|webp|webp-lossy|tiff] [--quality Q] [--max-pixels N] [--bit-depth auto|8|16] [--recursive] [--overwrite] [--json]
-/// [--steps N] [--sampler ode|consistency|msde] [--gamma G] [--guidance W] [--start T]`.
+/// [--threads N] [--steps N] [--sampler ode|consistency|msde] [--gamma G] [--guidance W] [--start T]`.
 /// Exit codes: 0 every file upscaled or skipped, 1 some failed, 2 a usage error, 130 interrupted.
 /// Option values are parsed here rather than by the parser, so a bad value is a one-line usage error (exit 2).
 /// </summary>
@@ -41,10 +41,11 @@ static class UpscaleVerb
         var json = new Option<bool>("--json") { Description = "progress as JSON lines on stdout, ending with a summary object" };
         var sampling = new SamplerFlags();
         var device = DeviceOption.Create();
+        var threads = ThreadsOption.Create();
         var cmd = new Command("upscale", "x4 super-resolution of images (one step; tiled; PNG, JPEG, WebP or TIFF output; '-' reads stdin or writes stdout)")
         {
             input, output, weights, seed, tile, overlap, blend, colorFix, alpha, format, quality, maxPixels, maxMemory, tta, outScale, outWidth, bitDepth,
-            recursive, skipExisting, overwrite, json, device,
+            recursive, skipExisting, overwrite, json, device, threads,
         };
         sampling.AddTo(cmd);
         // the parser's own errors (a missing option value, an unknown option) are usage errors for Program, like every verb's
@@ -66,6 +67,7 @@ static class UpscaleVerb
             string inPath = r.GetValue(input) ?? throw new ArgumentException("no input given; usage: ctmsr upscale IN -o OUT --weights W");
             string outPath = r.GetValue(output) ?? throw new ArgumentException("no output given; add -o OUT (a file, or a folder for a folder input)");
             string w = r.GetValue(weights) ?? throw new ArgumentException("no model given; add --weights W (.safetensors or the official CTMSR.pth)");
+            ThreadsOption.Apply(r, threads);
             if (r.GetValue(skipExisting) && r.GetValue(overwrite)) throw new ArgumentException("--skip-existing and --overwrite contradict each other; pick one");
 
             var options = new UpscaleOptions

@@ -127,7 +127,7 @@ public static unsafe class CpuConv
     static void FlipTranspose(float* w, int cout, int cin, int kk, float* wf)
     {
         nint ws = (nint)w, fs = (nint)wf;
-        Parallel.For(0, cout, co =>
+        Parallel.For(0, cout, CpuThreads.Options, co =>
         {
             float* src = (float*)ws + (long)co * cin * kk;
             for (int ci = 0; ci < cin; ci++)
