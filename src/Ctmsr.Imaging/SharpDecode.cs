@@ -145,7 +145,7 @@ internal static class SharpDecode
         int w = img.Width, h = img.Height, n = w * h;
         bool hasAlpha = alpha ?? AnyTranslucent(img, translucent);
         int colour = grey ? 1 : 3, ch = colour + (hasAlpha ? 1 : 0);
-        var result = new Image(w, h, ch, depth, GC.AllocateUninitializedArray<float>(ch * n)) { Profiles = Profiles(img) };
+        var result = new Image(w, h, ch, depth, GC.AllocateUninitializedArray<float>(ch * n)) { Profiles = Profiles(img, bytes) };
         var d = result.Data;
         img.ProcessPixelRows(acc =>
         {
@@ -181,9 +181,10 @@ internal static class SharpDecode
         return any;
     }
 
-    static ImageProfiles? Profiles(SL.Image img)
+    static ImageProfiles? Profiles(SL.Image img, byte[] bytes)
     {
-        var icc = img.Metadata.IccProfile?.ToByteArray();
+        // ImageSharp 2.1.13 keeps a TIFF's profile on the frame and reads no PNG iCCP
+        var icc = (img.Metadata.IccProfile ?? img.Frames.RootFrame.Metadata.IccProfile)?.ToByteArray() ?? IccEmbedding.ReadFromPng(bytes);
         byte[]? exif = null;
         if (img.Metadata.ExifProfile is { } e)
         {
