@@ -64,10 +64,10 @@ static class UpscaleVerb
 
         int Execute(ParseResult r)
         {
+            ThreadsOption.Apply(r, threads);
             string inPath = r.GetValue(input) ?? throw new ArgumentException("no input given; usage: ctmsr upscale IN -o OUT --weights W");
             string outPath = r.GetValue(output) ?? throw new ArgumentException("no output given; add -o OUT (a file, or a folder for a folder input)");
             string w = r.GetValue(weights) ?? throw new ArgumentException("no model given; add --weights W (.safetensors or the official CTMSR.pth)");
-            ThreadsOption.Apply(r, threads);
             if (r.GetValue(skipExisting) && r.GetValue(overwrite)) throw new ArgumentException("--skip-existing and --overwrite contradict each other; pick one");
 
             var options = new UpscaleOptions
@@ -119,21 +119,38 @@ static class UpscaleVerb
                 Console.Error.WriteLine($"ctmsr: note: {unsupported.Count} file(s) left out, not images this tool reads ({string.Join(", ", ImageCodec.InputExtensions.Select(e => e.TrimStart('.')))}): " +
                     string.Join(", ", unsupported.Take(10).Select(f => Path.GetRelativePath(inPath, f))) + (unsupported.Count > 10 ? ", ..." : ""));
 
+            // under --json the summary reports the run's memory: the growth of the resident set's high-water mark over
+            // the images (measured) beside the model of it (predicted, for the largest input)
+            double? predicted = null;
+            Ctmsr.Benchmarking.RssWatch? rss = null;
+            if (asJson)
+            {
+                foreach (var j in jobs)
+                    if (j.Input != "-" && ImageCodec.Identify(j.Input) is var (iw, ih))
+                        predicted = Math.Max(predicted ?? 0, up.PredictMemoryGrowth(ih, iw, 3));
+                rss = Ctmsr.Benchmarking.RssWatch.Start();
+            }
+
             using var cts = new CancellationTokenSource();
             string interrupted = "interrupted (Ctrl+C); outputs written so far are complete and are skipped when you run the same command again";
+            int presses = 0, leaving = 0;
+            void LeaveNow(string message)
+            {
+                if (Interlocked.Exchange(ref leaving, 1) != 0) return;
+                if (asJson) Emit(new { @event = "interrupted", message });
+                else Console.Error.WriteLine($"ctmsr: {message}");
+                Environment.Exit(130); // AtomicFile removes a temporary in flight on the way out
+            }
             ConsoleCancelEventHandler onCancel = (_, e) =>
             {
                 e.Cancel = true;
+                // a second Ctrl+C means "now"
+                if (Interlocked.Increment(ref presses) > 1) LeaveNow(interrupted + " (second Ctrl+C: left at once)");
                 cts.Cancel();
-                // cancellation is seen between tiles, and one tile of a large model can take many seconds: if the run
-                // has not wound down within a second, leave now (outputs are written atomically, so nothing is torn;
-                // a temporary in flight is removed by the next run)
-                _ = Task.Delay(1000).ContinueWith(_ =>
-                {
-                    if (asJson) Emit(new { @event = "interrupted", message = interrupted });
-                    else Console.Error.WriteLine($"ctmsr: {interrupted}");
-                    Environment.Exit(130);
-                });
+                // cancellation is seen between model evaluations, and one evaluation of a large model on a large tile
+                // can take seconds: if the run has not wound down within a second, leave now (outputs are written
+                // atomically, so nothing is torn)
+                _ = Task.Delay(1000).ContinueWith(_ => LeaveNow(interrupted));
             };
             Console.CancelKeyPress += onCancel;
             try
@@ -170,13 +187,16 @@ static class UpscaleVerb
                     var events = new SyncProgress<BatchEvent>(e => Report(e, asJson));
                     summary = UpscaleBatch.RunAsync(up, jobs, save, events, cts.Token).GetAwaiter().GetResult();
                 }
-                PrintSummary(summary, asJson, outPath == "-");
+                PrintSummary(summary, asJson, outPath == "-", rss?.PeakGrowth(), predicted);
                 return summary.ExitCode;
             }
             catch (OperationCanceledException) when (cts.IsCancellationRequested)
             {
-                if (asJson) Emit(new { @event = "interrupted", message = interrupted });
-                else Console.Error.WriteLine($"ctmsr: {interrupted}");
+                if (Interlocked.Exchange(ref leaving, 1) == 0)
+                {
+                    if (asJson) Emit(new { @event = "interrupted", message = interrupted });
+                    else Console.Error.WriteLine($"ctmsr: {interrupted}");
+                }
                 return 130;
             }
             finally { Console.CancelKeyPress -= onCancel; }
@@ -254,11 +274,15 @@ static class UpscaleVerb
         };
     }
 
-    static void PrintSummary(BatchSummary s, bool asJson, bool stdoutIsImage)
+    static void PrintSummary(BatchSummary s, bool asJson, bool stdoutIsImage, long? peakGrowth = null, double? predictedGrowth = null)
     {
         if (asJson)
         {
-            Emit(new { @event = "summary", done = s.Done, skipped = s.Skipped, failed = s.Failed, ms = Math.Round(s.Ms, 1), exitCode = s.ExitCode, images = s.Items.Select(Item).ToList() });
+            Emit(new
+            {
+                @event = "summary", done = s.Done, skipped = s.Skipped, failed = s.Failed, ms = Math.Round(s.Ms, 1), exitCode = s.ExitCode,
+                rssPeakGrowth = peakGrowth, rssPredictedGrowth = predictedGrowth is { } p ? (long?)p : null, images = s.Items.Select(Item).ToList(),
+            });
             return;
         }
         double mpix = s.Items.Where(i => i.Status == "done").Sum(i => i.OutWidth * (double)i.OutHeight) / 1e6, secs = s.Ms / 1000;
