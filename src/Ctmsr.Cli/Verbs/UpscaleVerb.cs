@@ -133,24 +133,17 @@ static class UpscaleVerb
 
             using var cts = new CancellationTokenSource();
             string interrupted = "interrupted (Ctrl+C); outputs written so far are complete and are skipped when you run the same command again";
-            int presses = 0, leaving = 0;
-            void LeaveNow(string message)
+            var policy = new InterruptPolicy(cts, second =>
             {
-                if (Interlocked.Exchange(ref leaving, 1) != 0) return;
+                string message = second ? interrupted + " (second Ctrl+C: left at once)" : interrupted;
                 if (asJson) Emit(new { @event = "interrupted", message });
                 else Console.Error.WriteLine($"ctmsr: {message}");
                 Environment.Exit(130); // AtomicFile removes a temporary in flight on the way out
-            }
+            }, TimeSpan.FromSeconds(1));
             ConsoleCancelEventHandler onCancel = (_, e) =>
             {
                 e.Cancel = true;
-                // a second Ctrl+C means "now"
-                if (Interlocked.Increment(ref presses) > 1) LeaveNow(interrupted + " (second Ctrl+C: left at once)");
-                cts.Cancel();
-                // cancellation is seen between model evaluations, and one evaluation of a large model on a large tile
-                // can take seconds: if the run has not wound down within a second, leave now (outputs are written
-                // atomically, so nothing is torn)
-                _ = Task.Delay(1000).ContinueWith(_ => LeaveNow(interrupted));
+                policy.Press();
             };
             Console.CancelKeyPress += onCancel;
             try
@@ -192,7 +185,7 @@ static class UpscaleVerb
             }
             catch (OperationCanceledException) when (cts.IsCancellationRequested)
             {
-                if (Interlocked.Exchange(ref leaving, 1) == 0)
+                if (policy.ClaimExit())
                 {
                     if (asJson) Emit(new { @event = "interrupted", message = interrupted });
                     else Console.Error.WriteLine($"ctmsr: {interrupted}");

@@ -154,14 +154,54 @@ public class UpscaleExtrasTests
         Assert.That(left, Is.EqualTo(new[] { "in.png" }), "no output, no .tmp");
     }
 
-    /// <summary>A second Ctrl+C leaves at once (exit 130), before the one-second grace of the first.</summary>
+    /// <summary>Two SIGINTs 200 ms apart: exit 130, nothing left behind (whichever way it left: the second press or the
+    /// first's wind-down; which one wins depends on how long one model evaluation takes, so the policy itself is
+    /// tested below without a process).</summary>
     [Test]
-    public void SecondCtrlCLeavesAtOnceWith130()
+    public void TwoCtrlCsExit130AndLeaveNothing()
     {
         var (code, err, left, _) = Interrupt(2);
         Assert.That(code, Is.EqualTo(130), err);
-        Assert.That(err, Does.Contain("second Ctrl+C: left at once"));
+        Assert.That(err, Does.Contain("interrupted (Ctrl+C)"));
         Assert.That(left, Is.EqualTo(new[] { "in.png" }), "no output, no .tmp");
+    }
+
+    [Test]
+    public void FirstCtrlCCancelsAndASecondLeavesAtOnce()
+    {
+        using var cts = new CancellationTokenSource();
+        var left = new List<bool>();
+        var policy = new Ctmsr.Cli.InterruptPolicy(cts, second => { lock (left) left.Add(second); }, TimeSpan.FromHours(1));
+        policy.Press();
+        Assert.That(cts.IsCancellationRequested, Is.True, "the first press cancels the work");
+        lock (left) Assert.That(left, Is.Empty, "and gives it the grace period to wind down");
+        policy.Press();
+        lock (left) Assert.That(left, Is.EqualTo(new[] { true }), "the second press leaves at once");
+        policy.Press();
+        lock (left) Assert.That(left, Has.Count.EqualTo(1), "leaving happens once");
+        Assert.That(policy.ClaimExit(), Is.False, "the verb's own wind-down then prints nothing more");
+    }
+
+    [Test]
+    public void AfterTheGraceTheFirstCtrlCLeavesUnlessTheWorkWoundDown()
+    {
+        using var cts = new CancellationTokenSource();
+        using var done = new ManualResetEventSlim();
+        bool? second = null;
+        var policy = new Ctmsr.Cli.InterruptPolicy(cts, s => { second = s; done.Set(); }, TimeSpan.Zero);
+        policy.Press();
+        Assert.That(done.Wait(TimeSpan.FromSeconds(30)), Is.True, "the grace ran out and the policy left");
+        Assert.That(second, Is.False);
+        Assert.That(policy.ClaimExit(), Is.False);
+
+        // work that wound down in time claims the exit first: the grace then does nothing
+        using var cts2 = new CancellationTokenSource();
+        int forced = 0;
+        var quick = new Ctmsr.Cli.InterruptPolicy(cts2, _ => Interlocked.Increment(ref forced), TimeSpan.FromMilliseconds(50));
+        quick.Press();
+        Assert.That(quick.ClaimExit(), Is.True);
+        Thread.Sleep(300);
+        Assert.That(forced, Is.EqualTo(0));
     }
 
     /// <summary>A forced exit (Environment.Exit) removes the temporary a writer has in flight: the target is not made
