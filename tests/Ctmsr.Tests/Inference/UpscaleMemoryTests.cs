@@ -42,10 +42,11 @@ public sealed class UpscaleMemoryTests
     }
 
     // tiny (the shipped model, unit 16): one 256 tile, and nine 128 tiles (blending, per-tile garbage);
-    // small (the fixture, unit 64): one 128 tile
+    // small (the fixture, unit 64): one 128 tile; x4 (random weights, 171M parameters): one 64 tile
     [TestCase("models/ctmsr-tiny.safetensors", 256, "256")]
     [TestCase("models/ctmsr-tiny.safetensors", 256, "128")]
     [TestCase("fixtures/ctmsr_small.safetensors", 128, "128")]
+    [TestCase("x4-random", 64, "64")]
     public void PredictedPeakIsWithin25PercentOfTheMeasured(string weights, int size, string tile)
     {
         if (!File.Exists("/proc/self/clear_refs")) Assert.Ignore("needs Linux /proc to measure the resident set");
