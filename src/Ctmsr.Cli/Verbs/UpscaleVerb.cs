@@ -128,6 +128,8 @@ static class UpscaleVerb
                 foreach (var j in jobs)
                     if (j.Input != "-" && ImageCodec.Identify(j.Input) is var (iw, ih))
                         predicted = Math.Max(predicted ?? 0, up.PredictMemoryGrowth(ih, iw, 3));
+                // the calibration tile's buffers go back first, so the run allocates what it needs after the baseline
+                up.Context.Pool.Trim();
                 rss = Ctmsr.Benchmarking.RssWatch.Start();
             }
 
