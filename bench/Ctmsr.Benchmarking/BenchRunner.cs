@@ -22,7 +22,7 @@ public static class BenchRunner
         var result = new BenchResult
         {
             Options = o,
-            Machine = $"{Environment.ProcessorCount} logical CPUs, {System.Runtime.InteropServices.RuntimeInformation.OSDescription}, .NET {Environment.Version}, {System.Runtime.InteropServices.RuntimeInformation.ProcessArchitecture}",
+            Machine = $"{Environment.ProcessorCount} logical CPUs (threads used: {Ctmsr.Kernels.Cpu.CpuThreads.Limit}), {System.Runtime.InteropServices.RuntimeInformation.OSDescription}, .NET {Environment.Version}, {System.Runtime.InteropServices.RuntimeInformation.ProcessArchitecture}",
             LoadBefore = LoadAverage(),
             Started = DateTime.Now,
         };
@@ -60,7 +60,7 @@ public static class BenchRunner
         if (twin is not null) report.TorchDevice = torchDevice;
         JsonObject Request(IEnumerable<JsonObject> cases) => new()
         {
-            ["threads"] = Environment.ProcessorCount, ["repeat"] = o.Repeat, ["warmup"] = o.Warmup, ["min_seconds"] = o.KernelBudget, ["device"] = torchDevice,
+            ["threads"] = Ctmsr.Kernels.Cpu.CpuThreads.Limit, ["repeat"] = o.Repeat, ["warmup"] = o.Warmup, ["min_seconds"] = o.KernelBudget, ["device"] = torchDevice,
             ["cases"] = new JsonArray(cases.Select(c => (JsonNode)c.DeepClone()).ToArray()),
         };
 
@@ -70,7 +70,7 @@ public static class BenchRunner
             TwinSession? session = null;
             if (twin is not null)
             {
-                try { session = twin.OpenSession(Environment.ProcessorCount, torchDevice); report.TorchDevice = session.Device; }
+                try { session = twin.OpenSession(Ctmsr.Kernels.Cpu.CpuThreads.Limit, torchDevice); report.TorchDevice = session.Device; }
                 catch (TorchTwinException e) { report.Notes.Add($"PyTorch kernels skipped: {e.Message}"); }
             }
             try
@@ -166,7 +166,7 @@ public static class BenchRunner
         {
             o.Log?.Invoke($"ONNX Runtime {OnnxRuntimePeer.Version}: the same forward (exporting the graph once per shape)");
             string onnx = OnnxRuntimePeer.Export(twin, TwinConfig(o.Config), batch, o.LrSize, ModelTimeout);
-            var (times, peak) = OnnxRuntimePeer.Forward(onnx, batch, o.LrSize, o.Config.Scale, Environment.ProcessorCount, o.Repeat, o.Warmup);
+            var (times, peak) = OnnxRuntimePeer.Forward(onnx, batch, o.LrSize, o.Config.Scale, Ctmsr.Kernels.Cpu.CpuThreads.Limit, o.Repeat, o.Warmup);
             row.OnnxTimes = times;
             row.OnnxPeakBytes = peak;
         }

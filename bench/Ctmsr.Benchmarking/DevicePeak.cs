@@ -21,7 +21,7 @@ public sealed record DevicePeak(double Gflops, string GflopsMethod, double GBs, 
         string how;
         if (be is CpuBackend)
         {
-            int threads = Environment.ProcessorCount;
+            int threads = Ctmsr.Kernels.Cpu.CpuThreads.Limit;
             gf = Enumerable.Range(0, rounds).Max(_ => CpuFmaProbe.Gflops(threads, 0.1));
             how = $"{CpuFmaProbe.VectorBits}-bit FMA microkernel, {threads} threads, best of {rounds}";
         }

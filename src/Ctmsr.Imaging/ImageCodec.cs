@@ -15,6 +15,14 @@ public static class ImageCodec
     /// codecs still build.</summary>
     public static void EnsureNativeLibraries() { }
 
+    /// <summary>The most threads ImageSharp's decoders, encoders and pixel operations use at once (its
+    /// Configuration.MaxDegreeOfParallelism; default the processor count). `--threads N` sets it with the CPU kernels'.</summary>
+    public static int Threads
+    {
+        get => SharpDecode.Threads;
+        set => SharpDecode.Threads = value >= 1 ? value : throw new ArgumentOutOfRangeException(nameof(value), $"image threads {value}: must be at least 1");
+    }
+
     /// <summary>The container format named by the leading bytes, or Unknown.</summary>
     public static Format Detect(ReadOnlySpan<byte> data)
     {

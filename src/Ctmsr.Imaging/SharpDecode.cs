@@ -28,6 +28,17 @@ internal static class SharpDecode
         return c;
     }
 
+    /// <summary>ImageSharp's thread cap, on the decoders' configuration and on the default one the encoders use.</summary>
+    public static int Threads
+    {
+        get => Base.MaxDegreeOfParallelism;
+        set
+        {
+            Base.MaxDegreeOfParallelism = value;
+            Configuration.Default.MaxDegreeOfParallelism = value;
+        }
+    }
+
     /// <summary>The format of the leading bytes as ImageSharp recognises it (TGA by its header's plausibility), or null.</summary>
     public static IImageFormat? DetectFormat(ReadOnlySpan<byte> bytes) => SL.Image.DetectFormat(Base, bytes);
 
@@ -134,7 +145,7 @@ internal static class SharpDecode
         int w = img.Width, h = img.Height, n = w * h;
         bool hasAlpha = alpha ?? AnyTranslucent(img, translucent);
         int colour = grey ? 1 : 3, ch = colour + (hasAlpha ? 1 : 0);
-        var result = new Image(w, h, ch, depth, GC.AllocateUninitializedArray<float>(ch * n)) { Profiles = Profiles(img) };
+        var result = new Image(w, h, ch, depth, GC.AllocateUninitializedArray<float>(ch * n)) { Profiles = Profiles(img, bytes) };
         var d = result.Data;
         img.ProcessPixelRows(acc =>
         {
@@ -170,9 +181,10 @@ internal static class SharpDecode
         return any;
     }
 
-    static ImageProfiles? Profiles(SL.Image img)
+    static ImageProfiles? Profiles(SL.Image img, byte[] bytes)
     {
-        var icc = img.Metadata.IccProfile?.ToByteArray();
+        // ImageSharp 2.1.13 keeps a TIFF's profile on the frame and reads no PNG iCCP
+        var icc = (img.Metadata.IccProfile ?? img.Frames.RootFrame.Metadata.IccProfile)?.ToByteArray() ?? IccEmbedding.ReadFromPng(bytes);
         byte[]? exif = null;
         if (img.Metadata.ExifProfile is { } e)
         {

@@ -15,8 +15,9 @@ namespace Ctmsr.Imaging;
 
 /// <summary>Encoding through ImageSharp. Planar float samples are clamped to [0,1] and rounded half to even (as
 /// OpenCV's saturate_cast; NaN becomes 0) into the pixel type that matches the image (grey, grey+alpha, RGB, RGBA,
-/// 8 or 16 bits), so no encoder converts colours. The ICC profile and EXIF the image carries are attached where the
-/// format can hold them (JPEG, PNG's eXIf, WebP, TIFF).</summary>
+/// 8 or 16 bits), so no encoder converts colours. The ICC profile the image carries goes into every output format but
+/// PPM (JPEG APP2 and TIFF tag 34675 by ImageSharp, PNG iCCP and WebP ICCP by <see cref="IccEmbedding"/>); EXIF into
+/// JPEG, WebP and TIFF.</summary>
 internal static class SharpEncode
 {
     public static byte[] Png(Image image, int bitDepth)
@@ -91,12 +92,24 @@ internal static class SharpEncode
         using var sl = bitDepth == 16 ? ToSharp16(image, alpha, swap16) : ToSharp8(image, alpha);
         if (image.Profiles is { } p)
         {
-            if (p.Icc is not null) sl.Metadata.IccProfile = new IccProfile(p.Icc);
+            if (p.Icc is not null && IccEmbedding.Fits(p.Icc, image.IsGrey))
+            {
+                sl.Metadata.IccProfile = new IccProfile(p.Icc);
+                // ImageSharp 2.1's TIFF encoder writes tag 34675 from the frame's metadata, not the image's
+                sl.Frames.RootFrame.Metadata.IccProfile = new IccProfile(p.Icc);
+            }
             if (p.Exif is not null) sl.Metadata.ExifProfile = new ExifProfile(p.Exif);
         }
         using var ms = new MemoryStream();
         sl.Save(ms, encoder);
-        return ms.ToArray();
+        var bytes = ms.ToArray();
+        // ImageSharp 2.1.13 writes no ICC profile into PNG or WebP: add the chunk (IccEmbedding)
+        if (image.Profiles?.Icc is { } icc && IccEmbedding.Fits(icc, image.IsGrey))
+        {
+            if (encoder is PngEncoder) bytes = IccEmbedding.AddToPng(bytes, icc);
+            else if (encoder is WebpEncoder) bytes = IccEmbedding.AddToWebp(bytes, icc, image.Width, image.Height, alpha);
+        }
+        return bytes;
     }
 
     static SL.Image ToSharp8(Image image, bool alpha)

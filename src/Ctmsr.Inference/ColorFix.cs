@@ -83,13 +83,13 @@ public static class ColorFix
     /// </summary>
     static void Blur(float[] x, float[] tmp, int channels, int h, int w, int d)
     {
-        Parallel.For(0, channels * h, row =>
+        Parallel.For(0, channels * h, Ctmsr.Kernels.Cpu.CpuThreads.Options, row =>
         {
             int c = row / h, y = row % h;
             int up = c * h + Math.Max(0, y - d), dn = c * h + Math.Min(h - 1, y + d), mid = c * h + y;
             for (int xx = 0; xx < w; xx++) tmp[mid * w + xx] = 0.25f * x[up * w + xx] + 0.5f * x[mid * w + xx] + 0.25f * x[dn * w + xx];
         });
-        Parallel.For(0, channels * h, row =>
+        Parallel.For(0, channels * h, Ctmsr.Kernels.Cpu.CpuThreads.Options, row =>
         {
             int o = row * w;
             for (int xx = 0; xx < w; xx++)

@@ -32,7 +32,7 @@ public static class Dihedral
     static void Map(int planes, int h2, int w2, int k, Visit visit)
     {
         bool t = (k & 4) != 0, fx = (k & 1) != 0, fy = (k & 2) != 0;
-        Parallel.For(0, planes * h2, row =>
+        Parallel.For(0, planes * h2, Ctmsr.Kernels.Cpu.CpuThreads.Options, row =>
         {
             int p = row / h2, y = row % h2;
             int ty = fy ? h2 - 1 - y : y;

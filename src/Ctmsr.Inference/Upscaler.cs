@@ -33,7 +33,8 @@ public sealed class Upscaler : IDisposable
     /// <summary>The LR tile edge the last image used (after any out-of-memory halving).</summary>
     public int LastTileSize { get; private set; }
 
-    /// <summary>Pool bytes per LR pixel of one tile, measured once when automatic tiling first needs it (NaN before).</summary>
+    /// <summary>Bytes per LR pixel of one tile (the pool's buffers for it and its host arrays), measured once when
+    /// automatic tiling or <see cref="PredictMemoryGrowth"/> first needs it (NaN before).</summary>
     public double BytesPerPixel => _bytesPerPixel;
 
     public Upscaler(Backend backend, IReadOnlyDictionary<string, HostTensor> weights, UpscaleOptions? options = null)
@@ -307,18 +308,37 @@ public sealed class Upscaler : IDisposable
         return tile;
     }
 
-    /// <summary>Peak pool bytes of one unit-sized tile, per LR pixel: every activation of this network scales with the
-    /// tile's area, so this is the per-pixel cost of any tile (plus at most the pool's 12.5% bucket rounding).</summary>
+    /// <summary>Bytes of one unit-sized tile per LR pixel: what the buffer pool allocates for it, starting empty (it
+    /// keeps every buffer it handed out, so this, not the peak in use, is what stays resident; every activation of this
+    /// network scales with the tile's area), plus the tile's host arrays.</summary>
     double MeasureBytesPerPixel()
     {
         int m = _net.Config.SizeMultiple;
         var pool = _ctx.Pool;
-        pool.ResetPeak();
-        long before = pool.BytesInUse;
+        pool.Trim();
+        long before = pool.BytesAllocated;
         var grey = new float[3 * m * m];
         Array.Fill(grey, 0.5f);
         _ = SampleTile(grey, m, m, 0, CancellationToken.None);
-        return Math.Max(1, pool.PeakBytesInUse - before) / (double)(m * m);
+        return Math.Max(1, pool.BytesAllocated - before) / (double)(m * m) + TileMemoryBudget.TileHostBytesPerPixel(_net.Config.Scale);
+    }
+
+    /// <summary>Predicted growth of the process's resident memory over upscaling an RGB <paramref name="h"/> x
+    /// <paramref name="w"/> image with <paramref name="channels"/> decoded channels, the model loaded (one pass; alpha
+    /// through the model and --tta add passes): the tile's bytes (<see cref="BytesPerPixel"/> times its area), the CPU
+    /// convolutions' scratch, and the image-wide arrays (<see cref="TileMemoryBudget.ImageBytes"/>). Runs the one-tile
+    /// calibration when it has not run yet.</summary>
+    public double PredictMemoryGrowth(int h, int w, int channels)
+    {
+        int m = _net.Config.SizeMultiple;
+        int ph = (h + m - 1) / m * m, pw = (w + m - 1) / m * m;
+        int tile = Options.Tile ?? AutoTile(ph, pw, null, "color");
+        if (double.IsNaN(_bytesPerPixel)) _bytesPerPixel = MeasureBytesPerPixel();
+        int th = Math.Min(ph, tile), tw = Math.Min(pw, tile), s = _net.Config.Scale;
+        // the CPU convolutions' two band copies, at most BandFloats each; the widest map is the x4 stage's
+        double scratch = _ctx.Backend is Ctmsr.Kernels.Cpu.CpuBackend
+            ? 2 * 4.0 * Math.Min(Ctmsr.Kernels.Cpu.CpuConv.BandFloats, (double)_net.Config.ModelChannels * (s * th + 2) * (s * tw + 2)) : 0;
+        return _bytesPerPixel * th * tw + scratch + TileMemoryBudget.ImageBytes(h, w, channels, s, m);
     }
 
     float[] RunTiles(float[] padded, int h, int w, int ph, int pw, int tile, string pass, float[] sum, float[] weight,
@@ -345,7 +365,7 @@ public sealed class Upscaler : IDisposable
                 var tileLr = Crop(padded, ph, pw, ty, tx, th, tw);
                 var o = SampleTile(tileLr, th, tw, tileIndex++, ct);
                 int y0 = ty * s, x0 = tx * s;
-                Parallel.For(0, oh, y =>
+                Parallel.For(0, oh, Ctmsr.Kernels.Cpu.CpuThreads.Options, y =>
                 {
                     for (int x = 0; x < ow; x++)
                     {
@@ -355,12 +375,15 @@ public sealed class Upscaler : IDisposable
                         weight[p] += wt;
                     }
                 });
+                // the tile's host arrays are garbage now: collect them before the next tile allocates its own, so the
+                // resident set holds one tile's worth (the pool's buffers are reused, not collected)
+                GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true, compacting: false);
                 progress?.Report(new UpscaleProgress("tile", pass, (int)tileIndex, tiles, tile));
             }
         }
         int H = h * s, W = w * s;
         var result = new float[3 * H * W];
-        Parallel.For(0, 3 * H, row =>
+        Parallel.For(0, 3 * H, Ctmsr.Kernels.Cpu.CpuThreads.Options, row =>
         {
             int c = row / H, y = row % H;
             for (int x = 0; x < W; x++)

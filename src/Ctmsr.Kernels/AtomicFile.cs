@@ -2,9 +2,22 @@ namespace Ctmsr.Kernels;
 
 /// <summary>Writes a file through a temporary sibling and a rename, so readers never see a torn file. Temporaries
 /// are named .NAME.PID.GUID.tmp; one left by a process that no longer runs (kill -9) is removed on the next write of
-/// the same file. Errors name the target, not the temporary.</summary>
+/// the same file; one in flight when the process leaves through Environment.Exit (a forced Ctrl+C exit) is removed on
+/// the way out. Errors name the target, not the temporary.</summary>
 public static class AtomicFile
 {
+    static readonly System.Collections.Concurrent.ConcurrentDictionary<string, byte> InFlight = new();
+
+    static AtomicFile() => AppDomain.CurrentDomain.ProcessExit += (_, _) => RemoveInFlight();
+
+    /// <summary>Deletes the temporaries being written now (their targets stay as they were): for a process that is
+    /// leaving without waiting for its writers. A writer whose temporary went fails instead of renaming it.</summary>
+    public static void RemoveInFlight()
+    {
+        foreach (var tmp in InFlight.Keys)
+            try { File.Delete(tmp); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+    }
+
     public static void Write(string path, Action<Stream> write)
     {
         string full = System.IO.Path.GetFullPath(path);
@@ -16,10 +29,12 @@ public static class AtomicFile
         {
             Directory.CreateDirectory(dir);
             RemoveStale(dir, name);
+            InFlight[tmp] = 0;
             created = new FileStream(tmp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 20);
         }
         catch (Exception e) when (e is UnauthorizedAccessException or IOException)
         {
+            InFlight.TryRemove(tmp, out _);
             throw new IOException($"{full}: cannot write this file ({e.GetType().Name.Replace("Exception", "")}: the folder {dir} is not writable or not there): choose another output path or fix the folder's permissions", e);
         }
         try
@@ -36,6 +51,7 @@ public static class AtomicFile
             try { File.Delete(tmp); } catch (IOException) { }
             throw;
         }
+        finally { InFlight.TryRemove(tmp, out _); }
     }
 
     /// <summary>Deletes temporaries of <paramref name="name"/> whose writing process is gone.</summary>

@@ -93,7 +93,7 @@ public static class Niqe
     {
         int kh = win.GetLength(0), kw = win.GetLength(1);
         var o = new float[x.Length];
-        Parallel.For(0, h, i =>
+        Parallel.For(0, h, Ctmsr.Kernels.Cpu.CpuThreads.Options, i =>
         {
             for (int j = 0; j < w; j++)
             {

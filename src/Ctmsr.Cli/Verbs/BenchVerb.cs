@@ -28,12 +28,14 @@ static class BenchVerb
         var gemm = new Option<string>("--gemm") { Description = "square GEMM sizes, comma-separated", DefaultValueFactory = _ => "512,1024,2048" };
         var budget = new Option<double>("--budget") { Description = "seconds spent timing each kernel over all its rounds", DefaultValueFactory = _ => 1.0 };
         var chart = new Option<string?>("--chart") { Description = "also draw the results as a PNG bar chart to this file: PyTorch time over ours per case (or the fraction of the peak without the twin)" };
+        var threads = ThreadsOption.Create(); // also the PyTorch twin's and ONNX Runtime's thread count, so the engines compare
         var cmd = new Command("bench", "time kernels and the CTMSR model on each backend: GFLOP/s, fraction of the measured peak, peak resident memory, and the PyTorch twin and ONNX Runtime on the same shapes")
         {
-            device, what, config, batch, lr, torch, noTorch, noOnnx, json, repeat, warmup, gemm, budget, chart,
+            device, what, config, batch, lr, torch, noTorch, noOnnx, json, repeat, warmup, gemm, budget, chart, threads,
         };
         cmd.SetGuardedAction(r =>
         {
+            ThreadsOption.Apply(r, threads);
             string w = r.GetValue(what)!.Trim().ToLowerInvariant();
             if (w is not ("kernels" or "model" or "all")) throw new ArgumentException($"--what {w}: use kernels, model or all");
             string cfgName = r.GetValue(config)!.Trim().ToLowerInvariant();

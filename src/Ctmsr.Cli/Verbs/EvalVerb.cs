@@ -42,12 +42,14 @@ static class EvalVerb
             Description = "adds the ResNet18 perceptual distance (needs --gt): ResNet18.onnx of NuGet Microsoft.ML.DnnImageFeaturizer.ResNet18 0.23.1 (tools/DnnImageModels/ResNet18Onnx/)",
         };
         var device = DeviceOption.Create();
+        var threads = ThreadsOption.Create();
         var sampling = new SamplerFlags();
         var cmd = new Command("eval", "score super-resolved images: PSNR/SSIM (Y), LPIPS-Alex and NIQE per image, plus the mean")
-            { sr, model, lq, seed, tile, gt, csv, crop, alex, heads, niqe, noNiqe, perceptualWeights, device };
+            { sr, model, lq, seed, tile, gt, csv, crop, alex, heads, niqe, noNiqe, perceptualWeights, device, threads };
         sampling.AddTo(cmd);
         cmd.SetGuardedAction(r =>
         {
+            ThreadsOption.Apply(r, threads);
             var srDir = r.GetValue(sr);
             var gtDir = r.GetValue(gt);
             var modelFile = r.GetValue(model);

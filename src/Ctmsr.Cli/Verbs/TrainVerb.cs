@@ -42,12 +42,13 @@ static class TrainVerb
         public readonly Option<int?> ValLimit = new("--val-limit") { Description = "validation images to use (default all)" };
         public readonly Option<double?> CleanFraction = new("--clean-fraction") { Description = "fraction of training pairs made by clean MATLAB-style bicubic x1/4 instead of the Real-ESRGAN degradation (default 0, the paper's; e.g. 0.5 for a model that must also serve clean bicubic inputs)" };
         public readonly Option<string?> Device = DeviceOption.Create();
+        public readonly Option<string?> Threads = ThreadsOption.Create();
         public readonly TrainDistributed.Options Distributed = new();
 
         /// <summary>Adds the options; <paramref name="curriculum"/> false leaves out CT's --s0/--s1 (align and distill have no curriculum).</summary>
         public void AddTo(Command c, bool curriculum = true)
         {
-            foreach (Option o in new Option[] { Data, Run, Resume, Iters, Batch, Crop, Config, Seed, Lr, S0, S1, EmaDecay, Accumulate, CheckpointEvery, Keep, Workers, Val, ValLimit, LpipsVgg, LpipsLin, Perceptual, PerceptualWeights, PerceptualWeight, CleanFraction, Device })
+            foreach (Option o in new Option[] { Data, Run, Resume, Iters, Batch, Crop, Config, Seed, Lr, S0, S1, EmaDecay, Accumulate, CheckpointEvery, Keep, Workers, Val, ValLimit, LpipsVgg, LpipsLin, Perceptual, PerceptualWeights, PerceptualWeight, CleanFraction, Device, Threads })
                 if (curriculum || (o != S0 && o != S1)) c.Options.Add(o);
             foreach (var o in Distributed.All) c.Options.Add(o);
         }
@@ -91,6 +92,7 @@ static class TrainVerb
     internal static int Execute(ParseResult r, Common c, TrainStage stage, string? from, string? lossKind, int? refresh,
         TrajectoryTrainOptions? trajectory = null, Func<Context, TrainerHooks, TrainerHooks>? moreHooks = null)
     {
+        ThreadsOption.Apply(r, c.Threads);
         // data-parallel under mpirun: every rank runs this verb; rank 0 alone talks and writes
         using var dp = TrainDistributed.Open(r, c.Distributed);
         return dp is null ? Run(r, c, stage, from, lossKind, refresh, trajectory, moreHooks, null)

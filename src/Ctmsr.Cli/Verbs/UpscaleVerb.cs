@@ -10,7 +10,7 @@ namespace Ctmsr.Cli.Verbs;
 /// <summary>
 /// `ctmsr upscale IN -o OUT --weights W [--device D] [--tile auto|N] [--blend average|cosine] [--color-fix ...]
 /// [--alpha ...] [-f png|jpg|webp|webp-lossy|tiff] [--quality Q] [--max-pixels N] [--bit-depth auto|8|16] [--recursive] [--overwrite] [--json]
-/// [--steps N] [--sampler ode|consistency|msde] [--gamma G] [--guidance W] [--start T]`.
+/// [--threads N] [--steps N] [--sampler ode|consistency|msde] [--gamma G] [--guidance W] [--start T]`.
 /// Exit codes: 0 every file upscaled or skipped, 1 some failed, 2 a usage error, 130 interrupted.
 /// Option values are parsed here rather than by the parser, so a bad value is a one-line usage error (exit 2).
 /// </summary>
@@ -41,10 +41,11 @@ static class UpscaleVerb
         var json = new Option<bool>("--json") { Description = "progress as JSON lines on stdout, ending with a summary object" };
         var sampling = new SamplerFlags();
         var device = DeviceOption.Create();
+        var threads = ThreadsOption.Create();
         var cmd = new Command("upscale", "x4 super-resolution of images (one step; tiled; PNG, JPEG, WebP or TIFF output; '-' reads stdin or writes stdout)")
         {
             input, output, weights, seed, tile, overlap, blend, colorFix, alpha, format, quality, maxPixels, maxMemory, tta, outScale, outWidth, bitDepth,
-            recursive, skipExisting, overwrite, json, device,
+            recursive, skipExisting, overwrite, json, device, threads,
         };
         sampling.AddTo(cmd);
         // the parser's own errors (a missing option value, an unknown option) are usage errors for Program, like every verb's
@@ -63,6 +64,7 @@ static class UpscaleVerb
 
         int Execute(ParseResult r)
         {
+            ThreadsOption.Apply(r, threads);
             string inPath = r.GetValue(input) ?? throw new ArgumentException("no input given; usage: ctmsr upscale IN -o OUT --weights W");
             string outPath = r.GetValue(output) ?? throw new ArgumentException("no output given; add -o OUT (a file, or a folder for a folder input)");
             string w = r.GetValue(weights) ?? throw new ArgumentException("no model given; add --weights W (.safetensors or the official CTMSR.pth)");
@@ -117,21 +119,33 @@ static class UpscaleVerb
                 Console.Error.WriteLine($"ctmsr: note: {unsupported.Count} file(s) left out, not images this tool reads ({string.Join(", ", ImageCodec.InputExtensions.Select(e => e.TrimStart('.')))}): " +
                     string.Join(", ", unsupported.Take(10).Select(f => Path.GetRelativePath(inPath, f))) + (unsupported.Count > 10 ? ", ..." : ""));
 
+            // under --json the summary reports the run's memory: the growth of the resident set's high-water mark over
+            // the images (measured) beside the model of it (predicted, for the largest input)
+            double? predicted = null;
+            Ctmsr.Benchmarking.RssWatch? rss = null;
+            if (asJson)
+            {
+                foreach (var j in jobs)
+                    if (j.Input != "-" && ImageCodec.Identify(j.Input) is var (iw, ih))
+                        predicted = Math.Max(predicted ?? 0, up.PredictMemoryGrowth(ih, iw, 3));
+                // the calibration tile's buffers go back first, so the run allocates what it needs after the baseline
+                up.Context.Pool.Trim();
+                rss = Ctmsr.Benchmarking.RssWatch.Start();
+            }
+
             using var cts = new CancellationTokenSource();
             string interrupted = "interrupted (Ctrl+C); outputs written so far are complete and are skipped when you run the same command again";
+            var policy = new InterruptPolicy(cts, second =>
+            {
+                string message = second ? interrupted + " (second Ctrl+C: left at once)" : interrupted;
+                if (asJson) Emit(new { @event = "interrupted", message });
+                else Console.Error.WriteLine($"ctmsr: {message}");
+                Environment.Exit(130); // AtomicFile removes a temporary in flight on the way out
+            }, TimeSpan.FromSeconds(1));
             ConsoleCancelEventHandler onCancel = (_, e) =>
             {
                 e.Cancel = true;
-                cts.Cancel();
-                // cancellation is seen between tiles, and one tile of a large model can take many seconds: if the run
-                // has not wound down within a second, leave now (outputs are written atomically, so nothing is torn;
-                // a temporary in flight is removed by the next run)
-                _ = Task.Delay(1000).ContinueWith(_ =>
-                {
-                    if (asJson) Emit(new { @event = "interrupted", message = interrupted });
-                    else Console.Error.WriteLine($"ctmsr: {interrupted}");
-                    Environment.Exit(130);
-                });
+                policy.Press();
             };
             Console.CancelKeyPress += onCancel;
             try
@@ -168,13 +182,16 @@ static class UpscaleVerb
                     var events = new SyncProgress<BatchEvent>(e => Report(e, asJson));
                     summary = UpscaleBatch.RunAsync(up, jobs, save, events, cts.Token).GetAwaiter().GetResult();
                 }
-                PrintSummary(summary, asJson, outPath == "-");
+                PrintSummary(summary, asJson, outPath == "-", rss?.PeakGrowth(), predicted);
                 return summary.ExitCode;
             }
             catch (OperationCanceledException) when (cts.IsCancellationRequested)
             {
-                if (asJson) Emit(new { @event = "interrupted", message = interrupted });
-                else Console.Error.WriteLine($"ctmsr: {interrupted}");
+                if (policy.ClaimExit())
+                {
+                    if (asJson) Emit(new { @event = "interrupted", message = interrupted });
+                    else Console.Error.WriteLine($"ctmsr: {interrupted}");
+                }
                 return 130;
             }
             finally { Console.CancelKeyPress -= onCancel; }
@@ -252,11 +269,15 @@ static class UpscaleVerb
         };
     }
 
-    static void PrintSummary(BatchSummary s, bool asJson, bool stdoutIsImage)
+    static void PrintSummary(BatchSummary s, bool asJson, bool stdoutIsImage, long? peakGrowth = null, double? predictedGrowth = null)
     {
         if (asJson)
         {
-            Emit(new { @event = "summary", done = s.Done, skipped = s.Skipped, failed = s.Failed, ms = Math.Round(s.Ms, 1), exitCode = s.ExitCode, images = s.Items.Select(Item).ToList() });
+            Emit(new
+            {
+                @event = "summary", done = s.Done, skipped = s.Skipped, failed = s.Failed, ms = Math.Round(s.Ms, 1), exitCode = s.ExitCode,
+                rssPeakGrowth = peakGrowth, rssPredictedGrowth = predictedGrowth is { } p ? (long?)p : null, images = s.Items.Select(Item).ToList(),
+            });
             return;
         }
         double mpix = s.Items.Where(i => i.Status == "done").Sum(i => i.OutWidth * (double)i.OutHeight) / 1e6, secs = s.Ms / 1000;

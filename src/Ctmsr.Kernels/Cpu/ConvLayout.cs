@@ -15,7 +15,7 @@ static unsafe class ConvLayout
     static void ForPlanes(int planes, long work, Action<int> body)
     {
         if (work < ParallelPlanes || planes == 1) for (int c = 0; c < planes; c++) body(c);
-        else Parallel.For(0, planes, body);
+        else Parallel.For(0, planes, CpuThreads.Options, body);
     }
 
     /// <summary>xp[c, pad + iy, pad + ix] = x[c, iy, ix], zero border; xp is [c, h + 2 pad, w + 2 pad] plus <paramref name="slack"/> zeros.</summary>
@@ -37,6 +37,46 @@ static unsafe class ConvLayout
             new Span<float>(dst + (long)(h + pad) * wp, pad * wp).Clear();
         });
         new Span<float>(xp + c * plane, slack).Clear();
+    }
+
+    /// <summary>Rows [r0, r0 + hp) of the zero-padded input (padded coordinates): xp[c, j, pad + ix] = x[c, r0 + j - pad, ix],
+    /// zero outside the image; xp is [c, hp, w + 2 pad] plus <paramref name="slack"/> zeros.</summary>
+    public static void PadRows(float* x, int c, int h, int w, int pad, int r0, int hp, float* xp, int slack)
+    {
+        int wp = w + 2 * pad;
+        long plane = (long)hp * wp;
+        nint xs = (nint)x, xd = (nint)xp;
+        ForPlanes(c, (long)c * plane, ci =>
+        {
+            float* src = (float*)xs + (long)ci * h * w, dst = (float*)xd + ci * plane;
+            for (int j = 0; j < hp; j++)
+            {
+                float* d = dst + (long)j * wp;
+                int iy = r0 + j - pad;
+                if (iy < 0 || iy >= h) { new Span<float>(d, wp).Clear(); continue; }
+                new Span<float>(d, pad).Clear();
+                new ReadOnlySpan<float>(src + (long)iy * w, w).CopyTo(new Span<float>(d + pad, w));
+                new Span<float>(d + pad + w, pad).Clear();
+            }
+        });
+        new Span<float>(xp + c * plane, slack).Clear();
+    }
+
+    /// <summary>y[c, oy, ox] (=/+=) t[c, oy * wp + ox] (+ bias[c]) for a band of <paramref name="rows"/> output rows;
+    /// y points at the band's first row of plane 0, planes <paramref name="yPlane"/> apart.</summary>
+    public static void CompactRows(float* t, int c, int rows, int ow, int wp, float* y, long yPlane, bool accumulate, float[]? bias)
+    {
+        nint ts = (nint)t, ys = (nint)y;
+        ForPlanes(c, (long)c * rows * ow, ci =>
+        {
+            float b = bias is null ? 0f : bias[ci];
+            for (int oy = 0; oy < rows; oy++)
+            {
+                float* s = (float*)ts + ((long)ci * rows + oy) * wp, d = (float*)ys + ci * yPlane + (long)oy * ow;
+                if (accumulate) for (int ox = 0; ox < ow; ox++) d[ox] += s[ox] + b;
+                else for (int ox = 0; ox < ow; ox++) d[ox] = s[ox] + b;
+            }
+        });
     }
 
     /// <summary>Offsets of the reduction rows r = (ci, ky, kx) into the padded input: ci * Hp * Wp + ky * Wp + kx.</summary>

@@ -44,7 +44,7 @@ static class CpuAttention
         for (int h = 0; h < heads; h++)
             for (int i = 0; i < t; i++)
                 for (int j = 0; j < t; j++) bias[(h * t + i) * t + j] = table[RelIndex(ws, i, j) * heads + h];
-        Parallel.For(0, windows * heads, () => new float[4 * t * d], (wh, _, buf) =>
+        Parallel.For(0, windows * heads, CpuThreads.Options, () => new float[4 * t * d], (wh, _, buf) =>
         {
             int w = wh / heads, h = wh % heads;
             long rb = (long)w * t * row;
@@ -72,7 +72,7 @@ static class CpuAttention
         float[] dqkv, bool accumulate, float[] dScores)
     {
         int t = ws * ws, e = heads * d, row = 3 * e;
-        Parallel.For(0, windows * heads, () => new float[7 * t * d + t], (wh, _, buf) =>
+        Parallel.For(0, windows * heads, CpuThreads.Options, () => new float[7 * t * d + t], (wh, _, buf) =>
         {
             int w = wh / heads, h = wh % heads;
             long rb = (long)w * t * row;

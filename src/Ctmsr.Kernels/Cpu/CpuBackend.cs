@@ -10,7 +10,7 @@ public sealed class CpuBackend : Backend
 {
     public override string Name => "cpu";
     public override string Description =>
-        $"{Environment.ProcessorCount} threads, Vector512 {(System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated ? "yes" : "no")}, {System.Runtime.InteropServices.RuntimeInformation.OSArchitecture}";
+        $"{CpuThreads.Limit} of {Environment.ProcessorCount} threads, Vector512 {(System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated ? "yes" : "no")}, {System.Runtime.InteropServices.RuntimeInformation.OSArchitecture}";
 
     internal static float[] F(DeviceBuffer b) => b is CpuBuffer c ? c.Data
         : throw new ArgumentException($"buffer belongs to backend '{b.Backend.Name}', not 'cpu'");
@@ -40,7 +40,7 @@ public sealed class CpuBackend : Backend
     {
         if (count <= Chunk) { body(0, (int)count); return; }
         int chunks = (int)((count + Chunk - 1) / Chunk);
-        Parallel.For(0, chunks, ci =>
+        Parallel.For(0, chunks, CpuThreads.Options, ci =>
         {
             int s = ci * Chunk;
             body(s, (int)Math.Min(count, (long)s + Chunk));
@@ -129,7 +129,7 @@ public sealed class CpuBackend : Backend
     public override void AddInner(int rows, int cols, DeviceBuffer v, DeviceBuffer y)
     {
         float[] V = F(v), Y = F(y);
-        Parallel.For(0, rows, r =>
+        Parallel.For(0, rows, CpuThreads.Options, r =>
         {
             var row = Y.AsSpan(r * cols, cols);
             for (int c = 0; c < cols; c++) row[c] += V[c];
@@ -144,7 +144,7 @@ public sealed class CpuBackend : Backend
             // one long reduction: partial sums per chunk in double, combined in order (deterministic)
             int chunks = (int)((inner + Chunk - 1) / Chunk);
             var parts = new double[chunks];
-            Parallel.For(0, chunks, ci =>
+            Parallel.For(0, chunks, CpuThreads.Options, ci =>
             {
                 int s = ci * Chunk, e = (int)Math.Min(inner, (long)s + Chunk);
                 double acc = 0;
@@ -156,7 +156,7 @@ public sealed class CpuBackend : Backend
             Y[0] = accumulate ? Y[0] + (float)tot : (float)tot;
             return;
         }
-        Parallel.For(0, outer, o =>
+        Parallel.For(0, outer, CpuThreads.Options, o =>
         {
             double acc = 0;
             var row = X.AsSpan((int)(o * inner), (int)inner);
@@ -168,9 +168,9 @@ public sealed class CpuBackend : Backend
     public override void SumRows(int rows, int cols, DeviceBuffer x, DeviceBuffer y, bool accumulate)
     {
         float[] X = F(x), Y = F(y);
-        int bands = Math.Max(1, Math.Min(Environment.ProcessorCount * 4, cols / 256));
+        int bands = Math.Max(1, Math.Min(CpuThreads.Limit * 4, cols / 256));
         int band = (cols + bands - 1) / bands;
-        Parallel.For(0, bands, bi =>
+        Parallel.For(0, bands, CpuThreads.Options, bi =>
         {
             int c0 = bi * band, c1 = Math.Min(cols, c0 + band);
             if (c0 >= c1) return;
@@ -217,7 +217,7 @@ public sealed class CpuBackend : Backend
     {
         float[] X = F(x), Y = F(y);
         int oh = h / 2, ow = w / 2;
-        Parallel.For(0, nc, p =>
+        Parallel.For(0, nc, CpuThreads.Options, p =>
         {
             for (int i = 0; i < oh; i++)
                 for (int j = 0; j < ow; j++)
@@ -232,7 +232,7 @@ public sealed class CpuBackend : Backend
     {
         float[] DY = F(dy), DX = F(dx);
         int oh = h / 2, ow = w / 2;
-        Parallel.For(0, nc, p =>
+        Parallel.For(0, nc, CpuThreads.Options, p =>
         {
             for (int i = 0; i < h; i++)
                 for (int j = 0; j < w; j++)
@@ -247,7 +247,7 @@ public sealed class CpuBackend : Backend
     public override void UpsampleNearest2x(int nc, int h, int w, DeviceBuffer x, DeviceBuffer y)
     {
         float[] X = F(x), Y = F(y);
-        Parallel.For(0, nc, p =>
+        Parallel.For(0, nc, CpuThreads.Options, p =>
         {
             for (int i = 0; i < 2 * h; i++)
             {
@@ -260,7 +260,7 @@ public sealed class CpuBackend : Backend
     public override void UpsampleNearest2xBackward(int nc, int h, int w, DeviceBuffer dy, DeviceBuffer dx, bool accumulate)
     {
         float[] DY = F(dy), DX = F(dx);
-        Parallel.For(0, nc, p =>
+        Parallel.For(0, nc, CpuThreads.Options, p =>
         {
             for (int i = 0; i < h; i++)
                 for (int j = 0; j < w; j++)
@@ -276,7 +276,7 @@ public sealed class CpuBackend : Backend
     {
         float[] X = F(x), Y = F(y);
         int oh = (h - k) / s + 1, ow = (w - k) / s + 1;
-        Parallel.For(0, nc, p =>
+        Parallel.For(0, nc, CpuThreads.Options, p =>
         {
             for (int i = 0; i < oh; i++)
                 for (int j = 0; j < ow; j++)
@@ -293,7 +293,7 @@ public sealed class CpuBackend : Backend
     {
         float[] X = F(x), DY = F(dy), DX = F(dx);
         int oh = (h - k) / s + 1, ow = (w - k) / s + 1;
-        Parallel.For(0, nc, p =>
+        Parallel.For(0, nc, CpuThreads.Options, p =>
         {
             if (!accumulate) DX.AsSpan(p * h * w, h * w).Clear();
             for (int i = 0; i < oh; i++)

@@ -26,7 +26,7 @@ public static unsafe class CpuConv
         long implicitCols = ((long)s.OutH * (s.W + 2 * s.Pad) + nr - 1) / nr;
         long denseCols = ((long)s.OutH * s.OutW + nr - 1) / nr;
         long colFloats = (long)s.Cin * s.K * s.K * s.OutH * s.OutW;
-        return denseCols * 11 < implicitCols * 10 && colFloats <= 1 << 23;
+        return denseCols * 11 < implicitCols * 10 && colFloats <= Im2ColMaxFloats;
     }
 
     public static void Forward(in ConvShape s, float[] x, float[] w, float[]? bias, float[] y)
@@ -66,20 +66,44 @@ public static unsafe class CpuConv
             }
             return;
         }
-        // Stride 1: implicit im2col on the padded input, output in padded-width layout, then compacted.
-        int hp = s.H + 2 * s.Pad, wp = s.W + 2 * s.Pad, pw = oh * wp;
-        long xpLen = (long)s.Cin * hp * wp + s.K;
-        using var xpArr = Scratch<float>.Rent(xpLen, "convolution (padded input)");
-        using var tArr = Scratch<float>.Rent((long)s.Cout * pw, "convolution (padded-width output)");
+        // Stride 1: implicit im2col on the padded input, output in padded-width layout, then compacted; in bands of
+        // output rows, so the two scratch copies stay near BandFloats whatever the map size (a whole 2048x2048 map
+        // would need two more copies of the activation). Each output element's reduction is the same in any band.
+        int wp = s.W + 2 * s.Pad, rows = BandRows(s, wp), bhp = rows + s.K - 1;
+        using var xpArr = Scratch<float>.Rent((long)s.Cin * bhp * wp + s.K, "convolution (padded input)");
+        using var tArr = Scratch<float>.Rent((long)s.Cout * rows * wp, "convolution (padded-width output)");
         using var offArr = Scratch<long>.Rent(kdim, "convolution (offsets)");
         fixed (float* xp = xpArr.Array, t = tArr.Array)
         fixed (long* offs = offArr.Array)
-        {
-            ConvLayout.Pad(x, s.Cin, s.H, s.W, s.Pad, xp, s.K);
-            ConvLayout.ShiftOffsets(s.Cin, s.K, hp, wp, offs);
-            GemmDriver.Run(s.Cout, pw, kdim, wa, new OffsetRowsSource(xp, offs), 0f, t, pw, true);
-            ConvLayout.Compact(t, s.Cout, oh, ow, wp, y, accumulate, bias);
-        }
+            for (int r0 = 0; r0 < oh; r0 += rows)
+            {
+                int rb = Math.Min(rows, oh - r0), pw = rb * wp, hp = rb + s.K - 1;
+                ConvLayout.PadRows(x, s.Cin, s.H, s.W, s.Pad, r0, hp, xp, s.K);
+                ConvLayout.ShiftOffsets(s.Cin, s.K, hp, wp, offs);
+                GemmDriver.Run(s.Cout, pw, kdim, wa, new OffsetRowsSource(xp, offs), 0f, t, pw, true);
+                ConvLayout.CompactRows(t, s.Cout, rb, ow, wp, y + (long)r0 * ow, (long)oh * ow, accumulate, bias);
+            }
+    }
+
+    /// <summary>Floats each scratch copy of the stride-1 path may take (default 16 MB): a band of output rows is wide
+    /// enough for the GEMM (tens of thousands of columns) and whole on the x4 model's maps. Settable so that tests can
+    /// run many bands on small maps.</summary>
+    public static long BandFloats
+    {
+        get => _bandFloats;
+        set => _bandFloats = value >= 1 ? value : throw new ArgumentOutOfRangeException(nameof(value), $"band size {value} must be at least 1 float");
+    }
+    static long _bandFloats = DefaultBandFloats;
+    public const long DefaultBandFloats = 1 << 22;
+
+    /// <summary>The largest explicit im2col buffer of the forward path (32 MB; only small maps take it).</summary>
+    public const long Im2ColMaxFloats = 1 << 23;
+
+    /// <summary>Output rows per band: the most whose padded input and padded-width output fit BandFloats (at least 1).</summary>
+    internal static int BandRows(in ConvShape s, int wp)
+    {
+        long byOut = BandFloats / ((long)s.Cout * wp), byIn = (BandFloats - s.K) / ((long)s.Cin * wp) - (s.K - 1);
+        return (int)Math.Clamp(Math.Min(byOut, byIn), 1, s.OutH);
     }
 
     public static void BackwardData(in ConvShape s, float[] dy, float[] w, float[] dx, bool accumulate)
@@ -127,7 +151,7 @@ public static unsafe class CpuConv
     static void FlipTranspose(float* w, int cout, int cin, int kk, float* wf)
     {
         nint ws = (nint)w, fs = (nint)wf;
-        Parallel.For(0, cout, co =>
+        Parallel.For(0, cout, CpuThreads.Options, co =>
         {
             float* src = (float*)ws + (long)co * cin * kk;
             for (int ci = 0; ci < cin; ci++)

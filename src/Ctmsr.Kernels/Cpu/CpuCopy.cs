@@ -36,6 +36,6 @@ static class CpuCopy
             else for (int i = 0; i < inner; i++) dst[dof + i * dIn] = src[so + i * sIn];
         }
         if (outer * inner < (1 << 15)) { for (long o = 0; o < outer; o++) Run(o); return; }
-        Parallel.For(0L, outer, Run);
+        Parallel.For(0L, outer, CpuThreads.Options, Run);
     }
 }

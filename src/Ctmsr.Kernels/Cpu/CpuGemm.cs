@@ -38,7 +38,7 @@ public static unsafe class CpuGemm
                 Run(transA, transB, m, n, k, alpha, a, offA + i * strideA, lda, b, offB + i * strideB, ldb, beta, c, offC + i * strideC, ldc, true);
             return;
         }
-        Parallel.For(0, batch, i =>
+        Parallel.For(0, batch, CpuThreads.Options, i =>
             Run(transA, transB, m, n, k, alpha, a, offA + i * strideA, lda, b, offB + i * strideB, ldb, beta, c, offC + i * strideC, ldc, false));
     }
 

@@ -16,7 +16,7 @@ static class CpuGroupNorm
     {
         int cg = c / groups;
         long cnt = (long)cg * hw;
-        Parallel.For(0, n * groups, sg =>
+        Parallel.For(0, n * groups, CpuThreads.Options, sg =>
         {
             int g = sg % groups;
             long b0 = (long)sg * cnt;
@@ -51,7 +51,7 @@ static class CpuGroupNorm
         // per (sample, channel) sums of dy and dy*xhat; reduced over samples afterwards (deterministic order)
         var sdy = new double[n * c];
         var sdyx = new double[n * c];
-        Parallel.For(0, n * groups, sg =>
+        Parallel.For(0, n * groups, CpuThreads.Options, sg =>
         {
             int s = sg / groups, g = sg % groups;
             long b0 = (long)sg * cnt;

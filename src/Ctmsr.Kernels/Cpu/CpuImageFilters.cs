@@ -24,7 +24,7 @@ public static class CpuImageFilters
         var tmp = new float[(long)planes * h * outW];
         const int Chunk = 16;
         int hChunks = (h + Chunk - 1) / Chunk, oChunks = (outH + Chunk - 1) / Chunk;
-        var opts = new ParallelOptions { MaxDegreeOfParallelism = (long)planes * outH * outW < 32768 ? 1 : -1 };
+        var opts = CpuThreads.Cap((long)planes * outH * outW < 32768 ? 1 : -1);
         Parallel.For(0L, (long)planes * hChunks, opts, item =>
         {
             int p = (int)(item / hChunks), r0 = (int)(item % hChunks) * Chunk, r1 = Math.Min(h, r0 + Chunk);
@@ -128,7 +128,7 @@ public static class CpuImageFilters
         long plane = (long)h * w, planes = (long)batch * channels;
         if (src.Length < planes * plane || dst.Length < planes * plane || kernels.Length < (long)batch * k * k)
             throw new ArgumentException($"Filter2dReflect: buffers too small for [{batch}, {channels}, {h}, {w}] with {batch} kernels of {k}x{k}");
-        Parallel.For(0, (int)planes, new ParallelOptions { MaxDegreeOfParallelism = planes < 2 ? 1 : -1 }, p =>
+        Parallel.For(0, (int)planes, CpuThreads.Cap(planes < 2 ? 1 : -1), p =>
             Plane(src.AsSpan((int)(p * plane), (int)plane), dst.AsSpan((int)(p * plane), (int)plane), h, w,
                   kernels.AsSpan(p / channels * k * k, k * k), k));
     }

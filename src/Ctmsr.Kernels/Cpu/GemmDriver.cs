@@ -37,7 +37,7 @@ static unsafe class GemmDriver
         if (k <= 0) { ScaleC(m, n, beta, c, ldc); return; }
         int mr = MR, nr = NR;
         long work = (long)m * n * k;
-        int threads = parallel && work >= SerialWork ? Environment.ProcessorCount : 1;
+        int threads = parallel && work >= SerialWork ? CpuThreads.Limit : 1;
         // Tile grid in micro-panel units: column chunks of at most NC, then split until the tile count is a
         // multiple of the thread count (two tiles a thread on big problems); tiles get equal panel counts.
         int pm = (m + mr - 1) / mr, pn = (n + nr - 1) / nr;
@@ -52,7 +52,7 @@ static unsafe class GemmDriver
         }
         if (mb * nb == 1) { Tile(ref a, ref b, 0, m, 0, n, k, beta, c, ldc); return; }
         nint cp = (nint)c;
-        Parallel.For(0, mb * nb, new ParallelOptions { MaxDegreeOfParallelism = threads }, t =>
+        Parallel.For(0, mb * nb, CpuThreads.Cap(threads), t =>
         {
             int ti = t / nb, tj = t % nb;
             TA la = a; TB lb = b;

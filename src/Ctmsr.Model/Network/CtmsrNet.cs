@@ -161,15 +161,19 @@ public sealed class CtmsrNet : Module
         using (var aa = F.Silu(an))
             aux = _auxConv.Forward(aa);
         Keep("dec." + Res(0) + "_aux_conv", aux);
-        Tensor a;
+        // the upsampled input of each convolution is released before the activation is made: at x2 and x4 these are
+        // the largest tensors of the network, and holding three at once (input, conv, activation) made the x4 stage
+        // 1.5x the memory of the two it needs (at inference; with a tape the tensors backward needs stay anyway)
+        Tensor c1, a, c2, a2;
         using (aux)
         using (var u = F.UpsampleNearest2x(aux))
-        using (var c1 = _up1.Forward(u))
+            c1 = _up1.Forward(u);
+        using (c1)
             a = F.LeakyRelu(c1, 0.2f);
-        Tensor a2;
         using (a)
         using (var u = F.UpsampleNearest2x(a))
-        using (var c2 = _up2.Forward(u))
+            c2 = _up2.Forward(u);
+        using (c2)
             a2 = F.LeakyRelu(c2, 0.2f);
         using (a2)
         {

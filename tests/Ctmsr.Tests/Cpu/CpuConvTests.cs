@@ -63,6 +63,31 @@ public class CpuConvTests
         Close(y, Down(ry), $"forward no bias {s}");
     }
 
+    /// <summary>The stride-1 path in bands of output rows (3x3: bands of 3 rows, the last of 1; 5x5: bands of 1 row): the
+    /// same as the float64 reference, and bit for bit the same as one band over the whole map.</summary>
+    [TestCase(1, 31, 27)]
+    [TestCase(2, 20, 60)]
+    public void ForwardInRowBandsMatchesTheReferenceAndOneBand(int pad, int h, int w)
+    {
+        int k = 2 * pad + 1;
+        var s = new ConvShape(2, 5, h, w, 7, k, 1, pad);
+        var (x, wt, b, _) = Data(s);
+        var whole = new float[(long)s.N * s.Cout * s.OutH * s.OutW];
+        CpuConv.Forward(s, x, wt, b, whole);
+        var banded = new float[whole.Length];
+        try
+        {
+            int wp = w + 2 * pad;
+            CpuConv.BandFloats = 4L * 7 * wp;
+            CpuConv.Forward(s, x, wt, b, banded);
+        }
+        finally { CpuConv.BandFloats = CpuConv.DefaultBandFloats; }
+        Assert.That(banded, Is.EqualTo(whole), "bands change no output element");
+        var ry = Ref.Allocate(whole.Length);
+        Ref.Conv2dForward(s, Up(x), Up(wt), Up(b), ry);
+        Close(banded, Down(ry), $"banded forward {s}");
+    }
+
     [TestCaseSource(nameof(Shapes))]
     public void BackwardData(ConvShape s)
     {
