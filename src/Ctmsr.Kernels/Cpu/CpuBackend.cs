@@ -64,6 +64,9 @@ public sealed class CpuBackend : Backend
     public override void GroupNormForward(int n, int c, int hw, int groups, float eps,
         DeviceBuffer x, DeviceBuffer gamma, DeviceBuffer beta, DeviceBuffer y, DeviceBuffer mean, DeviceBuffer rstd) =>
         CpuGroupNorm.Forward(n, c, hw, groups, eps, F(x), F(gamma), F(beta), F(y), F(mean), F(rstd));
+    public override void GroupNormSiluForward(int n, int c, int hw, int groups, float eps,
+        DeviceBuffer x, DeviceBuffer gamma, DeviceBuffer beta, DeviceBuffer y, DeviceBuffer mean, DeviceBuffer rstd) =>
+        CpuGroupNorm.Forward(n, c, hw, groups, eps, F(x), F(gamma), F(beta), F(y), F(mean), F(rstd), silu: true);
     public override void GroupNormBackward(int n, int c, int hw, int groups,
         DeviceBuffer x, DeviceBuffer gamma, DeviceBuffer mean, DeviceBuffer rstd, DeviceBuffer dy,
         DeviceBuffer dx, bool accumulate, DeviceBuffer dgamma, DeviceBuffer dbeta) =>
