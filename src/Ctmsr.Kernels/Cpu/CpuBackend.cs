@@ -75,12 +75,14 @@ public sealed class CpuBackend : Backend
     public override void ActivationForward(Activation act, float slope, long count, DeviceBuffer x, DeviceBuffer y)
     {
         float[] X = F(x), Y = F(y);
+        if (CpuActivation.Handles(act)) { Chunked(count, (s, e) => CpuActivation.Forward(act, slope, X, Y, s, e)); return; }
         Chunked(count, (s, e) => { for (int i = s; i < e; i++) Y[i] = CpuMath.Act(act, slope, X[i]); });
     }
 
     public override void ActivationBackward(Activation act, float slope, long count, DeviceBuffer x, DeviceBuffer dy, DeviceBuffer dx, bool accumulate)
     {
         float[] X = F(x), DY = F(dy), DX = F(dx);
+        if (CpuActivation.Handles(act)) { Chunked(count, (s, e) => CpuActivation.Backward(act, slope, X, DY, DX, accumulate, s, e)); return; }
         Chunked(count, (s, e) =>
         {
             if (accumulate) for (int i = s; i < e; i++) DX[i] += DY[i] * CpuMath.ActGrad(act, slope, X[i]);
