@@ -22,6 +22,9 @@ public sealed record BenchOptions
     /// <summary>Seconds per kernel case over all its rounds.</summary>
     public double KernelBudget { get; init; } = 1.0;
     public IReadOnlyList<int> GemmSizes { get; init; } = [512, 1024, 2048];
+    /// <summary>Profile the model cases per op (<see cref="Ctmsr.Kernels.ProfilingBackend"/>) instead of timing kernels and
+    /// model cases against the peers.</summary>
+    public bool Profile { get; init; }
     public bool Torch { get; init; } = true;
     /// <summary>Run the model forward on ONNX Runtime too (its graph is exported through the twin, so it needs torch).</summary>
     public bool Onnx { get; init; } = true;

@@ -53,6 +53,7 @@ public static class BenchReport
                 sb.AppendLine();
                 sb.AppendLine("FLOPs count matrix products only (2 per multiply-add); GroupNorm is memory-bound: GB/s of its minimum traffic (x read, y written; backward x and dy read, dx written), \"of peak\" against the measured bandwidth.");
             }
+            foreach (var p in d.Profiles) Profile(sb, p);
             var model = d.Rows.Where(x => x.Section == "model").ToList();
             if (model.Count > 0)
             {
@@ -70,6 +71,53 @@ public static class BenchReport
             }
         }
         return sb.ToString();
+    }
+
+    /// <summary>One profiled case: per step, each op's calls, milliseconds and share of the step's wall time, with the
+    /// host time outside the ops as its own line; GFLOP/s where the op counts FLOPs, GB/s of its minimum traffic otherwise.</summary>
+    static void Profile(StringBuilder sb, ProfileRow row)
+    {
+        var p = row.Profile;
+        double step = p.StepSeconds;
+        sb.AppendLine();
+        sb.AppendLine($"### profile: {row.Case}, {row.Shape}");
+        sb.AppendLine();
+        sb.AppendLine($"Per step, mean of {p.Steps} profiled {(p.Steps == 1 ? "step" : "steps")}: {Ms(step)} ms wall, {Ms(p.OpSeconds)} ms inside ops ({Pct(p.OpSeconds / step)}); " +
+                      (p.Synchronized ? "each op bracketed by device synchronisation (GPU: execution times)." : "ops not synchronised (GPU: enqueue times)."));
+        sb.AppendLine();
+        sb.AppendLine("| op | calls | total ms | share | GFLOP/s | GB/s |");
+        sb.AppendLine("|---|---:|---:|---:|---:|---:|");
+        foreach (var o in p.Ops)
+            sb.AppendLine($"| {o.Op} | {N(o.Calls / (double)p.Steps, "0.#")} | {N(o.Seconds / p.Steps * 1e3, "F2")} | {N(100 * o.Seconds / p.Steps / step, "F1")}% | " +
+                          $"{(o.Flops > 0 ? N(o.Gflops, "F1") : "-")} | {(o.Flops == 0 && o.Bytes > 0 ? N(o.GBs, "F1") : "-")} |");
+        double host = step - p.OpSeconds;
+        sb.AppendLine($"| (host, outside ops) | - | {N(host * 1e3, "F2")} | {N(100 * host / step, "F1")}% | - | - |");
+    }
+
+    static JsonObject ProfileJson(ProfileRow row)
+    {
+        var p = row.Profile;
+        return new JsonObject
+        {
+            ["case"] = row.Case,
+            ["shape"] = row.Shape,
+            ["steps"] = p.Steps,
+            ["step_seconds"] = Finite(p.StepSeconds),
+            ["op_seconds"] = Finite(p.OpSeconds),
+            ["synchronized"] = p.Synchronized,
+            ["times"] = new JsonArray(p.Times.Select(t => (JsonNode)t).ToArray()),
+            ["ops"] = new JsonArray(p.Ops.Select(o => (JsonNode)new JsonObject
+            {
+                ["op"] = o.Op,
+                ["calls_per_step"] = o.Calls / (double)p.Steps,
+                ["seconds_per_step"] = Finite(o.Seconds / p.Steps),
+                ["share"] = Finite(o.Seconds / p.Steps / p.StepSeconds),
+                ["flops_per_step"] = o.Flops / p.Steps,
+                ["bytes_per_step"] = o.Bytes / p.Steps,
+                ["gflops"] = o.Flops > 0 ? Finite(o.Gflops) : null,
+                ["gbs"] = o.Flops == 0 && o.Bytes > 0 ? Finite(o.GBs) : null,
+            }).ToArray()),
+        };
     }
 
     public static string Json(BenchResult r)
@@ -99,6 +147,7 @@ public static class BenchReport
                 ["bandwidth_method"] = d.Peak.GBsMethod,
                 ["torch_device"] = d.TorchDevice,
                 ["notes"] = new JsonArray(d.Notes.Select(n => (JsonNode)n).ToArray()),
+                ["profiles"] = new JsonArray(d.Profiles.Select(p => (JsonNode)ProfileJson(p)).ToArray()),
                 ["rows"] = new JsonArray(d.Rows.Select(x => (JsonNode)new JsonObject
                 {
                     ["section"] = x.Section,

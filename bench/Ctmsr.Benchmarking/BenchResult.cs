@@ -35,6 +35,9 @@ public sealed class BenchRow
     public double? SpeedVsTorch => TorchSeconds is { } t ? t / Seconds : null;
 }
 
+/// <summary>One profiled model case: "forward" or "train step", its shape, and the per-op totals.</summary>
+public sealed record ProfileRow(string Case, string Shape, ModelProfile Profile);
+
 /// <summary>Everything measured on one device.</summary>
 public sealed class DeviceReport
 {
@@ -42,6 +45,8 @@ public sealed class DeviceReport
     public required string Description { get; init; }
     public required DevicePeak Peak { get; init; }
     public List<BenchRow> Rows { get; } = new();
+    /// <summary>Per-op profiles of the model cases (`--profile`).</summary>
+    public List<ProfileRow> Profiles { get; } = new();
     public List<string> Notes { get; } = new();
     /// <summary>Where the twin ran for this device ("cpu"/"cuda"), or null when it did not.</summary>
     public string? TorchDevice { get; set; }

@@ -27,7 +27,8 @@ public static class BenchRunner
             Started = DateTime.Now,
         };
         TorchTwin? twin = null;
-        if (o.Torch)
+        if (o.Profile) result.Notes.Add("per-op profile of the model cases (--profile); kernels, the PyTorch twin and ONNX Runtime not run");
+        else if (o.Torch)
         {
             twin = TorchTwin.Find(o.Python, out var note);
             if (twin is null) result.Notes.Add(note);
@@ -63,6 +64,20 @@ public static class BenchRunner
             ["threads"] = Ctmsr.Kernels.Cpu.CpuThreads.Limit, ["repeat"] = o.Repeat, ["warmup"] = o.Warmup, ["min_seconds"] = o.KernelBudget, ["device"] = torchDevice,
             ["cases"] = new JsonArray(cases.Select(c => (JsonNode)c.DeepClone()).ToArray()),
         };
+
+        if (o.Profile)
+        {
+            foreach (var train in new[] { false, true })
+                foreach (int batch in o.Batches)
+                {
+                    string what = train ? "train step" : "forward";
+                    o.Log?.Invoke($"{spec}: profiling the {what}, {o.ConfigName} batch {batch} LR {o.LrSize}");
+                    var p = ModelBench.Profile(be, o.Config, batch, o.LrSize, o.Repeat, o.Warmup, train);
+                    int hr = o.LrSize * o.Config.Scale;
+                    report.Profiles.Add(new ProfileRow(what, $"{o.ConfigName}, batch {batch}, LR {o.LrSize}x{o.LrSize} -> {hr}x{hr}", p));
+                }
+            return report;
+        }
 
         if (o.Kernels)
         {

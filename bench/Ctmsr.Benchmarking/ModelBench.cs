@@ -8,6 +8,17 @@ namespace Ctmsr.Benchmarking;
 /// <param name="RssPeakBytes">Peak resident growth over the case, measured as for the peers (<see cref="RssWatch"/>).</param>
 public sealed record ModelMeasurement(double[] Times, long PeakBytesInUse, long PoolBytesHeld, long? RssPeakBytes);
 
+/// <summary>Per-op totals over <see cref="Times"/>.Length profiled steps (<see cref="ProfilingBackend"/>), and each step's wall time.</summary>
+/// <param name="Synchronized">Whether each op was bracketed by device synchronisation (GPU times are execution, not enqueue, times).</param>
+public sealed record ModelProfile(double[] Times, IReadOnlyList<OpTiming> Ops, bool Synchronized)
+{
+    public int Steps => Times.Length;
+    /// <summary>Mean wall seconds of a step, ops and host work between them.</summary>
+    public double StepSeconds => Times.Average();
+    /// <summary>Mean seconds per step inside the ops.</summary>
+    public double OpSeconds => Ops.Sum(o => o.Seconds) / Steps;
+}
+
 /// <summary>
 /// Whole-model cases on our engine, each in a fresh buffer pool so its high-water mark is its own:
 /// inference D(x; sigma = 1, lq) in eval mode without a tape, and a CT training step as the trainer runs
@@ -21,8 +32,26 @@ public static class ModelBench
 
     public static ModelMeasurement TrainStep(Backend be, CtmsrConfig cfg, int batch, int lr, int repeat, int warmup = 1) => Measure(be, cfg, batch, lr, repeat, warmup, train: true);
 
-    static ModelMeasurement Measure(Backend be, CtmsrConfig cfg, int batch, int lr, int repeat, int warmup, bool train)
+    /// <summary>
+    /// The forward (or train step) on a <see cref="ProfilingBackend"/> over <paramref name="be"/>: per-op totals of the
+    /// <paramref name="repeat"/> timed steps (set-up and warm-up steps not counted), and each step's wall time.
+    /// </summary>
+    public static ModelProfile Profile(Backend be, CtmsrConfig cfg, int batch, int lr, int repeat, int warmup, bool train)
     {
+        using var prof = new ProfilingBackend(be);
+        var m = Measure(prof, cfg, batch, lr, repeat, warmup, train, prof.Reset);
+        return new ModelProfile(m.Times, prof.Timings(), prof.Synchronizing);
+    }
+
+    static ModelMeasurement Measure(Backend be, CtmsrConfig cfg, int batch, int lr, int repeat, int warmup, bool train, Action? afterWarmup = null)
+    {
+        double[] Time(Action f)
+        {
+            for (int i = 0; i < warmup; i++) { f(); be.Synchronize(); }
+            afterWarmup?.Invoke();
+            return BenchTimer.Calls(f, be.Synchronize, repeat, warmup: 0);
+        }
+
         // a context of its own (not disposed: that would dispose the shared backend); trimmed at the end
         var rss = RssWatch.Start();
         var ctx = new Context(be);
@@ -47,12 +76,12 @@ public static class ModelBench
                 net.Eval();
                 var x = In(2, batch, 3, hr, hr);
                 var sigma = Enumerable.Repeat(1f, batch).ToArray();
-                times = BenchTimer.Calls(() =>
+                times = Time(() =>
                 {
                     using var noGrad = Tape.NoGrad();
                     using var scope = Tape.Scope();
                     Precond.D(net, x, sigma, lq);
-                }, be.Synchronize, repeat, warmup);
+                });
             }
             else
             {
@@ -62,7 +91,7 @@ public static class ModelBench
                 var xn1 = In(4, batch, 3, hr, hr);
                 var sn = Enumerable.Repeat(1f / 3, batch).ToArray();
                 var sn1 = Enumerable.Repeat(2f / 3, batch).ToArray();
-                times = BenchTimer.Calls(() =>
+                times = Time(() =>
                 {
                     using (var scope = Tape.Scope())
                     {
@@ -75,7 +104,7 @@ public static class ModelBench
                     }
                     opt.StepOnce();
                     opt.ZeroGrad();
-                }, be.Synchronize, repeat, warmup);
+                });
             }
             return new ModelMeasurement(times, ctx.Pool.PeakBytesInUse, ctx.Pool.BytesAllocated, rss.PeakGrowth());
         }

@@ -199,6 +199,27 @@ public static partial class F
         return y;
     }
 
+    /// <summary>
+    /// y = SiLU(GroupNorm(x)). Without a tape (inference) one fused op: the normalised tensor is neither written nor read
+    /// back. With a tape, the two recorded ops, whose backward needs the normalised tensor anyway.
+    /// </summary>
+    public static Tensor GroupNormSilu(Tensor x, int groups, Tensor gamma, Tensor beta, float eps)
+    {
+        if (Tape.ShouldRecord(x, gamma, beta))
+        {
+            using var nrm = GroupNorm(x, groups, gamma, beta, eps);
+            return Silu(nrm);
+        }
+        int n = x[0], c = x[1];
+        if (c % groups != 0) throw new ArgumentException($"group norm: {c} channels do not split into {groups} groups");
+        int hw = (int)(x.Count / ((long)n * c));
+        var y = Tensor.Empty(x.Ctx, x.Shape);
+        using var mean = Tensor.Empty(x.Ctx, n * groups);
+        using var rstd = Tensor.Empty(x.Ctx, n * groups);
+        x.Backend.GroupNormSiluForward(n, c, hw, groups, eps, x.Buffer, gamma.Buffer, beta.Buffer, y.Buffer, mean.Buffer, rstd.Buffer);
+        return y;
+    }
+
     /// <summary>y[n, c, :] = x[n, c, :] + v[n, c] (a per-sample, per-channel offset).</summary>
     public static Tensor AddPerChannel(Tensor x, Tensor v)
     {

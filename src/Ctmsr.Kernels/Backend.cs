@@ -51,6 +51,17 @@ public abstract class Backend : IDisposable
     /// <summary>GroupNorm over [n, c, hw] with <paramref name="groups"/> groups; saves mean and rstd ([n*groups]).</summary>
     public abstract void GroupNormForward(int n, int c, int hw, int groups, float eps,
         DeviceBuffer x, DeviceBuffer gamma, DeviceBuffer beta, DeviceBuffer y, DeviceBuffer mean, DeviceBuffer rstd);
+    /// <summary>
+    /// y = SiLU(GroupNorm(x)), saving mean and rstd as <see cref="GroupNormForward"/> does: one pass over y instead of
+    /// a normalised tensor written and read back (the UNet blocks' norm-then-activation, a memory-bound pair). This
+    /// default composes the two ops, the activation in place on y; a backend overrides it with a fused kernel.
+    /// </summary>
+    public virtual void GroupNormSiluForward(int n, int c, int hw, int groups, float eps,
+        DeviceBuffer x, DeviceBuffer gamma, DeviceBuffer beta, DeviceBuffer y, DeviceBuffer mean, DeviceBuffer rstd)
+    {
+        GroupNormForward(n, c, hw, groups, eps, x, gamma, beta, y, mean, rstd);
+        ActivationForward(Activation.SiLU, 0f, (long)n * c * hw, y, y);
+    }
     /// <summary>dx (=/+=) input gradient; dgamma, dbeta accumulate.</summary>
     public abstract void GroupNormBackward(int n, int c, int hw, int groups,
         DeviceBuffer x, DeviceBuffer gamma, DeviceBuffer mean, DeviceBuffer rstd, DeviceBuffer dy,

@@ -16,4 +16,7 @@ public sealed class GroupNorm : Module
     }
 
     public Tensor Forward(Tensor x) => F.GroupNorm(x, Groups, Weight, Bias, Eps);
+
+    /// <summary>SiLU(Forward(x)), one fused op at inference (see <see cref="F.GroupNormSilu"/>).</summary>
+    public Tensor ForwardSilu(Tensor x) => F.GroupNormSilu(x, Groups, Weight, Bias, Eps);
 }

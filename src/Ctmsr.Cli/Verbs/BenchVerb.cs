@@ -7,7 +7,7 @@ namespace Ctmsr.Cli.Verbs;
 
 /// <summary>
 /// `ctmsr bench [--device D|all] [--what kernels|model|all] [--config x4|small] [--batch N] [--lr N]
-/// [--torch|--no-torch] [--json] [--repeat R] [--chart FILE.png]`: times kernels and the whole model on each backend against the
+/// [--torch|--no-torch] [--json] [--repeat R] [--chart FILE.png] [--profile]`: times kernels and the whole model on each backend against the
 /// measured peak and the PyTorch twin (bench/twin). Markdown on stdout (JSON with --json), progress on stderr.
 /// </summary>
 static class BenchVerb
@@ -29,9 +29,10 @@ static class BenchVerb
         var budget = new Option<double>("--budget") { Description = "seconds spent timing each kernel over all its rounds", DefaultValueFactory = _ => 1.0 };
         var chart = new Option<string?>("--chart") { Description = "also draw the results as a PNG bar chart to this file: PyTorch time over ours per case (or the fraction of the peak without the twin)" };
         var threads = ThreadsOption.Create(); // also the PyTorch twin's and ONNX Runtime's thread count, so the engines compare
+        var profile = new Option<bool>("--profile") { Description = "instead of timing against the peers, profile the model forward and train step per op: calls, ms, share of the step, GFLOP/s or GB/s (batch 1 unless --batch)" };
         var cmd = new Command("bench", "time kernels and the CTMSR model on each backend: GFLOP/s, fraction of the measured peak, peak resident memory, and the PyTorch twin and ONNX Runtime on the same shapes")
         {
-            device, what, config, batch, lr, torch, noTorch, noOnnx, json, repeat, warmup, gemm, budget, chart, threads,
+            device, what, config, batch, lr, torch, noTorch, noOnnx, json, repeat, warmup, gemm, budget, chart, threads, profile,
         };
         cmd.SetGuardedAction(r =>
         {
@@ -65,6 +66,8 @@ static class BenchVerb
                 devices = [spec.Trim()];
             }
             var b = r.GetValue(batch);
+            bool prof = r.GetValue(profile);
+            if (prof && chartPath is not null) throw new ArgumentException("--chart draws the timed cases, which --profile does not run; pass one of them");
             var options = new BenchOptions
             {
                 Devices = devices,
@@ -72,7 +75,8 @@ static class BenchVerb
                 Model = w is "model" or "all",
                 ConfigName = cfgName,
                 Config = cfg,
-                Batches = b is { } n ? [n] : [1, 4],
+                Batches = b is { } n ? [n] : prof ? [1] : [1, 4],
+                Profile = prof,
                 LrSize = r.GetValue(lr),
                 Repeat = r.GetValue(repeat),
                 Warmup = r.GetValue(warmup),

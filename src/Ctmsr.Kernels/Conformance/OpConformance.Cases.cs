@@ -60,6 +60,8 @@ public static partial class OpConformance
             Func<int, float[]> fwdIn = k => k == 0 ? Random(count, 7, 0.5f, 3f) : Random(c, 8 + k);
             Add("GroupNormForward", g, [count, c, c], [count, n * groups, n * groups],
                 (b, i, o) => b.GroupNormForward(n, c, hw, groups, eps, i[0], i[1], i[2], o[0], o[1], o[2]), 1e-5, fwdIn);
+            Add("GroupNormSiluForward", g, [count, c, c], [count, n * groups, n * groups],
+                (b, i, o) => b.GroupNormSiluForward(n, c, hw, groups, eps, i[0], i[1], i[2], o[0], o[1], o[2]), 1e-5, fwdIn);
             // backward inputs: x, gamma, the statistics of x (float64 on the host), dy
             var x = Random(count, 7, 0.5f, 3f);
             var (mean, rstd) = GroupStats(x, n, c, hw, groups, eps);

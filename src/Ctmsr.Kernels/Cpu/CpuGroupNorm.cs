@@ -8,11 +8,13 @@ namespace Ctmsr.Kernels.Cpu;
 /// (sample, group). The reductions widen 8 floats at a time into Vector256&lt;double&gt; accumulators: a
 /// scalar double chain is latency-bound (~4 cycles per element), which made this op ~20x slower than
 /// PyTorch's at the model's shapes (bench/RESULTS.md).
+/// With <c>silu</c>, y = SiLU(that) = v / (1 + exp(-v)) in the same pass (the fused GroupNorm+SiLU of the UNet blocks:
+/// the normalised tensor is never written and read back; exp is Vector256.Exp, within a few ulp of MathF.Exp).
 /// Backward: dx = rstd * (dy*gamma - mean(dy*gamma) - xhat * mean(dy*gamma*xhat)); dgamma, dbeta accumulate.
 /// </summary>
 static class CpuGroupNorm
 {
-    public static void Forward(int n, int c, int hw, int groups, float eps, float[] x, float[] gamma, float[] beta, float[] y, float[] mean, float[] rstd)
+    public static void Forward(int n, int c, int hw, int groups, float eps, float[] x, float[] gamma, float[] beta, float[] y, float[] mean, float[] rstd, bool silu = false)
     {
         int cg = c / groups;
         long cnt = (long)cg * hw;
@@ -36,9 +38,20 @@ static class CpuGroupNorm
                 if (Vector256.IsHardwareAccelerated)
                 {
                     Vector256<float> vm = Vector256.Create(m), va = Vector256.Create(a), vb = Vector256.Create(b);
-                    for (; i <= hw - 8; i += 8) ((Vector256.Create(xr.Slice(i, 8)) - vm) * va + vb).CopyTo(yr.Slice(i, 8)); // no FMA: bitwise the scalar tail's result
+                    if (silu)
+                        for (; i <= hw - 8; i += 8)
+                        {
+                            var v = (Vector256.Create(xr.Slice(i, 8)) - vm) * va + vb;
+                            (v / (Vector256<float>.One + Vector256.Exp(-v))).CopyTo(yr.Slice(i, 8));
+                        }
+                    else
+                        for (; i <= hw - 8; i += 8) ((Vector256.Create(xr.Slice(i, 8)) - vm) * va + vb).CopyTo(yr.Slice(i, 8)); // no FMA: bitwise the scalar tail's result
                 }
-                for (; i < hw; i++) yr[i] = (xr[i] - m) * a + b;
+                for (; i < hw; i++)
+                {
+                    float v = (xr[i] - m) * a + b;
+                    yr[i] = silu ? v / (1f + MathF.Exp(-v)) : v;
+                }
             }
         });
     }

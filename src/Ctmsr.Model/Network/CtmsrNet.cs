@@ -157,8 +157,7 @@ public sealed class CtmsrNet : Module
         }
         Tensor aux;
         using (cur)
-        using (var an = _auxNorm.Forward(cur))
-        using (var aa = F.Silu(an))
+        using (var aa = _auxNorm.ForwardSilu(cur))
             aux = _auxConv.Forward(aa);
         Keep("dec." + Res(0) + "_aux_conv", aux);
         // the upsampled input of each convolution is released before the activation is made: at x2 and x4 these are

@@ -41,8 +41,7 @@ public sealed class UNetBlock : Module
     public Tensor Forward(Tensor x, Tensor emb)
     {
         Tensor h;
-        using (var n0 = _norm0.Forward(x))
-        using (var a0 = F.Silu(n0))
+        using (var a0 = _norm0.ForwardSilu(x))
         {
             if (_up || _down) { using var r = Resample(a0); h = _conv0.Forward(r); }
             else h = _conv0.Forward(a0);
@@ -51,8 +50,7 @@ public sealed class UNetBlock : Module
         using (h)
         using (var e = _affine.Forward(emb))
         using (var he = F.AddPerChannel(h, e))
-        using (var n1 = _norm1.Forward(he))
-        using (var a1 = F.Silu(n1))
+        using (var a1 = _norm1.ForwardSilu(he))
         {
             if (Training && _dropout > 0)
             {

@@ -45,6 +45,39 @@ public sealed class BenchVerbTests
         Assert.That(root["notes"]!.AsArray().Select(n => n!.GetValue<string>()), Has.Some.Contains("--no-torch"));
     }
 
+    /// <summary>`--profile`: one profile per model case, each op with calls, seconds and a share; GEMM and conv rows carry
+    /// GFLOP/s, memory-bound rows GB/s; no timed rows; the per-op seconds do not exceed the step's wall time.</summary>
+    [Test]
+    public void ProfileJsonListsEveryOpOfEachCase()
+    {
+        var (code, stdout, stderr) = Ctmsr("bench", "--device", "cpu", "--profile", "--config", "tiny", "--lr", "16", "--repeat", "1", "--warmup", "0", "--json");
+        Assert.That(code, Is.EqualTo(0), stderr);
+        var dev = JsonNode.Parse(stdout)!["devices"]!.AsArray().Single()!;
+        Assert.That(dev["rows"]!.AsArray(), Is.Empty);
+        var profiles = dev["profiles"]!.AsArray().Select(p => p!.AsObject()).ToList();
+        Assert.That(profiles.Select(p => p["case"]!.GetValue<string>()), Is.EqualTo(new[] { "forward", "train step" }));
+        foreach (var p in profiles)
+        {
+            var ops = p["ops"]!.AsArray().Select(o => o!.AsObject()).ToDictionary(o => o["op"]!.GetValue<string>());
+            Assert.That(ops.Keys, Is.SupersetOf(new[] { "Conv2dForward 3x3", "WindowAttentionForward", "GroupNormSiluForward", "ActivationForward Gelu" }));
+            Assert.That(ops["Conv2dForward 3x3"]["gflops"], Is.Not.Null);
+            Assert.That(ops["CopyStrided"]["gbs"], Is.Not.Null);
+            Assert.That(ops.Values.Sum(o => o["seconds_per_step"]!.GetValue<double>()), Is.LessThanOrEqualTo(p["step_seconds"]!.GetValue<double>()));
+            Assert.That(ops.Values.All(o => o["calls_per_step"]!.GetValue<double>() >= 1));
+        }
+        // the train step's prediction runs with a tape: GroupNorm and SiLU there are the two recorded ops
+        var train = profiles[1]["ops"]!.AsArray().Select(o => o!["op"]!.GetValue<string>()).ToList();
+        Assert.That(train, Does.Contain("GroupNormBackward").And.Contain("ActivationBackward SiLU"));
+    }
+
+    [Test]
+    public void ProfileWithAChartIsAUsageError()
+    {
+        var (code, _, stderr) = Ctmsr("bench", "--profile", "--chart", "x.png", "--config", "tiny", "--lr", "16");
+        Assert.That(code, Is.EqualTo(2), stderr);
+        Assert.That(stderr, Does.Contain("--profile"));
+    }
+
     /// <summary>With torch present, every kernel row also carries the twin's rounds (the serve.py --lines session).</summary>
     [Test]
     public void KernelsAgainstTheTwinFillTheTorchColumns()

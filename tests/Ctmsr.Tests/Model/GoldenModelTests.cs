@@ -18,6 +18,35 @@ public sealed class GoldenModelTests(string device)
 {
     Backend CreateBackend() => TestDevices.OpenOrSkip(device);
 
+    /// <summary>The inference path (no tape: the fused GroupNorm+SiLU op) against the same fixture's output and activations.</summary>
+    [Test]
+    public void InferenceForwardWithoutATapeMatchesTheAuthorsCode()
+    {
+        using var fx = SafetensorsFile.Open(SharedData.Fixture("ctmsr_small.safetensors"));
+        var cfg = CtmsrConfig.FromMetadata(fx.Metadata);
+        using var ctx = new Context(CreateBackend());
+        var net = new CtmsrNet(ctx, cfg);
+        ModelWeights.Load(net, fx.ReadAll("param."));
+        net.Eval();
+        net.Capture = new();
+        using var noGrad = Tape.NoGrad();
+        using var scope = Tape.Scope();
+        var xh = fx.Get("input.x"); var lqh = fx.Get("input.lq");
+        var x = Tensor.From(ctx, xh.ToFloats(), xh.Shape);
+        var lq = Tensor.From(ctx, lqh.ToFloats(), lqh.Shape);
+        var d = Precond.D(net, x, fx.Floats("input.sigma"), lq);
+        var errors = new List<string>();
+        double e = FixtureVerifier.RelL2(d.ToArray(), fx.Floats("output.D"));
+        TestContext.Out.WriteLine($"output.D rel L2 {e:E2}");
+        if (e >= 1e-4) errors.Add($"output.D {e:E2}");
+        foreach (var name in fx.Names.Where(n => n.StartsWith("act.", StringComparison.Ordinal)))
+        {
+            double ea = FixtureVerifier.RelL2(net.Capture[name[4..]], fx.Floats(name));
+            if (ea >= 1e-4) errors.Add($"{name} {ea:E2}");
+        }
+        Assert.That(errors, Is.Empty);
+    }
+
     [Test]
     public void ForwardActivationsAndEveryGradientMatchTheAuthorsCode()
     {

@@ -48,6 +48,11 @@ public class InterceptingBackend(Backend inner) : ForwardingBackend(inner)
         Op("GroupNormForward", $"{n}x{c}x{hw} g{groups}", [x, gamma, beta], [y, mean, rstd],
             (be, f) => be.GroupNormForward(n, c, hw, groups, eps, f(x), f(gamma), f(beta), f(y), f(mean), f(rstd)));
 
+    public override void GroupNormSiluForward(int n, int c, int hw, int groups, float eps, DeviceBuffer x, DeviceBuffer gamma, DeviceBuffer beta,
+        DeviceBuffer y, DeviceBuffer mean, DeviceBuffer rstd) =>
+        Op("GroupNormSiluForward", $"{n}x{c}x{hw} g{groups}", [x, gamma, beta], [y, mean, rstd],
+            (be, f) => be.GroupNormSiluForward(n, c, hw, groups, eps, f(x), f(gamma), f(beta), f(y), f(mean), f(rstd)));
+
     public override void GroupNormBackward(int n, int c, int hw, int groups, DeviceBuffer x, DeviceBuffer gamma, DeviceBuffer mean, DeviceBuffer rstd,
         DeviceBuffer dy, DeviceBuffer dx, bool accumulate, DeviceBuffer dgamma, DeviceBuffer dbeta) =>
         Op("GroupNormBackward", $"{n}x{c}x{hw} g{groups}", [x, gamma, mean, rstd, dy], [dx, dgamma, dbeta],

@@ -1,0 +1,110 @@
+using System.Runtime.Intrinsics;
+
+namespace Ctmsr.Kernels.Cpu;
+
+/// <summary>
+/// GELU and LeakyReLU forward and backward, 8 floats at a time (the other activations stay in <see cref="CpuMath"/>'s
+/// scalar loop). LeakyReLU (x > 0 ? x : slope x) is bitwise the scalar loop's; its per-element switch ran at 0.4 GB/s,
+/// 4-7% of the tiny and small forwards (the two LeakyReLUs at the HR size).
+/// GELU(x) = 0.5 x (1 + erf(x / sqrt 2)), erf from the same Chebyshev-fitted erfc as <see cref="CpuMath.Erf"/>,
+/// evaluated in double lanes as there (Vector256.Exp in place of Math.Exp); GELU'(x) = 0.5 (1 + erf(x / sqrt 2)) +
+/// x exp(-x^2 / 2) / sqrt(2 pi). The scalar loop ran at ~0.1 GB/s, 8-16% of every config's forward (bench/RESULTS.md).
+/// SiLU is not here: with Vector256.Exp (float) in its forward, elementwise within 3e-7 of the float64 reference, the
+/// golden gradient test's error rose from 3e-6 to 9e-4 (bound 1e-3), unexplained yet; the fused GroupNorm+SiLU
+/// (inference only) does use it and its golden forward is unchanged.
+/// </summary>
+static class CpuActivation
+{
+    public static bool Handles(Activation act) => Vector256.IsHardwareAccelerated && act is Activation.Gelu or Activation.LeakyReLU;
+
+    public static void Forward(Activation act, float slope, float[] x, float[] y, int s, int e)
+    {
+        if (act == Activation.Gelu) { Forward(x, y, s, e); return; }
+        int i = s;
+        var vs = Vector256.Create(slope);
+        for (; i <= e - 8; i += 8)
+        {
+            var v = Vector256.Create(x.AsSpan(i, 8));
+            Vector256.ConditionalSelect(Vector256.GreaterThan(v, Vector256<float>.Zero), v, v * vs).CopyTo(y.AsSpan(i, 8));
+        }
+        for (; i < e; i++) y[i] = CpuMath.Act(act, slope, x[i]);
+    }
+
+    public static void Backward(Activation act, float slope, float[] x, float[] dy, float[] dx, bool accumulate, int s, int e)
+    {
+        if (act == Activation.Gelu) { Backward(x, dy, dx, accumulate, s, e); return; }
+        int i = s;
+        var vs = Vector256.Create(slope);
+        for (; i <= e - 8; i += 8)
+        {
+            var g = Vector256.ConditionalSelect(Vector256.GreaterThan(Vector256.Create(x.AsSpan(i, 8)), Vector256<float>.Zero), Vector256<float>.One, vs);
+            var d = Vector256.Create(dy.AsSpan(i, 8)) * g;
+            if (accumulate) d = Vector256.Create(dx.AsSpan(i, 8)) + d;
+            d.CopyTo(dx.AsSpan(i, 8));
+        }
+        for (; i < e; i++)
+        {
+            float d = dy[i] * CpuMath.ActGrad(act, slope, x[i]);
+            dx[i] = accumulate ? dx[i] + d : d;
+        }
+    }
+
+    const float InvSqrt2 = 0.70710678118654752f, InvSqrt2Pi = 0.3989422804014327f;
+
+    static void Forward(float[] x, float[] y, int s, int e)
+    {
+        int i = s;
+        for (; i <= e - 8; i += 8)
+        {
+            var v = Vector256.Create(x.AsSpan(i, 8));
+            (Vector256.Create(0.5f) * v * (Vector256<float>.One + Erf(v * Vector256.Create(InvSqrt2)))).CopyTo(y.AsSpan(i, 8));
+        }
+        for (; i < e; i++) y[i] = CpuMath.Act(Activation.Gelu, 0f, x[i]);
+    }
+
+    /// <summary>dx (=/+=) dy * GELU'(x) over [s, e).</summary>
+    static void Backward(float[] x, float[] dy, float[] dx, bool accumulate, int s, int e)
+    {
+        int i = s;
+        for (; i <= e - 8; i += 8)
+        {
+            var v = Vector256.Create(x.AsSpan(i, 8));
+            var g = Vector256.Create(0.5f) * (Vector256<float>.One + Erf(v * Vector256.Create(InvSqrt2)))
+                    + v * Vector256.Exp(Vector256.Create(-0.5f) * v * v) * Vector256.Create(InvSqrt2Pi);
+            var d = Vector256.Create(dy.AsSpan(i, 8)) * g;
+            if (accumulate) d = Vector256.Create(dx.AsSpan(i, 8)) + d;
+            d.CopyTo(dx.AsSpan(i, 8));
+        }
+        for (; i < e; i++)
+        {
+            float d = dy[i] * CpuMath.ActGrad(Activation.Gelu, 0f, x[i]);
+            dx[i] = accumulate ? dx[i] + d : d;
+        }
+    }
+
+    /// <summary>erf of 8 floats through two Vector256&lt;double&gt; halves (<see cref="CpuMath.Erf"/>'s formula and precision).</summary>
+    static Vector256<float> Erf(Vector256<float> xf)
+    {
+        var (lo, hi) = Vector256.Widen(xf);
+        return Vector256.Narrow(Erf(lo), Erf(hi));
+    }
+
+    static Vector256<double> Erf(Vector256<double> x)
+    {
+        var one = Vector256<double>.One;
+        var ax = Vector256.Abs(x);
+        var t = one / (one + Vector256.Create(0.5) * ax);
+        var p = Vector256.Create(0.17087277);
+        p = Vector256.Create(-0.82215223) + t * p;
+        p = Vector256.Create(1.48851587) + t * p;
+        p = Vector256.Create(-1.13520398) + t * p;
+        p = Vector256.Create(0.27886807) + t * p;
+        p = Vector256.Create(-0.18628806) + t * p;
+        p = Vector256.Create(0.09678418) + t * p;
+        p = Vector256.Create(0.37409196) + t * p;
+        p = Vector256.Create(1.00002368) + t * p;
+        var erfc = t * Vector256.Exp(-ax * ax - Vector256.Create(1.26551223) + t * p);
+        var r = one - erfc;
+        return Vector256.ConditionalSelect(Vector256.LessThan(x, Vector256<double>.Zero), -r, r);
+    }
+}
