@@ -14,7 +14,8 @@ static class BenchVerb
 {
     public static Command Create()
     {
-        var device = new Option<string?>("--device") { Description = $"auto, {DeviceRegistry.SpecForms()}, or all (every device `ctmsr devices` lists but the float64 reference); default: $CTMSR_DEVICE, else cpu" };
+        var device = new Option<string?>("--device") { Description = $"auto, {DeviceRegistry.SpecForms()}, several separated by commas (e.g. opencl,opencl-c: ILGPU next to the C dialect), or all (every device `ctmsr devices` lists but the float64 reference); default: $CTMSR_DEVICE, else cpu" };
+        var precision = PrecisionOption.Create();
         var what = new Option<string>("--what") { Description = "kernels, model or all", DefaultValueFactory = _ => "all" };
         var config = new Option<string>("--config") { Description = "x4 (the released model), small (the fixture's) or tiny (the shipped model's)", DefaultValueFactory = _ => "x4" };
         var batch = new Option<int?>("--batch") { Description = "batch size (default: kernels at 1, model cases at 1 and 4)" };
@@ -30,7 +31,7 @@ static class BenchVerb
         var chart = new Option<string?>("--chart") { Description = "also draw the results as a PNG bar chart to this file: PyTorch time over ours per case (or the fraction of the peak without the twin)" };
         var cmd = new Command("bench", "time kernels and the CTMSR model on each backend: GFLOP/s, fraction of the measured peak, peak resident memory, and the PyTorch twin and ONNX Runtime on the same shapes")
         {
-            device, what, config, batch, lr, torch, noTorch, noOnnx, json, repeat, warmup, gemm, budget, chart,
+            device, precision, what, config, batch, lr, torch, noTorch, noOnnx, json, repeat, warmup, gemm, budget, chart,
         };
         cmd.SetGuardedAction(r =>
         {
@@ -52,20 +53,22 @@ static class BenchVerb
             try { sizes = r.GetValue(gemm)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(int.Parse).ToArray(); }
             catch (FormatException) { throw new ArgumentException($"--gemm '{r.GetValue(gemm)}': give sizes as integers separated by commas, e.g. 512,1024"); }
             var spec = r.GetValue(device);
+            var prec = Precision.Parse(r.GetValue(precision));
             IReadOnlyList<string> devices;
             if (string.Equals(spec?.Trim(), "all", StringComparison.OrdinalIgnoreCase)) devices = DeviceRegistry.Enumerate().Where(e => !e.Provider.Oracle).SelectMany(e => e.Found.Devices).Select(d => d.Spec).ToList();
             else
             {
                 if (string.IsNullOrWhiteSpace(spec)) spec = Environment.GetEnvironmentVariable(Devices.EnvVar);
                 if (string.IsNullOrWhiteSpace(spec)) spec = "cpu";
-                // open it once here so a bad --device fails with the usual one-line message before any timing
-                using (DeviceOption.Open(spec)) { }
-                devices = [spec.Trim()];
+                devices = spec.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+                // open each once here so a bad --device (or a precision it cannot run) fails with the usual one-line message before any timing
+                foreach (var d in devices) using (DeviceOption.Open(d, r.GetValue(precision))) { }
             }
             var b = r.GetValue(batch);
             var options = new BenchOptions
             {
                 Devices = devices,
+                Precision = prec,
                 Kernels = w is "kernels" or "all",
                 Model = w is "model" or "all",
                 ConfigName = cfgName,

@@ -41,12 +41,13 @@ static class TrainVerb
         public readonly Option<DirectoryInfo?> Val = new("--val") { Description = "validation folder with gt/ and lq/ (matched by name): the EMA model's PSNR-Y is logged at every checkpoint" };
         public readonly Option<int?> ValLimit = new("--val-limit") { Description = "validation images to use (default all)" };
         public readonly Option<string?> Device = DeviceOption.Create();
+        public readonly Option<string?> Precision = PrecisionOption.Create();
         public readonly TrainDistributed.Options Distributed = new();
 
         /// <summary>Adds the options; <paramref name="curriculum"/> false leaves out CT's --s0/--s1 (align and distill have no curriculum).</summary>
         public void AddTo(Command c, bool curriculum = true)
         {
-            foreach (Option o in new Option[] { Data, Run, Resume, Iters, Batch, Crop, Config, Seed, Lr, S0, S1, EmaDecay, Accumulate, CheckpointEvery, Keep, Workers, Val, ValLimit, LpipsVgg, LpipsLin, Perceptual, PerceptualWeights, PerceptualWeight, Device })
+            foreach (Option o in new Option[] { Data, Run, Resume, Iters, Batch, Crop, Config, Seed, Lr, S0, S1, EmaDecay, Accumulate, CheckpointEvery, Keep, Workers, Val, ValLimit, LpipsVgg, LpipsLin, Perceptual, PerceptualWeights, PerceptualWeight, Device, Precision })
                 if (curriculum || (o != S0 && o != S1)) c.Options.Add(o);
             foreach (var o in Distributed.All) c.Options.Add(o);
         }
@@ -100,7 +101,7 @@ static class TrainVerb
         TrajectoryTrainOptions? trajectory, Func<Context, TrainerHooks, TrainerHooks>? moreHooks, TrainDistributed? dp)
     {
         bool leader = dp?.Leader ?? true;
-        using var ctx = new Context(DeviceOption.Open(dp is null ? r.GetValue(c.Device) : dp.DeviceSpec(r.GetValue(c.Device))));
+        using var ctx = new Context(DeviceOption.Open(dp is null ? r.GetValue(c.Device) : dp.DeviceSpec(r.GetValue(c.Device)), r.GetValue(c.Precision)));
         var reporter = new Reporter();
         var resume = r.GetValue(c.Resume);
         // a resumed run keeps its perceptual loss (config.json); only the weights file may be given again
