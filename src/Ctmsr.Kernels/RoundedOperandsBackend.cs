@@ -11,6 +11,10 @@ namespace Ctmsr.Kernels;
 public sealed class RoundedOperandsBackend(Backend inner, MatmulPrecision precision, bool ownsInner = true) : ForwardingBackend(inner, ownsInner)
 {
     MatmulPrecision current = precision;
+    int calls;
+
+    /// <summary>GEMM and convolution calls made through this backend so far (the n of the accuracy bound's sqrt(n)).</summary>
+    public int MatmulCalls => Volatile.Read(ref calls);
 
     public override string Name => $"{Inner.Name}+{Kernels.Precision.Name(current)}-emulated";
     public override string Description => $"{Inner.Description}; GEMM/convolution operands rounded to {Kernels.Precision.Name(current)} (tensor-core emulation)";
@@ -32,6 +36,7 @@ public sealed class RoundedOperandsBackend(Backend inner, MatmulPrecision precis
     public override void Gemm(bool transA, bool transB, int m, int n, int k, float alpha, DeviceBuffer a, long offA, int lda, long strideA,
         DeviceBuffer b, long offB, int ldb, long strideB, float beta, DeviceBuffer c, long offC, int ldc, long strideC, int batch)
     {
+        Interlocked.Increment(ref calls);
         if (current == MatmulPrecision.Fp32) { base.Gemm(transA, transB, m, n, k, alpha, a, offA, lda, strideA, b, offB, ldb, strideB, beta, c, offC, ldc, strideC, batch); return; }
         using var ra = Rounded(a);
         using var rb = Rounded(b);
@@ -40,6 +45,7 @@ public sealed class RoundedOperandsBackend(Backend inner, MatmulPrecision precis
 
     public override void Conv2dForward(in ConvShape s, DeviceBuffer x, DeviceBuffer w, DeviceBuffer? bias, DeviceBuffer y)
     {
+        Interlocked.Increment(ref calls);
         if (current == MatmulPrecision.Fp32) { base.Conv2dForward(s, x, w, bias, y); return; }
         using var rx = Rounded(x);
         using var rw = Rounded(w);
@@ -48,6 +54,7 @@ public sealed class RoundedOperandsBackend(Backend inner, MatmulPrecision precis
 
     public override void Conv2dBackwardData(in ConvShape s, DeviceBuffer dy, DeviceBuffer w, DeviceBuffer dx, bool accumulate)
     {
+        Interlocked.Increment(ref calls);
         if (current == MatmulPrecision.Fp32) { base.Conv2dBackwardData(s, dy, w, dx, accumulate); return; }
         using var rdy = Rounded(dy);
         using var rw = Rounded(w);
@@ -56,6 +63,7 @@ public sealed class RoundedOperandsBackend(Backend inner, MatmulPrecision precis
 
     public override void Conv2dBackwardWeight(in ConvShape s, DeviceBuffer x, DeviceBuffer dy, DeviceBuffer dw, DeviceBuffer? db)
     {
+        Interlocked.Increment(ref calls);
         if (current == MatmulPrecision.Fp32) { base.Conv2dBackwardWeight(s, x, dy, dw, db); return; }
         using (var rx = Rounded(x))
         using (var rdy = Rounded(dy))
