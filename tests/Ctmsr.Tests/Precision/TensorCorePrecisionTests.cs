@@ -146,6 +146,19 @@ public sealed class TensorCorePrecisionTests
         return counter.MatmulCalls;
     }
 
+    /// <summary>The control: with fp32 the decorator changes nothing, so the measured errors are the rounding's alone
+    /// (the run is deterministic, forward and backward).</summary>
+    [Test]
+    public void Fp32ThroughTheEmulationIsBitIdentical()
+    {
+        var e = PrecisionAccuracy.RandomModel(() => new CpuBackend(), CtmsrConfig.Tiny, 16, MatmulPrecision.Fp32, gradients: true);
+        TestContext.Out.WriteLine($"tiny LR 16 fp32: D {e.Output:E2}, dx {e.InputGrad:E2}, param grads {e.ParamGrads:E2}; {e.MatmulCalls} GEMM/conv calls");
+        Assert.That(e.Output, Is.Zero);
+        Assert.That(e.InputGrad, Is.Zero);
+        Assert.That(e.ParamGrads, Is.Zero);
+        Assert.That(e.MatmulCalls, Is.GreaterThan(0));
+    }
+
     /// <summary>The released x4 configuration at LR 64 (HR 256), random weights: the figures in bench/RESULTS.md. Minutes
     /// on two cores, so explicit: dotnet test ... --filter "FullyQualifiedName~TensorCorePrecisionTests.X4"</summary>
     [Explicit("a measurement: minutes on the CPU")]
