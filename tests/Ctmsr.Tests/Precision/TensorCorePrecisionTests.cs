@@ -1,5 +1,6 @@
 using Ctmsr.Autograd;
 using Ctmsr.Kernels;
+using Ctmsr.Kernels.Conformance;
 using Ctmsr.Kernels.Cpu;
 using Ctmsr.Kernels.Ilgpu;
 using Ctmsr.Model.Network;
@@ -144,6 +145,42 @@ public sealed class TensorCorePrecisionTests
         }
         foreach (var (_, t, _) in net.StateDict()) t.Dispose();
         return counter.MatmulCalls;
+    }
+
+    /// <summary>
+    /// `selfcheck --precision` on a GPU holds the tensor-core kernels to float32 bounds against a reference that multiplies
+    /// the same rounded operands. Here the device under test is the CPU behind the emulation: its GEMM/convolution cases pass
+    /// at those bounds, and against the plain float64 reference the same outputs are off by bf16's rounding (far above them),
+    /// so the conformance harness really switches its oracle.
+    /// </summary>
+    [Test]
+    public void ConformanceAtBf16ComparesAgainstTheRoundedReference()
+    {
+        using var dut = new RoundedOperandsBackend(new CpuBackend(), MatmulPrecision.Bf16);
+        var cases = OpConformance.Cases.Where(c => c.Op is "Gemm" or "Conv2dForward" or "Conv2dBackwardData" or "Conv2dBackwardWeight").ToList();
+        Assert.That(cases, Has.Count.GreaterThan(10));
+        var failed = OpConformance.Run(dut, cases).Where(r => !r.Pass).Select(r => $"{r.Case}: {r.Error:E2} (bound {r.Case.Tolerance:0e0}) {r.Failure}").ToList();
+        Assert.That(failed, Is.Empty);
+        using var plain = new Kernels.Reference.ReferenceBackend();
+        var gemm = cases.First(c => c.Op == "Gemm");
+        double off = OpConformance.Run(dut, plain, gemm).Error;
+        TestContext.Out.WriteLine($"{gemm} at bf16 against the unrounded float64 reference: {off:E2}");
+        Assert.That(off, Is.GreaterThan(1e-4), "bf16 operands should be visibly off the unrounded reference");
+    }
+
+    /// <summary>ILGPU on OpenCL has no tensor-core kernels (CudaAsm / mma are PTX only): it refuses, naming the device.</summary>
+    [Test]
+    public void IlgpuOpenClRefusesTf32AndBf16()
+    {
+        Backend be;
+        try { be = Devices.Create("opencl", MatmulPrecision.Fp32); }
+        catch (DeviceUnavailableException e) { Assert.Ignore($"no ILGPU OpenCL device: {e.Message}"); return; }
+        using (be)
+        {
+            Assert.That(be.PrecisionUnsupported(MatmulPrecision.Bf16), Does.Contain("'opencl:0'").And.Contain("--precision fp32"));
+            Assert.Throws<ArgumentException>(() => be.SetPrecision(MatmulPrecision.Tf32));
+            Assert.That(be.Precision, Is.EqualTo(MatmulPrecision.Fp32));
+        }
     }
 
     /// <summary>The control: with fp32 the decorator changes nothing, so the measured errors are the rounding's alone
