@@ -61,8 +61,9 @@ static class BenchVerb
                 if (string.IsNullOrWhiteSpace(spec)) spec = Environment.GetEnvironmentVariable(Devices.EnvVar);
                 if (string.IsNullOrWhiteSpace(spec)) spec = "cpu";
                 devices = spec.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-                // open each once here so a bad --device (or a precision it cannot run) fails with the usual one-line message before any timing
-                foreach (var d in devices) using (DeviceOption.Open(d, r.GetValue(precision))) { }
+                // open each once here so a bad --device (or, for one device, a precision it cannot run) fails with the usual
+                // one-line message before any timing; in a list, a device that refuses the precision is skipped with a note
+                foreach (var d in devices) using (DeviceOption.Open(d, devices.Count == 1 ? r.GetValue(precision) : null)) { }
             }
             var b = r.GetValue(batch);
             var options = new BenchOptions
