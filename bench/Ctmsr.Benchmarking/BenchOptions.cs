@@ -7,6 +7,9 @@ public sealed record BenchOptions
 {
     /// <summary>Device specs for <see cref="Ctmsr.Kernels.Devices.Create"/>, e.g. ["cpu", "opencl:0"].</summary>
     public IReadOnlyList<string> Devices { get; init; } = ["cpu"];
+    /// <summary>GEMM/convolution arithmetic of every device (tf32/bf16: tensor cores; devices without them are skipped
+    /// under `--device all`).</summary>
+    public Ctmsr.Kernels.MatmulPrecision Precision { get; init; } = Ctmsr.Kernels.MatmulPrecision.Fp32;
     public bool Kernels { get; init; } = true;
     public bool Model { get; init; } = true;
     public string ConfigName { get; init; } = "x4";

@@ -24,7 +24,7 @@ public static class BenchReport
         sb.AppendLine($"# ctmsr bench ({r.Started:yyyy-MM-dd HH:mm})");
         sb.AppendLine();
         sb.AppendLine($"Machine: {r.Machine}; load average {r.LoadBefore} before, {r.LoadAfter} after.");
-        sb.AppendLine($"Config {o.ConfigName} ({o.Config}); kernels at batch {o.Batches[0]}, LR {o.LrSize}x{o.LrSize}; " +
+        sb.AppendLine($"Config {o.ConfigName} ({o.Config}); GEMM/convolution precision {Ctmsr.Kernels.Precision.Name(o.Precision)}; kernels at batch {o.Batches[0]}, LR {o.LrSize}x{o.LrSize}; " +
                       $"median of {o.Repeat} {(o.Repeat == 1 ? "round" : "rounds")} (kernels: per-call time of rounds sharing a {N(o.KernelBudget, "0.##")} s budget; model: single steps after {o.Warmup} untimed {(o.Warmup == 1 ? "step" : "steps")}).");
         sb.AppendLine(r.TorchVersion is null ? "PyTorch: not measured." : $"PyTorch {r.TorchVersion} twin (bench/twin), {Ctmsr.Kernels.Cpu.CpuThreads.Limit} threads, timed in the same run (kernel rounds alternate with ours; model cases right after ours); \"vs torch\" = torch time / our time (above 1: we are faster).");
         if (r.OnnxVersion is not null)

@@ -39,8 +39,8 @@ public static class BenchRunner
         foreach (var spec in o.Devices)
         {
             Backend be;
-            try { be = Devices.Create(spec); }
-            catch (DeviceUnavailableException e) when (o.Devices.Count > 1)
+            try { be = Devices.Create(spec, o.Precision); }
+            catch (Exception e) when (o.Devices.Count > 1 && e is DeviceUnavailableException or ArgumentException)
             {
                 result.Notes.Add($"{spec} skipped: {e.Message}");
                 continue;

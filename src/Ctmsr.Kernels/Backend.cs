@@ -29,6 +29,27 @@ public abstract class Backend : IDisposable
     /// An allocation that does not fit raises <see cref="DeviceOutOfMemoryException"/>.</summary>
     public virtual DeviceMemoryInfo Memory => DeviceMemoryInfo.Unknown;
 
+    // ---- matmul precision (the op surface's one setting: what GEMM and convolution multiply) ----
+    MatmulPrecision precision;
+
+    /// <summary>The arithmetic of <see cref="Gemm"/> and the convolution passes; <see cref="MatmulPrecision.Fp32"/>
+    /// until <see cref="SetPrecision"/> changes it.</summary>
+    public virtual MatmulPrecision Precision => precision;
+
+    /// <summary>Why this backend cannot run <paramref name="p"/> (one line: cause and fix), or null when it can. Fp32 is
+    /// always supported; a backend with tensor-core kernels overrides this.</summary>
+    public virtual string? PrecisionUnsupported(MatmulPrecision p) => p == MatmulPrecision.Fp32 ? null
+        : $"--precision {Kernels.Precision.Name(p)} needs tensor cores, and device '{Name}' has none: use --precision fp32, " +
+          "or --device cuda on an NVIDIA GPU of compute capability 8.0 or newer (A100, RTX 30xx, H100)";
+
+    /// <summary>Selects <paramref name="p"/> for every later GEMM and convolution; throws <see cref="ArgumentException"/>
+    /// with <see cref="PrecisionUnsupported"/>'s message when this backend cannot run it.</summary>
+    public virtual void SetPrecision(MatmulPrecision p)
+    {
+        if (PrecisionUnsupported(p) is { } why) throw new ArgumentException(why);
+        precision = p;
+    }
+
     // ---- linear algebra ----
     /// <summary>
     /// Row-major strided batched GEMM: for b in [0, batch):

@@ -21,12 +21,20 @@ public static class Devices
     /// prefix (case-insensitive). Null or empty reads $CTMSR_DEVICE, then defaults to "cpu".
     /// Throws <see cref="DeviceUnavailableException"/> (one line: cause and fix) when the device cannot be opened.
     /// </summary>
-    public static Backend Create(string? spec)
+    public static Backend Create(string? spec) => Create(spec, MatmulPrecision.Fp32);
+
+    /// <summary>As <see cref="Create(string?)"/>, with GEMM and convolution at <paramref name="precision"/>; a device that
+    /// cannot run it is closed again and an <see cref="ArgumentException"/> says why and what to use instead.</summary>
+    public static Backend Create(string? spec, MatmulPrecision precision)
     {
         if (string.IsNullOrWhiteSpace(spec)) spec = Environment.GetEnvironmentVariable(EnvVar);
         if (string.IsNullOrWhiteSpace(spec)) spec = "cpu";
         if (spec.Trim().Equals("auto", StringComparison.OrdinalIgnoreCase)) spec = Auto();
-        return DeviceRegistry.Open(spec);
+        var backend = DeviceRegistry.Open(spec);
+        if (precision == MatmulPrecision.Fp32) return backend;
+        try { backend.SetPrecision(precision); }
+        catch { backend.Dispose(); throw; }
+        return backend;
     }
 
     /// <summary>

@@ -11,6 +11,9 @@ public class ForwardingBackend(Backend inner, bool ownsInner = true) : Backend
     public override string Name => Inner.Name;
     public override string Description => Inner.Description;
     public override DeviceMemoryInfo Memory => Inner.Memory;
+    public override MatmulPrecision Precision => Inner.Precision;
+    public override string? PrecisionUnsupported(MatmulPrecision p) => Inner.PrecisionUnsupported(p);
+    public override void SetPrecision(MatmulPrecision p) => Inner.SetPrecision(p);
     public override DeviceBuffer Allocate(long count) => Inner.Allocate(count);
     public override void Upload(ReadOnlySpan<float> src, DeviceBuffer dst, long dstOffset = 0) => Inner.Upload(src, dst, dstOffset);
     public override void Download(DeviceBuffer src, Span<float> dst, long srcOffset = 0) => Inner.Download(src, dst, srcOffset);

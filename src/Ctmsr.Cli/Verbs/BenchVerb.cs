@@ -14,7 +14,8 @@ static class BenchVerb
 {
     public static Command Create()
     {
-        var device = new Option<string?>("--device") { Description = $"auto, {DeviceRegistry.SpecForms()}, or all (every device `ctmsr devices` lists but the float64 reference); default: $CTMSR_DEVICE, else cpu" };
+        var device = new Option<string?>("--device") { Description = $"auto, {DeviceRegistry.SpecForms()}, several separated by commas (e.g. opencl,opencl-c: ILGPU next to the C dialect), or all (every device `ctmsr devices` lists but the float64 reference); default: $CTMSR_DEVICE, else cpu" };
+        var precision = PrecisionOption.Create();
         var what = new Option<string>("--what") { Description = "kernels, model or all", DefaultValueFactory = _ => "all" };
         var config = new Option<string>("--config") { Description = "x4 (the released model), small (the fixture's) or tiny (the shipped model's)", DefaultValueFactory = _ => "x4" };
         var batch = new Option<int?>("--batch") { Description = "batch size (default: kernels at 1, model cases at 1 and 4)" };
@@ -32,7 +33,7 @@ static class BenchVerb
         var profile = new Option<bool>("--profile") { Description = "instead of timing against the peers, profile the model forward and train step per op: calls, ms, share of the step, GFLOP/s or GB/s (batch 1 unless --batch)" };
         var cmd = new Command("bench", "time kernels and the CTMSR model on each backend: GFLOP/s, fraction of the measured peak, peak resident memory, and the PyTorch twin and ONNX Runtime on the same shapes")
         {
-            device, what, config, batch, lr, torch, noTorch, noOnnx, json, repeat, warmup, gemm, budget, chart, threads, profile,
+            device, precision, what, config, batch, lr, torch, noTorch, noOnnx, json, repeat, warmup, gemm, budget, chart, threads, profile,
         };
         cmd.SetGuardedAction(r =>
         {
@@ -55,15 +56,17 @@ static class BenchVerb
             try { sizes = r.GetValue(gemm)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(int.Parse).ToArray(); }
             catch (FormatException) { throw new ArgumentException($"--gemm '{r.GetValue(gemm)}': give sizes as integers separated by commas, e.g. 512,1024"); }
             var spec = r.GetValue(device);
+            var prec = Precision.Parse(r.GetValue(precision));
             IReadOnlyList<string> devices;
             if (string.Equals(spec?.Trim(), "all", StringComparison.OrdinalIgnoreCase)) devices = DeviceRegistry.Enumerate().Where(e => !e.Provider.Oracle).SelectMany(e => e.Found.Devices).Select(d => d.Spec).ToList();
             else
             {
                 if (string.IsNullOrWhiteSpace(spec)) spec = Environment.GetEnvironmentVariable(Devices.EnvVar);
                 if (string.IsNullOrWhiteSpace(spec)) spec = "cpu";
-                // open it once here so a bad --device fails with the usual one-line message before any timing
-                using (DeviceOption.Open(spec)) { }
-                devices = [spec.Trim()];
+                devices = spec.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+                // open each once here so a bad --device (or, for one device, a precision it cannot run) fails with the usual
+                // one-line message before any timing; in a list, a device that refuses the precision is skipped with a note
+                foreach (var d in devices) using (DeviceOption.Open(d, devices.Count == 1 ? r.GetValue(precision) : null)) { }
             }
             var b = r.GetValue(batch);
             bool prof = r.GetValue(profile);
@@ -71,6 +74,7 @@ static class BenchVerb
             var options = new BenchOptions
             {
                 Devices = devices,
+                Precision = prec,
                 Kernels = w is "kernels" or "all",
                 Model = w is "model" or "all",
                 ConfigName = cfgName,

@@ -43,12 +43,13 @@ static class TrainVerb
         public readonly Option<double?> CleanFraction = new("--clean-fraction") { Description = "fraction of training pairs made by clean MATLAB-style bicubic x1/4 instead of the Real-ESRGAN degradation (default 0, the paper's; e.g. 0.5 for a model that must also serve clean bicubic inputs)" };
         public readonly Option<string?> Device = DeviceOption.Create();
         public readonly Option<string?> Threads = ThreadsOption.Create();
+        public readonly Option<string?> Precision = PrecisionOption.Create();
         public readonly TrainDistributed.Options Distributed = new();
 
         /// <summary>Adds the options; <paramref name="curriculum"/> false leaves out CT's --s0/--s1 (align and distill have no curriculum).</summary>
         public void AddTo(Command c, bool curriculum = true)
         {
-            foreach (Option o in new Option[] { Data, Run, Resume, Iters, Batch, Crop, Config, Seed, Lr, S0, S1, EmaDecay, Accumulate, CheckpointEvery, Keep, Workers, Val, ValLimit, LpipsVgg, LpipsLin, Perceptual, PerceptualWeights, PerceptualWeight, CleanFraction, Device, Threads })
+            foreach (Option o in new Option[] { Data, Run, Resume, Iters, Batch, Crop, Config, Seed, Lr, S0, S1, EmaDecay, Accumulate, CheckpointEvery, Keep, Workers, Val, ValLimit, LpipsVgg, LpipsLin, Perceptual, PerceptualWeights, PerceptualWeight, CleanFraction, Device, Threads, Precision })
                 if (curriculum || (o != S0 && o != S1)) c.Options.Add(o);
             foreach (var o in Distributed.All) c.Options.Add(o);
         }
@@ -103,7 +104,7 @@ static class TrainVerb
         TrajectoryTrainOptions? trajectory, Func<Context, TrainerHooks, TrainerHooks>? moreHooks, TrainDistributed? dp)
     {
         bool leader = dp?.Leader ?? true;
-        using var ctx = new Context(DeviceOption.Open(dp is null ? r.GetValue(c.Device) : dp.DeviceSpec(r.GetValue(c.Device))));
+        using var ctx = new Context(DeviceOption.Open(dp is null ? r.GetValue(c.Device) : dp.DeviceSpec(r.GetValue(c.Device)), r.GetValue(c.Precision)));
         var reporter = new Reporter();
         var resume = r.GetValue(c.Resume);
         // a resumed run keeps its perceptual loss (config.json); only the weights file may be given again

@@ -42,10 +42,11 @@ static class UpscaleVerb
         var sampling = new SamplerFlags();
         var device = DeviceOption.Create();
         var threads = ThreadsOption.Create();
+        var precision = PrecisionOption.Create();
         var cmd = new Command("upscale", "x4 super-resolution of images (one step; tiled; PNG, JPEG, WebP or TIFF output; '-' reads stdin or writes stdout)")
         {
             input, output, weights, seed, tile, overlap, blend, colorFix, alpha, format, quality, maxPixels, maxMemory, tta, outScale, outWidth, bitDepth,
-            recursive, skipExisting, overwrite, json, device, threads,
+            recursive, skipExisting, overwrite, json, device, threads, precision,
         };
         sampling.AddTo(cmd);
         // the parser's own errors (a missing option value, an unknown option) are usage errors for Program, like every verb's
@@ -108,7 +109,7 @@ static class UpscaleVerb
 
             bool asJson = r.GetValue(json);
             var sw = System.Diagnostics.Stopwatch.StartNew();
-            using var up = Upscaler.Load(w, DeviceOption.Open(r.GetValue(device)), options);
+            using var up = Upscaler.Load(w, DeviceOption.Open(r.GetValue(device), r.GetValue(precision)), options);
             string tileText = options.Tile is int ft ? $"{ft}" : "auto";
             if (asJson) Emit(new { @event = "model", config = up.Config.ToString(), device = up.DeviceName, ms = sw.Elapsed.TotalMilliseconds, tile = tileText, steps = options.Steps, images = jobs.Count });
             else Console.Error.WriteLine($"model {up.Config} on {up.DeviceName}, loaded in {sw.Elapsed.TotalSeconds:0.0} s; tile {tileText}, {options.Sampling.Describe()}, {jobs.Count} image(s)");

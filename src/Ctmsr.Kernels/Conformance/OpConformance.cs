@@ -52,11 +52,22 @@ public static partial class OpConformance
     /// <summary>Runs <paramref name="cases"/> (default: all) on <paramref name="backend"/>, one result per case.</summary>
     public static IEnumerable<OpResult> Run(Backend backend, IEnumerable<OpCase>? cases = null)
     {
-        var oracle = new ReferenceBackend();
+        using var oracle = OracleFor(backend);
         foreach (var c in cases ?? Cases) yield return Run(backend, oracle, c);
     }
 
-    public static OpResult Run(Backend backend, ReferenceBackend oracle, OpCase c)
+    /// <summary>
+    /// The float64 reference for <paramref name="backend"/>: at tf32/bf16 precision it multiplies the same rounded operands
+    /// (<see cref="RoundedOperandsBackend"/> over the reference), so a tensor-core GEMM or convolution is held to the float32
+    /// bounds of its accumulation, which checks its fragment layouts exactly rather than against bf16's 4e-3 noise.
+    /// </summary>
+    public static Backend OracleFor(Backend backend) => backend.Precision == MatmulPrecision.Fp32
+        ? new ReferenceBackend()
+        : new RoundedOperandsBackend(new ReferenceBackend(), backend.Precision);
+
+    /// <summary>Runs case <paramref name="c"/> on <paramref name="backend"/> against <paramref name="oracle"/>, a
+    /// <see cref="ReferenceBackend"/> or a decorator over one (<see cref="OracleFor"/>).</summary>
+    public static OpResult Run(Backend backend, Backend oracle, OpCase c)
     {
         var data = c.Inputs.Select((n, i) => c.Input?.Invoke(i) ?? Random(n, 100 + i)).ToArray();
         var pre = c.Outputs.Select((n, i) => Random(n, 200 + i)).ToArray();

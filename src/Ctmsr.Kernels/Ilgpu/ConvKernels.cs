@@ -21,7 +21,7 @@ static class ConvKernels
     public readonly record struct Consts(int K, int Stride, int Pad);
 
     /// <summary>im2col element of row p = (ci, ky, kx) and column j = (nb, oy, ox).</summary>
-    static float Im2Col(ArrayView<float> x, Geometry g, Consts c, int p, int j)
+    internal static float Im2Col(ArrayView<float> x, Geometry g, Consts c, int p, int j)
     {
         int kk = c.K * c.K, pixels = g.OH * g.OW;
         int nb = j / pixels, pix = j % pixels;
@@ -32,7 +32,7 @@ static class ConvKernels
     }
 
     /// <summary>dY gathered for input position j = (nb, iy, ix) and row p = (co, ky, kx).</summary>
-    static float DyGather(ArrayView<float> dy, Geometry g, Consts c, int p, int j)
+    internal static float DyGather(ArrayView<float> dy, Geometry g, Consts c, int p, int j)
     {
         int kk = c.K * c.K, hw = g.H * g.W;
         int co = p / kk, r = p % kk;
@@ -44,7 +44,7 @@ static class ConvKernels
         return dy[(((long)nb * g.Cout + co) * g.OH + oy) * g.OW + ox];
     }
 
-    struct ForwardSource : ITileSource
+    internal struct ForwardSource : ITileSource
     {
         public ArrayView<float> X, Wt;
         public Geometry G;
@@ -58,7 +58,7 @@ static class ConvKernels
         public readonly float B(int p, int j) => Im2Col(X, G, C, p, j);
     }
 
-    struct BackwardData : ITileSource
+    internal struct BackwardData : ITileSource
     {
         public ArrayView<float> Dy, Wt;
         public Geometry G;
@@ -76,7 +76,7 @@ static class ConvKernels
         public readonly float B(int p, int j) => DyGather(Dy, G, C, p, j);
     }
 
-    struct BackwardWeight : ITileSource
+    internal struct BackwardWeight : ITileSource
     {
         public ArrayView<float> X, Dy;
         public Geometry G;
@@ -207,7 +207,11 @@ public sealed partial class IlgpuBackend
         long cols = (long)s.N * s.OutH * s.OutW;
         if (cols == 0 || s.Cout == 0) return;
         var cfg = Tiles(Ceil(cols, TileGemm.TN), Ceil(s.Cout, TileGemm.TM), 1);
-        if (HasFloat64)
+        if (Precision == MatmulPrecision.Tf32)
+            Launch(TensorCoreKernels.ConvForwardTf32, cfg, V(x), V(w), V(bias ?? w), V(y), Geo(s, bias is not null), Consts(s));
+        else if (Precision == MatmulPrecision.Bf16)
+            Launch(TensorCoreKernels.ConvForwardBf16, cfg, V(x), V(w), V(bias ?? w), V(y), Geo(s, bias is not null), Consts(s));
+        else if (HasFloat64)
             Launch(ConvKernels.ConvForward, cfg, V(x), V(w), V(bias ?? w), V(y), Geo(s, bias is not null), Consts(s));
         else
             Launch(ConvKernels.ConvForwardF32, cfg, V(x), V(w), V(bias ?? w), V(y), Geo(s, bias is not null), Consts(s));
@@ -218,8 +222,14 @@ public sealed partial class IlgpuBackend
         s.CheckBackwardData(dy, w, dx);
         long cols = (long)s.N * s.H * s.W;
         if (cols == 0 || s.Cin == 0) return;
-        Launch(ConvKernels.ConvBackwardData, Tiles(Ceil(cols, TileGemm.TN), Ceil(s.Cin, TileGemm.TM), 1),
-            V(dy), V(w), V(dx), Geo(s, accumulate: accumulate), Consts(s));
+        var cfg = Tiles(Ceil(cols, TileGemm.TN), Ceil(s.Cin, TileGemm.TM), 1);
+        var geo = Geo(s, accumulate: accumulate);
+        switch (Precision)
+        {
+            case MatmulPrecision.Tf32: Launch(TensorCoreKernels.ConvBackwardDataTf32, cfg, V(dy), V(w), V(dx), geo, Consts(s)); break;
+            case MatmulPrecision.Bf16: Launch(TensorCoreKernels.ConvBackwardDataBf16, cfg, V(dy), V(w), V(dx), geo, Consts(s)); break;
+            default: Launch(ConvKernels.ConvBackwardData, cfg, V(dy), V(w), V(dx), geo, Consts(s)); break;
+        }
     }
 
     public override void Conv2dBackwardWeight(in ConvShape s, DeviceBuffer x, DeviceBuffer dy, DeviceBuffer dw, DeviceBuffer? db)
@@ -227,8 +237,13 @@ public sealed partial class IlgpuBackend
         s.CheckBackwardWeight(x, dy, dw, db);
         int kdim = s.Cin * s.K * s.K;
         if (s.Cout == 0) return;
-        Launch(ConvKernels.ConvBackwardWeight, Tiles(Ceil(kdim, TileGemm.TN), Ceil(s.Cout, TileGemm.TM), 1),
-            V(x), V(dy), V(dw), Geo(s), Consts(s));
+        var cfg = Tiles(Ceil(kdim, TileGemm.TN), Ceil(s.Cout, TileGemm.TM), 1);
+        switch (Precision)
+        {
+            case MatmulPrecision.Tf32: Launch(TensorCoreKernels.ConvBackwardWeightTf32, cfg, V(x), V(dy), V(dw), Geo(s), Consts(s)); break;
+            case MatmulPrecision.Bf16: Launch(TensorCoreKernels.ConvBackwardWeightBf16, cfg, V(x), V(dy), V(dw), Geo(s), Consts(s)); break;
+            default: Launch(ConvKernels.ConvBackwardWeight, cfg, V(x), V(dy), V(dw), Geo(s), Consts(s)); break;
+        }
         if (db is not null)
             Launch(ConvKernels.ConvBiasGrad, PerItem(s.Cout), V(dy), V(db), Geo(s));
     }

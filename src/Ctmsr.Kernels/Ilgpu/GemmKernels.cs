@@ -17,7 +17,7 @@ static class GemmKernels
         public long OffA, StrideA, OffB, StrideB, OffC, StrideC;
     }
 
-    struct Source : ITileSource
+    internal struct Source : ITileSource
     {
         public ArrayView<float> AV, BV;
         public long OffA, OffB;
@@ -86,7 +86,13 @@ public sealed partial class IlgpuBackend
             chunk.OffA += b0 * strideA;
             chunk.OffB += b0 * strideB;
             chunk.OffC += b0 * strideC;
-            Launch(GemmKernels.Gemm, Tiles(Ceil(n, TileGemm.TN), Ceil(m, TileGemm.TM), Math.Min(MaxZ, batch - b0)), V(a), V(b), V(c), chunk, trans);
+            var grid = Tiles(Ceil(n, TileGemm.TN), Ceil(m, TileGemm.TM), Math.Min(MaxZ, batch - b0));
+            switch (Precision)
+            {
+                case MatmulPrecision.Tf32: Launch(TensorCoreKernels.GemmTf32, grid, V(a), V(b), V(c), chunk, trans); break;
+                case MatmulPrecision.Bf16: Launch(TensorCoreKernels.GemmBf16, grid, V(a), V(b), V(c), chunk, trans); break;
+                default: Launch(GemmKernels.Gemm, grid, V(a), V(b), V(c), chunk, trans); break;
+            }
         }
     }
 }

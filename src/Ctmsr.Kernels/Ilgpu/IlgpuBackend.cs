@@ -51,6 +51,21 @@ public sealed partial class IlgpuBackend : Backend
     public override string Description => $"{Device.Name} (ILGPU {Device.Kind}, {Device.Memory / (1024.0 * 1024 * 1024):F1} GiB, " +
                                           $"{Device.ComputeUnits} compute units, {Device.Driver})";
 
+    /// <summary>Tf32 and bf16 run the tensor-core kernels (<see cref="TensorCoreKernels"/>): CUDA devices of compute
+    /// capability 8.0 or newer only (mma.sync with tf32/bf16 operands is sm_80; OpenCL cannot express it).</summary>
+    public override string? PrecisionUnsupported(MatmulPrecision p)
+    {
+        if (p == MatmulPrecision.Fp32) return null;
+        if (acc is CudaAccelerator cuda)
+        {
+            var arch = cuda.Architecture;
+            if (arch.Major >= 8) return null;
+            return $"--precision {Kernels.Precision.Name(p)} needs tensor cores of compute capability 8.0 or newer, and device '{Name}' ({Device.Name}) " +
+                   $"is sm_{arch.Major}{arch.Minor}: use --precision fp32";
+        }
+        return base.PrecisionUnsupported(p);
+    }
+
     long liveBytes;
 
     /// <summary>Total from the accelerator; used is this backend's live buffers; free is their difference (ILGPU does

@@ -35,6 +35,7 @@ public static class IlgpuDevices
             .Optimize(OptimizationLevel.O2)
             .EnableAlgorithms());
         KernelMath.Register(ctx);
+        TensorCore.Register(ctx);
         var list = new List<IlgpuDevice>();
         int i = 0;
         foreach (var d in ctx.GetCudaDevices())

@@ -26,24 +26,12 @@ static class TileGemm
         where TSrc : struct, ITileSource
     {
         int tid = Group.IdxX, tx = tid % TX, ty = tid / TX;
-        int m = src.M, n = src.N, k = src.K;
-        bool aIFast = src.AIFast, bJFast = src.BJFast;
+        int k = src.K;
         var acc = new Tile4x4();
         var err = new Tile4x4();
         for (int k0 = 0; k0 < k; k0 += TK)
         {
-            for (int e = tid; e < TM * TK; e += Threads)
-            {
-                int ii = aIFast ? e % TM : e / TK, pp = aIFast ? e / TM : e % TK;
-                int gi = m0 + ii, gp = k0 + pp;
-                sa[pp * TM + ii] = gi < m && gp < k ? src.A(gi, gp) : 0f;
-            }
-            for (int e = tid; e < TN * TK; e += Threads)
-            {
-                int jj = bJFast ? e % TN : e / TK, pp = bJFast ? e / TN : e % TK;
-                int gj = n0 + jj, gp = k0 + pp;
-                sb[pp * TN + jj] = gj < n && gp < k ? src.B(gp, gj) : 0f;
-            }
+            Stage(src, m0, n0, k0, sa, sb);
             Group.Barrier();
             var part = new Tile4x4();
             part = Step(part, sa, sb, 0, ty, tx);
@@ -78,23 +66,11 @@ static class TileGemm
         where TSrc : struct, ITileSource
     {
         int tid = Group.IdxX, tx = tid % TX, ty = tid / TX;
-        int m = src.M, n = src.N, k = src.K;
-        bool aIFast = src.AIFast, bJFast = src.BJFast;
+        int k = src.K;
         var acc = new DTile4x4();
         for (int k0 = 0; k0 < k; k0 += TK)
         {
-            for (int e = tid; e < TM * TK; e += Threads)
-            {
-                int ii = aIFast ? e % TM : e / TK, pp = aIFast ? e / TM : e % TK;
-                int gi = m0 + ii, gp = k0 + pp;
-                sa[pp * TM + ii] = gi < m && gp < k ? src.A(gi, gp) : 0f;
-            }
-            for (int e = tid; e < TN * TK; e += Threads)
-            {
-                int jj = bJFast ? e % TN : e / TK, pp = bJFast ? e / TN : e % TK;
-                int gj = n0 + jj, gp = k0 + pp;
-                sb[pp * TN + jj] = gj < n && gp < k ? src.B(gp, gj) : 0f;
-            }
+            Stage(src, m0, n0, k0, sa, sb);
             Group.Barrier();
             acc = StepF64(acc, sa, sb, 0, ty, tx);
             acc = StepF64(acc, sa, sb, 1, ty, tx);
@@ -115,6 +91,28 @@ static class TileGemm
             Group.Barrier();
         }
         return acc.Round();
+    }
+
+    /// <summary>Stages the TK-deep slice at <paramref name="k0"/> of op(A) (rows m0..) into sa[pp * TM + ii] and of op(B)
+    /// (columns n0..) into sb[pp * TN + jj], zero outside the matrices; all <see cref="Threads"/> threads take part.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Stage<TSrc>(TSrc src, int m0, int n0, int k0, ArrayView<float> sa, ArrayView<float> sb)
+        where TSrc : struct, ITileSource
+    {
+        int tid = Group.IdxX, m = src.M, n = src.N, k = src.K;
+        bool aIFast = src.AIFast, bJFast = src.BJFast;
+        for (int e = tid; e < TM * TK; e += Threads)
+        {
+            int ii = aIFast ? e % TM : e / TK, pp = aIFast ? e / TM : e % TK;
+            int gi = m0 + ii, gp = k0 + pp;
+            sa[pp * TM + ii] = gi < m && gp < k ? src.A(gi, gp) : 0f;
+        }
+        for (int e = tid; e < TN * TK; e += Threads)
+        {
+            int jj = bJFast ? e % TN : e / TK, pp = bJFast ? e / TN : e % TK;
+            int gj = n0 + jj, gp = k0 + pp;
+            sb[pp * TN + jj] = gj < n && gp < k ? src.B(gp, gj) : 0f;
+        }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -20,6 +20,20 @@ public sealed class CliUsageTests
         Assert.That(stdout, Is.Empty, "no help dump on a usage error");
     }
 
+    /// <summary>--precision on a device without tensor cores, or an unknown format: one line naming the device (or the
+    /// accepted values) and the fix, exit 2, before any work.</summary>
+    [TestCase(new[] { "selfcheck", "--device", "cpu", "--precision", "bf16" }, "'cpu'", "--precision fp32")]
+    [TestCase(new[] { "bench", "--device", "reference", "--precision", "tf32", "--no-torch" }, "'reference'", "--device cuda")]
+    [TestCase(new[] { "selfcheck", "--device", "cpu", "--precision", "fp16" }, "--precision fp16", "fp32, tf32 or bf16")]
+    public void PrecisionTheDeviceCannotRunIsAUsageError(string[] args, string names, string fix)
+    {
+        var (code, stdout, stderr) = CliRunner.Run(args);
+        Assert.That(code, Is.EqualTo(2), stderr);
+        var lines = stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.That(lines, Has.Length.EqualTo(1), stderr);
+        Assert.That(lines[0], Does.StartWith("ctmsr: error: ").And.Contain(names).And.Contain(fix));
+    }
+
     [Test]
     public void HelpStillPrintsAndSucceeds()
     {
