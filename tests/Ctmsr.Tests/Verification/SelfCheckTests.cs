@@ -40,7 +40,7 @@ public sealed class SelfCheckTests(string device)
     }
 }
 
-/// <summary>Every op of the catalogue (each abstract method of <see cref="Backend"/> but memory management, and each
+/// <summary>Every op of the catalogue (each abstract method of <see cref="Backend"/> but memory management and the precision setting, and each
 /// virtual op with a composed default, such as GroupNormSiluForward) has a conformance case, so `ctmsr selfcheck` and the
 /// per-device op suite cover it; case names are unique.</summary>
 public sealed class ConformanceCoverageTests
@@ -48,7 +48,7 @@ public sealed class ConformanceCoverageTests
     [Test]
     public void TheCasesCoverEveryOpOfTheCatalogue()
     {
-        string[] memory = ["Allocate", "Upload", "Download", "Synchronize", "Dispose"];
+        string[] memory = ["Allocate", "Upload", "Download", "Synchronize", "Dispose", "PrecisionUnsupported", "SetPrecision"]; // memory management and configuration
         var ops = typeof(Backend).GetMethods(BindingFlags.Public | BindingFlags.Instance)
             .Where(m => m.IsVirtual && m.DeclaringType == typeof(Backend) && !m.IsSpecialName && !memory.Contains(m.Name)).Select(m => m.Name).ToHashSet();
         Assert.That(ops, Does.Contain("GroupNormSiluForward"));
