@@ -89,4 +89,28 @@ public class SafetensorsTests
             Assert.Throws<InvalidDataException>(() => SafetensorsFile.Open(cut).Dispose(), $"cut at {n}");
         }
     }
+
+    /// <summary>A training checkpoint (params., params_ema., optim. groups) read as a model: the EMA group by default, the
+    /// asked group with --key, a clear error for a group it does not hold.</summary>
+    [Test]
+    public void TrainingCheckpointGroupsAreSelectedByKey()
+    {
+        var path = Path.Combine(_dir, "ckpt.safetensors");
+        SafetensorsFile.Write(path, new Dictionary<string, HostTensor>
+        {
+            ["params.model.w"] = HostTensor.FromFloats([1f, 2f], 2),
+            ["params_ema.model.w"] = HostTensor.FromFloats([3f, 4f], 2),
+            ["optim.model.w.m"] = HostTensor.FromFloats([5f, 6f], 2),
+        });
+        var ema = CheckpointFiles.LoadStateDict(path);
+        Assert.That(ema.Keys, Is.EquivalentTo(new[] { "model.w" }));
+        Assert.That(ema["model.w"].ToFloats(), Is.EqualTo(new[] { 3f, 4f }));
+        Assert.That(CheckpointFiles.LoadStateDict(path, "params")["model.w"].ToFloats(), Is.EqualTo(new[] { 1f, 2f }));
+        var e = Assert.Throws<InvalidDataException>(() => CheckpointFiles.LoadStateDict(path, "state_dict"));
+        Assert.That(e!.Message, Does.Contain("state_dict").And.Contain("--key params"));
+        // a plain model file is read whole whatever the default key
+        var model = Path.Combine(_dir, "model.safetensors");
+        SafetensorsFile.Write(model, new Dictionary<string, HostTensor> { ["model.w"] = HostTensor.FromFloats([7f], 1) });
+        Assert.That(CheckpointFiles.LoadStateDict(model, "params_ema").Keys, Is.EquivalentTo(new[] { "model.w" }));
+    }
 }
