@@ -10,7 +10,8 @@ namespace Ctmsr.Tests.Training;
 /// <summary>
 /// One alignment iteration and one distillation iteration of the `tiny` config (the shipped model as the pretrained
 /// model, one fixed ValSR crop, fixed seeds) on CPU and OpenCL against the float64 reference backend: the same loss, the
-/// same winning candidate, the same gradient of every parameter and the same AdamW update (relative L2 under 1e-4).
+/// same winning candidate, the same gradient of every parameter (relative L2 under 1e-4), and AdamW's update of the device's
+/// gradient as its float64 closed form.
 /// </summary>
 [NonParallelizable]
 public sealed class TrajectoryGoldenTests
@@ -69,9 +70,17 @@ public sealed class TrajectoryGoldenTests
         var got = Run(device, align);
         var re = align ? RefAlign.Value : RefDistill.Value;
         string what = align ? "align" : "distill";
-        double eLoss = Math.Abs(got.Loss - re.Loss) / Math.Abs(re.Loss), eGrad = RelL2(got.Grads, re.Grads), eUpd = RelL2(got.Update, re.Update);
+        // AdamW's first step moves each weight by -lr g / (|g| + eps): about lr in size whatever |g| is, so a weight whose
+        // gradient is float32 cancellation noise (|g| near 0, either sign) moves by up to 2 lr differently from the
+        // float64 run: with the shipped model a handful of such weights out of 1.3M put the distillation update 1.2e-3
+        // from the reference while the gradients agree to 3e-6.
+        // So the update is checked against that closed form on the device's own gradient (the gradients are checked
+        // against the reference above), and the update against the reference's only reported.
+        var want = got.Grads.Select(g => (float)(-5e-5 * g / (Math.Abs((double)g) + 1e-8))).ToArray();
+        double eLoss = Math.Abs(got.Loss - re.Loss) / Math.Abs(re.Loss), eGrad = RelL2(got.Grads, re.Grads), eUpd = RelL2(got.Update, want),
+               eUpdRef = RelL2(got.Update, re.Update);
         TestContext.Out.WriteLine($"{what} on {device} ({got.Seconds:0.0} s; reference {re.Seconds:0.0} s): loss {got.Loss:G9} vs {re.Loss:G9} (rel {eLoss:E2}), " +
-                                  $"best {string.Join(",", got.Best)} vs {string.Join(",", re.Best)}, gradient rel L2 {eGrad:E2}, AdamW update rel L2 {eUpd:E2}");
+                                  $"best {string.Join(",", got.Best)} vs {string.Join(",", re.Best)}, gradient rel L2 {eGrad:E2}, AdamW update rel L2 {eUpd:E2} (vs the reference's update {eUpdRef:E2})");
         Assert.That(re.Loss, Is.GreaterThan(0));
         Assert.That(re.Grads.Count(g => g != 0), Is.GreaterThan(re.Grads.Length / 2), "most parameters receive a gradient");
         Assert.That(got.Best, Is.EqualTo(re.Best), "the same candidate wins");
