@@ -18,52 +18,19 @@ public sealed class GoldenModelTests(string device)
 {
     Backend CreateBackend() => TestDevices.OpenOrSkip(device);
 
-    /// <summary>The inference path (no tape: the fused GroupNorm+SiLU op) against the same fixture's output and activations.</summary>
-    [Test]
-    public void InferenceForwardWithoutATapeMatchesTheAuthorsCode()
+    /// <summary>The fixture's network with its weights, in eval mode, capturing activations.</summary>
+    static CtmsrNet LoadCapturing(Context ctx, SafetensorsFile fx)
     {
-        using var fx = SafetensorsFile.Open(SharedData.Fixture("ctmsr_small.safetensors"));
-        var cfg = CtmsrConfig.FromMetadata(fx.Metadata);
-        using var ctx = new Context(CreateBackend());
-        var net = new CtmsrNet(ctx, cfg);
+        var net = new CtmsrNet(ctx, CtmsrConfig.FromMetadata(fx.Metadata));
         ModelWeights.Load(net, fx.ReadAll("param."));
         net.Eval();
         net.Capture = new();
-        using var noGrad = Tape.NoGrad();
-        using var scope = Tape.Scope();
-        var xh = fx.Get("input.x"); var lqh = fx.Get("input.lq");
-        var x = Tensor.From(ctx, xh.ToFloats(), xh.Shape);
-        var lq = Tensor.From(ctx, lqh.ToFloats(), lqh.Shape);
-        var d = Precond.D(net, x, fx.Floats("input.sigma"), lq);
-        var errors = new List<string>();
-        double e = FixtureVerifier.RelL2(d.ToArray(), fx.Floats("output.D"));
-        TestContext.Out.WriteLine($"output.D rel L2 {e:E2}");
-        if (e >= 1e-4) errors.Add($"output.D {e:E2}");
-        foreach (var name in fx.Names.Where(n => n.StartsWith("act.", StringComparison.Ordinal)))
-        {
-            double ea = FixtureVerifier.RelL2(net.Capture[name[4..]], fx.Floats(name));
-            if (ea >= 1e-4) errors.Add($"{name} {ea:E2}");
-        }
-        Assert.That(errors, Is.Empty);
+        return net;
     }
 
-    [Test]
-    public void ForwardActivationsAndEveryGradientMatchTheAuthorsCode()
+    /// <summary>D and every captured activation against the fixture: the ones at relative L2 1e-4 or more.</summary>
+    static List<string> ForwardErrors(SafetensorsFile fx, CtmsrNet net, Tensor d)
     {
-        using var fx = SafetensorsFile.Open(SharedData.Fixture("ctmsr_small.safetensors"));
-        var cfg = CtmsrConfig.FromMetadata(fx.Metadata);
-        using var ctx = new Context(CreateBackend());
-        var net = new CtmsrNet(ctx, cfg);
-        ModelWeights.Load(net, fx.ReadAll("param."));
-        net.Eval();
-        net.Capture = new();
-        using var scope = Tape.Scope();
-        var xh = fx.Get("input.x"); var lqh = fx.Get("input.lq");
-        var x = Tensor.From(ctx, xh.ToFloats(), xh.Shape); x.RequiresGrad = true;
-        var lq = Tensor.From(ctx, lqh.ToFloats(), lqh.Shape);
-        var sigma = fx.Floats("input.sigma");
-        var d = Precond.D(net, x, sigma, lq);
-
         var errors = new List<string>();
         double e = FixtureVerifier.RelL2(d.ToArray(), fx.Floats("output.D"));
         TestContext.Out.WriteLine($"output.D rel L2 {e:E2}");
@@ -71,11 +38,45 @@ public sealed class GoldenModelTests(string device)
         foreach (var name in fx.Names.Where(n => n.StartsWith("act.", StringComparison.Ordinal)))
         {
             string key = name[4..];
-            Assert.That(net.Capture.ContainsKey(key), $"activation {key} was not captured");
+            Assert.That(net.Capture!.ContainsKey(key), $"activation {key} was not captured");
             double ea = FixtureVerifier.RelL2(net.Capture[key], fx.Floats(name));
             TestContext.Out.WriteLine($"{name} rel L2 {ea:E2}");
             if (ea >= 1e-4) errors.Add($"{name} {ea:E2}");
         }
+        return errors;
+    }
+
+    /// <summary>The inference path (no tape: the fused GroupNorm+SiLU op) against the same fixture's output and activations.</summary>
+    [Test]
+    public void InferenceForwardWithoutATapeMatchesTheAuthorsCode()
+    {
+        using var fx = SafetensorsFile.Open(SharedData.Fixture("ctmsr_small.safetensors"));
+        using var ctx = new Context(CreateBackend());
+        var net = LoadCapturing(ctx, fx);
+        using var noGrad = Tape.NoGrad();
+        using var scope = Tape.Scope();
+        var xh = fx.Get("input.x"); var lqh = fx.Get("input.lq");
+        var x = Tensor.From(ctx, xh.ToFloats(), xh.Shape);
+        var lq = Tensor.From(ctx, lqh.ToFloats(), lqh.Shape);
+        var d = Precond.D(net, x, fx.Floats("input.sigma"), lq);
+        var errors = ForwardErrors(fx, net, d);
+        Assert.That(errors, Is.Empty);
+    }
+
+    [Test]
+    public void ForwardActivationsAndEveryGradientMatchTheAuthorsCode()
+    {
+        using var fx = SafetensorsFile.Open(SharedData.Fixture("ctmsr_small.safetensors"));
+        using var ctx = new Context(CreateBackend());
+        var net = LoadCapturing(ctx, fx);
+        using var scope = Tape.Scope();
+        var xh = fx.Get("input.x"); var lqh = fx.Get("input.lq");
+        var x = Tensor.From(ctx, xh.ToFloats(), xh.Shape); x.RequiresGrad = true;
+        var lq = Tensor.From(ctx, lqh.ToFloats(), lqh.Shape);
+        var sigma = fx.Floats("input.sigma");
+        var d = Precond.D(net, x, sigma, lq);
+
+        var errors = ForwardErrors(fx, net, d);
 
         var g = fx.Get("grad_seed.G");
         d.Backward(Tensor.From(ctx, g.ToFloats(), g.Shape));
