@@ -36,6 +36,9 @@ public sealed class CpuBackend : Backend
     const int Chunk = 1 << 15;
 
     /// <summary>Runs body(start, end) over [0, count) in chunks, in parallel when large.</summary>
+    /// <summary>Dropout draws its uniforms in runs of this many elements (a stack buffer).</summary>
+    const int UniformRun = 1024;
+
     internal static void Chunked(long count, Action<int, int> body)
     {
         if (count <= Chunk) { body(0, (int)count); return; }
@@ -389,7 +392,7 @@ public sealed class CpuBackend : Backend
     public override void FillUniform(long count, ulong seed, ulong offset, DeviceBuffer y)
     {
         var Y = F(y);
-        Chunked(count, (s, e) => { for (int i = s; i < e; i++) Y[i] = Philox.Uniform(seed, offset + (ulong)i); });
+        Chunked(count, (s, e) => CpuPhilox.Uniform(seed, offset + (ulong)s, Y.AsSpan(s, e - s)));
     }
 
     public override void FillNormal(long count, ulong seed, ulong offset, DeviceBuffer y)
@@ -402,7 +405,16 @@ public sealed class CpuBackend : Backend
     {
         float[] X = F(x), Y = F(y);
         float sc = 1f / (1f - p);
-        Chunked(count, (s, e) => { for (int i = s; i < e; i++) Y[i] = Philox.Uniform(seed, offset + (ulong)i) >= p ? X[i] * sc : 0f; });
+        Chunked(count, (s, e) =>
+        {
+            Span<float> u = stackalloc float[UniformRun];
+            for (int i0 = s; i0 < e; i0 += UniformRun)
+            {
+                int len = Math.Min(UniformRun, e - i0);
+                CpuPhilox.Uniform(seed, offset + (ulong)i0, u[..len]);
+                for (int i = 0; i < len; i++) Y[i0 + i] = u[i] >= p ? X[i0 + i] * sc : 0f;
+            }
+        });
     }
 
     public override void DropoutBackward(long count, float p, ulong seed, ulong offset, DeviceBuffer dy, DeviceBuffer dx, bool accumulate)
@@ -411,10 +423,16 @@ public sealed class CpuBackend : Backend
         float sc = 1f / (1f - p);
         Chunked(count, (s, e) =>
         {
-            for (int i = s; i < e; i++)
+            Span<float> u = stackalloc float[UniformRun];
+            for (int i0 = s; i0 < e; i0 += UniformRun)
             {
-                float g = Philox.Uniform(seed, offset + (ulong)i) >= p ? DY[i] * sc : 0f;
-                DX[i] = accumulate ? DX[i] + g : g;
+                int len = Math.Min(UniformRun, e - i0);
+                CpuPhilox.Uniform(seed, offset + (ulong)i0, u[..len]);
+                for (int i = 0; i < len; i++)
+                {
+                    float g = u[i] >= p ? DY[i0 + i] * sc : 0f;
+                    DX[i0 + i] = accumulate ? DX[i0 + i] + g : g;
+                }
             }
         });
     }
