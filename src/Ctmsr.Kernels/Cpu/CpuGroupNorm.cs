@@ -75,7 +75,7 @@ static class CpuGroupNorm
                 int cc = g * cg + ch;
                 var xr = x.AsSpan((int)(b0 + (long)ch * hw), hw);
                 var dr = dy.AsSpan((int)(b0 + (long)ch * hw), hw);
-                double cdy = Sum(dr), cdyx = SumDyXhat(xr, dr, m, r);
+                var (cdy, cdyx) = SumDyAndDyXhat(xr, dr, m, r);
                 sdy[s * c + cc] = cdy; sdyx[s * c + cc] = cdyx;
                 a1 += cdy * gamma[cc]; a2 += cdyx * gamma[cc];
             }
@@ -135,6 +135,46 @@ static class CpuGroupNorm
         return s;
     }
 
+    /// <summary>(sum dy, sum dy * xhat) in double, xhat = (x - m) * r, in one sweep over x and dy (the backward used to
+    /// read dy once more for the first sum): the lanes, accumulators and order of the two separate sums it replaced,
+    /// so the results are the same bits; the product in float, as the scalar form.</summary>
+    static (double, double) SumDyAndDyXhat(ReadOnlySpan<float> x, ReadOnlySpan<float> dy, float m, float r)
+    {
+        int n = dy.Length, i = 0;
+        double sdy = 0, sdyx = 0;
+        bool wide = Vector256.IsHardwareAccelerated;
+        Vector256<float> vm = Vector256.Create(m), vr = Vector256.Create(r);
+        Vector256<double> b0 = Vector256<double>.Zero, b1 = b0;
+        if (wide && n >= 16)
+        {
+            Vector256<double> a0 = Vector256<double>.Zero, a1 = a0, a2 = a0, a3 = a0;
+            for (; i <= n - 16; i += 16)
+            {
+                Vector256<float> d0 = Vector256.Create(dy.Slice(i, 8)), d1 = Vector256.Create(dy.Slice(i + 8, 8));
+                var (l0, h0) = Vector256.Widen(d0);
+                var (l1, h1) = Vector256.Widen(d1);
+                a0 += l0; a1 += h0; a2 += l1; a3 += h1;
+                var (p0, q0) = Vector256.Widen(d0 * ((Vector256.Create(x.Slice(i, 8)) - vm) * vr));
+                b0 += p0; b1 += q0;
+                var (p1, q1) = Vector256.Widen(d1 * ((Vector256.Create(x.Slice(i + 8, 8)) - vm) * vr));
+                b0 += p1; b1 += q1;
+            }
+            sdy = Vector256.Sum(a0 + a1 + (a2 + a3));
+        }
+        for (int k = i; k < n; k++) sdy += dy[k];
+        if (wide && n >= 8)
+        {
+            for (; i <= n - 8; i += 8)
+            {
+                var (p, q) = Vector256.Widen(Vector256.Create(dy.Slice(i, 8)) * ((Vector256.Create(x.Slice(i, 8)) - vm) * vr));
+                b0 += p; b1 += q;
+            }
+            sdyx = Vector256.Sum(b0 + b1);
+        }
+        for (; i < n; i++) sdyx += dy[i] * ((x[i] - m) * r);
+        return (sdy, sdyx);
+    }
+
     /// <summary>sum (v - mu)^2 in double.</summary>
     static double SumSquaredDeviations(ReadOnlySpan<float> v, double mu)
     {
@@ -154,27 +194,6 @@ static class CpuGroupNorm
             s = Vector256.Sum(a0 + a1);
         }
         for (; i < v.Length; i++) { double d = v[i] - mu; s += d * d; }
-        return s;
-    }
-
-    /// <summary>sum dy * xhat, xhat = (x - m) * r (the product in float, as the scalar form; the sum in double).</summary>
-    static double SumDyXhat(ReadOnlySpan<float> x, ReadOnlySpan<float> dy, float m, float r)
-    {
-        int i = 0;
-        double s = 0;
-        if (Vector256.IsHardwareAccelerated && x.Length >= 8)
-        {
-            Vector256<float> vm = Vector256.Create(m), vr = Vector256.Create(r);
-            Vector256<double> a0 = Vector256<double>.Zero, a1 = a0;
-            for (; i <= x.Length - 8; i += 8)
-            {
-                var p = Vector256.Create(dy.Slice(i, 8)) * ((Vector256.Create(x.Slice(i, 8)) - vm) * vr);
-                var (lo, hi) = Vector256.Widen(p);
-                a0 += lo; a1 += hi;
-            }
-            s = Vector256.Sum(a0 + a1);
-        }
-        for (; i < x.Length; i++) s += dy[i] * ((x[i] - m) * r);
         return s;
     }
 }
