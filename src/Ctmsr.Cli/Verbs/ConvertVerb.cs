@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Ctmsr.Model.Checkpoints;
+using Ctmsr.Model.Network;
 
 namespace Ctmsr.Cli.Verbs;
 
@@ -17,10 +18,25 @@ static class ConvertVerb
             var inp = r.GetValue(input)!; var outp = r.GetValue(output)!;
             if (!inp.Exists) throw new FileNotFoundException($"{inp.FullName}: no such checkpoint");
             var state = CheckpointFiles.LoadStateDict(inp.FullName, r.GetValue(key));
-            SafetensorsFile.Write(outp.FullName, state, new Dictionary<string, string> { ["source"] = inp.Name, ["format"] = "ctmsr" });
+            var meta = CarriedMetadata(inp.FullName);
+            meta["source"] = inp.Name; meta["format"] = "ctmsr";
+            SafetensorsFile.Write(outp.FullName, state, meta);
             Console.WriteLine($"wrote {state.Count} tensors ({state.Values.Sum(t => t.Count):N0} values) to {outp.FullName}");
             return 0;
         });
         return cmd;
+    }
+
+    /// <summary>What a safetensors input says of the model that the output must keep: the network's configuration (a
+    /// tiny or small model read without it would be taken for the x4 default) and the iteration it was trained to.
+    /// Training state (Adam step, dropout stream, stage) stays behind: the output is a model, not a checkpoint.</summary>
+    static Dictionary<string, string> CarriedMetadata(string path)
+    {
+        var kept = new Dictionary<string, string>();
+        if (!CheckpointFiles.IsSafetensors(path)) return kept;
+        using var f = SafetensorsFile.Open(path);
+        foreach (var k in CtmsrConfig.X4.ToMetadata().Keys.Append("iteration"))
+            if (f.Metadata.TryGetValue(k, out var v)) kept[k] = v;
+        return kept;
     }
 }

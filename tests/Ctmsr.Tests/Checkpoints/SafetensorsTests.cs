@@ -113,4 +113,28 @@ public class SafetensorsTests
         SafetensorsFile.Write(model, new Dictionary<string, HostTensor> { ["model.w"] = HostTensor.FromFloats([7f], 1) });
         Assert.That(CheckpointFiles.LoadStateDict(model, "params_ema").Keys, Is.EquivalentTo(new[] { "model.w" }));
     }
+
+    /// <summary>`ctmsr convert` of a training checkpoint keeps the network's configuration and iteration (without them a
+    /// tiny model reads as the x4 default) and drops the training state.</summary>
+    [Test]
+    public void ConvertKeepsTheModelConfigurationOfATrainingCheckpoint()
+    {
+        var ckpt = Path.Combine(_dir, "ckpt_00000250.safetensors");
+        var meta = Ctmsr.Model.Network.CtmsrConfig.Tiny.ToMetadata();
+        meta["format"] = "ctmsr-train"; meta["iteration"] = "250"; meta["adam_step"] = "250"; meta["stage"] = "ct";
+        SafetensorsFile.Write(ckpt, new Dictionary<string, HostTensor>
+        {
+            ["params.model.w"] = HostTensor.FromFloats([1f, 2f], 2),
+            ["params_ema.model.w"] = HostTensor.FromFloats([3f, 4f], 2),
+        }, meta);
+        var outp = Path.Combine(_dir, "model.safetensors");
+        Assert.That(Ctmsr.Cli.Verbs.ConvertVerb.Create().Parse([ckpt, outp]).Invoke(), Is.Zero);
+        using var f = SafetensorsFile.Open(outp);
+        Assert.That(Ctmsr.Model.Network.CtmsrConfig.FromMetadata(f.Metadata).ChannelMult, Is.EqualTo(new[] { 1, 2 }));
+        Assert.That(f.Metadata["model_channels"], Is.EqualTo("32"));
+        Assert.That(f.Metadata["iteration"], Is.EqualTo("250"));
+        Assert.That(f.Metadata["format"], Is.EqualTo("ctmsr"));
+        Assert.That(f.Metadata.ContainsKey("adam_step") || f.Metadata.ContainsKey("stage"), Is.False);
+        Assert.That(f.Floats("model.w"), Is.EqualTo(new[] { 3f, 4f }));
+    }
 }
