@@ -22,34 +22,57 @@ static unsafe class CpuAttention
 
     static bool Blocked(int t) => Vector512.IsHardwareAccelerated && t % 16 == 0;
 
-    static float[] Bias(int ws, int heads, float[] table)
+    /// <summary>RelIndex for every (i, j) of the last window size asked, [T, T] (the same for every call of a model).</summary>
+    static (int Ws, int[] Index)? s_rel;
+
+    static int[] RelIndexTable(int ws)
     {
+        if (s_rel is { } r && r.Ws == ws) return r.Index;
         int t = ws * ws;
-        var bias = new float[heads * t * t];
-        for (int h = 0; h < heads; h++)
-            for (int i = 0; i < t; i++)
-                for (int j = 0; j < t; j++) bias[(h * t + i) * t + j] = table[RelIndex(ws, i, j) * heads + h];
-        return bias;
+        var idx = new int[t * t];
+        for (int i = 0; i < t; i++)
+            for (int j = 0; j < t; j++) idx[i * t + j] = RelIndex(ws, i, j);
+        s_rel = (ws, idx);
+        return idx;
     }
 
-    /// <summary>A pinned per-thread tile buffer; <see cref="Tiles"/> gives its 64-byte aligned start.</summary>
-    static float[] NewTiles(long floats) => GC.AllocateArray<float>((int)floats + 16, pinned: true);
+    /// <summary>bias[h, i, j] = table[RelIndex(i, j), h] into <paramref name="bias"/> (heads * T * T floats).</summary>
+    static void Bias(int ws, int heads, float[] table, float[] bias)
+    {
+        int t = ws * ws;
+        var idx = RelIndexTable(ws);
+        for (int h = 0; h < heads; h++)
+        {
+            var b = bias.AsSpan(h * t * t, t * t);
+            for (int k = 0; k < b.Length; k++) b[k] = table[idx[k] * heads + h];
+        }
+    }
 
-    static float* Tiles(float[] buf) => (float*)(((nint)Unsafe.AsPointer(ref buf[0]) + 63) & ~(nint)63);
+    /// <summary>This thread's pinned tile buffer of at least <paramref name="floats"/> floats, kept between calls.</summary>
+    [ThreadStatic] static float[]? t_tiles;
+
+    static float* Tiles(long floats)
+    {
+        var buf = t_tiles;
+        if (buf is null || buf.Length < floats + 16) t_tiles = buf = GC.AllocateArray<float>((int)floats + 16, pinned: true);
+        return (float*)(((nint)Unsafe.AsPointer(ref buf[0]) + 63) & ~(nint)63);
+    }
 
     static int Pad(int d) => (d + 15) & ~15;
 
     public static void Forward(int windows, int ws, int heads, int d, float scale, float[] qkv, float[] table, float[] probs, float[] output)
     {
         int t = ws * ws;
-        var bias = Bias(ws, heads, table);
+        using var scratch = Scratch<float>.Rent((long)heads * t * t, "window attention bias");
+        var bias = scratch.Array;
+        Bias(ws, heads, table, bias);
         if (!Blocked(t)) { ForwardRows(windows, ws, heads, d, scale, qkv, bias, probs, output); return; }
         int e = heads * d, row = 3 * e, dp = Pad(d);
         // Q [T, d], K^T [d, T], V [T, dp], O [T, dp]
-        Parallel.For(0, windows * heads, CpuThreads.Options, () => NewTiles(2L * t * d + 2L * t * dp + 64), (wh, _, buf) =>
+        Parallel.For(0, windows * heads, CpuThreads.Options, wh =>
         {
             int w = wh / heads, h = wh % heads;
-            float* q = Tiles(buf), kt = q + t * d, v = kt + t * d, o = v + t * dp;
+            float* q = Tiles(2L * t * d + 2L * t * dp), kt = q + t * d, v = kt + t * d, o = v + t * dp;
             fixed (float* pqkv = qkv, pb = bias, pprobs = probs, pout = output)
             {
                 float* src = pqkv + (long)w * t * row + h * d;
@@ -57,9 +80,9 @@ static unsafe class CpuAttention
                 {
                     float* r = src + (long)i * row;
                     Copy(r, q + i * d, d);
-                    for (int c = 0; c < d; c++) kt[c * t + i] = r[e + c];
                     Copy(r + 2 * e, v + i * dp, d);
                 }
+                Transpose(src + e, row, t, d, kt);
                 float* p = pprobs + ((long)w * heads + h) * t * t, b = pb + (long)h * t * t;
                 for (int i0 = 0; i0 < t; i0 += 8)
                 {
@@ -70,8 +93,7 @@ static unsafe class CpuAttention
                 float* dst = pout + (long)w * t * e + h * d;
                 for (int i = 0; i < t; i++) Copy(o + i * dp, dst + (long)i * e, d);
             }
-            return buf;
-        }, _ => { });
+        });
     }
 
     public static void Backward(int windows, int ws, int heads, int d, float scale, float[] qkv, float[] probs, float[] dOut,
@@ -81,10 +103,10 @@ static unsafe class CpuAttention
         if (!Blocked(t)) { BackwardRows(windows, ws, heads, d, scale, qkv, probs, dOut, dqkv, accumulate, dScores); return; }
         int e = heads * d, row = 3 * e, dp = Pad(d);
         // Q, K, dO, dQ, dK, dV [T, dp]; V^T [d, T]; dP [8, T]
-        Parallel.For(0, windows * heads, CpuThreads.Options, () => NewTiles(6L * t * dp + (long)d * t + 8L * t + 64), (wh, _, buf) =>
+        Parallel.For(0, windows * heads, CpuThreads.Options, wh =>
         {
             int w = wh / heads, h = wh % heads;
-            float* q = Tiles(buf), k = q + t * dp, dO = k + t * dp, dq = dO + t * dp, dk = dq + t * dp, dv = dk + t * dp;
+            float* q = Tiles(6L * t * dp + (long)d * t + 8L * t), k = q + t * dp, dO = k + t * dp, dq = dO + t * dp, dk = dq + t * dp, dv = dk + t * dp;
             float* vt = dv + t * dp, dP = vt + d * t;
             fixed (float* pqkv = qkv, pprobs = probs, pdo = dOut, pdqkv = dqkv, pds = dScores)
             {
@@ -95,9 +117,9 @@ static unsafe class CpuAttention
                     float* r = src + (long)i * row;
                     Copy(r, q + i * dp, d);
                     Copy(r + e, k + i * dp, d);
-                    for (int c = 0; c < d; c++) vt[c * t + i] = r[2 * e + c];
                     Copy(gsrc + (long)i * e, dO + i * dp, d);
                 }
+                Transpose(src + 2 * e, row, t, d, vt);
                 long pb = ((long)w * heads + h) * t * t;
                 float* p = pprobs + pb, ds = pds + pb;
                 for (int i0 = 0; i0 < t; i0 += 8)
@@ -120,8 +142,7 @@ static unsafe class CpuAttention
                     Write(dv + i * dp, r + 2 * e, d, accumulate);
                 }
             }
-            return buf;
-        }, _ => { });
+        });
     }
 
     /// <summary>
@@ -245,6 +266,44 @@ static unsafe class CpuAttention
         var s = Vector512.Create(alpha);
         (c0 * s).Store(dst); (c1 * s).Store(dst + ldd); (c2 * s).Store(dst + 2 * ldd); (c3 * s).Store(dst + 3 * ldd);
         (c4 * s).Store(dst + 4 * ldd); (c5 * s).Store(dst + 5 * ldd); (c6 * s).Store(dst + 6 * ldd); (c7 * s).Store(dst + 7 * ldd);
+    }
+
+    /// <summary>
+    /// dst[c*t + i] = src[i*ld + c] for i &lt; t (a multiple of 16), c &lt; d: 16x16 blocks transposed in registers
+    /// (unpack, 64-bit shuffles, two rounds of 128-bit lane shuffles), the d % 16 last columns one by one.
+    /// </summary>
+    static void Transpose(float* src, nint ld, int t, int d, float* dst)
+    {
+        int c0 = 0;
+        var r = stackalloc Vector512<float>[16];
+        for (; c0 + 16 <= d; c0 += 16)
+            for (int i0 = 0; i0 < t; i0 += 16)
+            {
+                float* s = src + i0 * ld + c0;
+                for (int k = 0; k < 8; k++)
+                {
+                    var a = Vector512.Load(s + 2 * k * ld); var b = Vector512.Load(s + (2 * k + 1) * ld);
+                    r[2 * k] = Avx512F.UnpackLow(a, b); r[2 * k + 1] = Avx512F.UnpackHigh(a, b);
+                }
+                for (int k = 0; k < 4; k++)
+                {
+                    Vector512<float> t0 = r[4 * k], t1 = r[4 * k + 1], t2 = r[4 * k + 2], t3 = r[4 * k + 3];
+                    r[4 * k] = Avx512F.Shuffle(t0, t2, 0x44); r[4 * k + 1] = Avx512F.Shuffle(t0, t2, 0xEE);
+                    r[4 * k + 2] = Avx512F.Shuffle(t1, t3, 0x44); r[4 * k + 3] = Avx512F.Shuffle(t1, t3, 0xEE);
+                }
+                float* o = dst + c0 * t + i0;
+                for (int m = 0; m < 4; m++)
+                {
+                    var v = Avx512F.Shuffle4x128(r[m], r[4 + m], 0x88); var w = Avx512F.Shuffle4x128(r[8 + m], r[12 + m], 0x88);
+                    var v2 = Avx512F.Shuffle4x128(r[m], r[4 + m], 0xDD); var w2 = Avx512F.Shuffle4x128(r[8 + m], r[12 + m], 0xDD);
+                    Avx512F.Shuffle4x128(v, w, 0x88).Store(o + m * t);
+                    Avx512F.Shuffle4x128(v2, w2, 0x88).Store(o + (4 + m) * t);
+                    Avx512F.Shuffle4x128(v, w, 0xDD).Store(o + (8 + m) * t);
+                    Avx512F.Shuffle4x128(v2, w2, 0xDD).Store(o + (12 + m) * t);
+                }
+            }
+        for (int i = 0; i < t; i++)
+            for (int c = c0; c < d; c++) dst[c * t + i] = src[i * ld + c];
     }
 
     /// <summary>p[0:n] = softmax(p[0:n]) in place, n a multiple of 16.</summary>
