@@ -310,7 +310,7 @@ static unsafe class CpuAttention
     static void Softmax(float* p, int n)
     {
         var m = Vector512.Load(p);
-        for (int j = 16; j < n; j += 16) m = Vector512.Max(m, Vector512.Load(p + j));
+        for (int j = 16; j < n; j += 16) m = Avx512F.Max(m, Vector512.Load(p + j));
         var m8 = Vector256.Max(m.GetLower(), m.GetUpper());
         var m4 = Vector128.Max(m8.GetLower(), m8.GetUpper());
         var vm = Vector512.Create(MathF.Max(MathF.Max(m4[0], m4[1]), MathF.Max(m4[2], m4[3])));
@@ -339,9 +339,10 @@ static unsafe class CpuAttention
     /// 1 + r + r^2 P(r) (within about 1 ulp), times 2^n by the exponent bits; exactly 1 at 0; 0 below -87.3 (where
     /// 2^n would leave the normal range).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     static Vector512<float> Exp(Vector512<float> x)
     {
-        var xc = Vector512.Min(Vector512.Max(x, Vector512.Create(-87.33f)), Vector512.Create(88.3f));
+        var xc = Avx512F.Min(Avx512F.Max(x, Vector512.Create(-87.33f)), Vector512.Create(88.3f));
         var n = Vector512.Round(xc * Vector512.Create(1.44269504088896341f));
         var r = Avx512F.FusedMultiplyAdd(n, Vector512.Create(-0.693359375f), xc);
         r = Avx512F.FusedMultiplyAdd(n, Vector512.Create(2.12194440e-4f), r);
@@ -352,7 +353,7 @@ static unsafe class CpuAttention
         q = Avx512F.FusedMultiplyAdd(q, r, Vector512.Create(1.6666665459e-1f));
         q = Avx512F.FusedMultiplyAdd(q, r, Vector512.Create(5.0000001201e-1f));
         var y = Avx512F.FusedMultiplyAdd(q, r * r, r) + Vector512<float>.One;
-        var scale = (Vector512.ConvertToInt32(n) + Vector512.Create(127)) << 23;
+        var scale = (Avx512F.ConvertToVector512Int32WithTruncation(n) + Vector512.Create(127)) << 23;
         y *= scale.AsSingle();
         return Vector512.ConditionalSelect(Vector512.LessThan(x, Vector512.Create(-87.33f)), Vector512<float>.Zero, y);
     }
