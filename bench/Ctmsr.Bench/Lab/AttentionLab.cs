@@ -20,7 +20,7 @@ public sealed class AttentionLab : LabKernel
     public override IReadOnlyList<LabVariant> Variants { get; } =
     [
         new(1, "per row", "what CpuAttention ran before: per (window, head) task, each row of S by Vector<float> dot products, P V and the gradients by axpy"),
-        new(2, "blocked", "CpuAttention now: Q, K^T, V tiles; 4x64 (S, dP) and 8x32 (P V, dS K, P^T dO, dS^T Q) Vector512 register blocks; softmax / dS per 8-row block; own Cody-Waite exp"),
+        new(2, "blocked", "CpuAttention now: Q, K^T (16x16 in-register transposes), V tiles per thread; 4x64 (S, dP) and 8x32 (P V, dS K, P^T dO, dS^T Q) Vector512 register blocks; softmax / dS per 8-row block; own Cody-Waite exp"),
     ];
 
     // x4 (6 heads x 32) at LR 64: level 0 (64 windows) and level 1 (16); tiny (2 heads x 16) at LR 128 (256 windows)
