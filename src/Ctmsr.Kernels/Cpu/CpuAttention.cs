@@ -23,7 +23,9 @@ static unsafe class CpuAttention
     static bool Blocked(int t) => Vector512.IsHardwareAccelerated && t % 16 == 0;
 
     /// <summary>RelIndex for every (i, j) of the last window size asked, [T, T] (the same for every call of a model).</summary>
-    static (int Ws, int[] Index)? s_rel;
+    /// <summary>A reference, so a call on another thread sees the window size and its table together, never torn.</summary>
+    sealed record RelTable(int Ws, int[] Index);
+    static RelTable? s_rel;
 
     static int[] RelIndexTable(int ws)
     {
@@ -32,7 +34,7 @@ static unsafe class CpuAttention
         var idx = new int[t * t];
         for (int i = 0; i < t; i++)
             for (int j = 0; j < t; j++) idx[i * t + j] = RelIndex(ws, i, j);
-        s_rel = (ws, idx);
+        s_rel = new RelTable(ws, idx);
         return idx;
     }
 
