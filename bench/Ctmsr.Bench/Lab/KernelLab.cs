@@ -9,7 +9,7 @@ namespace Ctmsr.Bench.Lab;
 /// </summary>
 public static class KernelLab
 {
-    public static readonly IReadOnlyList<LabKernel> Kernels = [new GroupNormBackwardLab(), new GroupNormSiluLab(), new GeluLab()];
+    public static readonly IReadOnlyList<LabKernel> Kernels = [new GroupNormBackwardLab(), new GroupNormSiluLab(), new GeluLab(), new AttentionLab()];
 
     public static int Run(string[] args)
     {
@@ -42,8 +42,9 @@ public static class KernelLab
         Console.WriteLine($"## lab {kernel.Name}: {kernel.Math}");
         Console.WriteLine($"{Environment.ProcessorCount} threads; error bound {kernel.Tolerance:0e0} relative L2 against the float64 reference; median of the timed runs");
         Console.WriteLine();
-        Console.WriteLine("| shape | variant | rel L2 | ms | GB/s | vs 1 |");
-        Console.WriteLine("|---|---|---:|---:|---:|---:|");
+        string rate = kernel.CountsFlops ? "GFLOP/s" : "GB/s";
+        Console.WriteLine($"| shape | variant | rel L2 | ms | cpu ms | {rate} | vs 1 |");
+        Console.WriteLine("|---|---|---:|---:|---:|---:|---:|");
         bool allValid = true;
         for (int s = 0; s < kernel.Shapes.Count; s++)
         {
@@ -55,33 +56,41 @@ public static class KernelLab
                 if (!(err < kernel.Tolerance))
                 {
                     allValid = false;
-                    Console.WriteLine($"| {kernel.Shapes[s]} | {v.Number} {v.Name} | {err:E1} FAIL | - | - | - |");
+                    Console.WriteLine($"| {kernel.Shapes[s]} | {v.Number} {v.Name} | {err:E1} FAIL | - | - | - | - |");
                     continue;
                 }
-                double ms = TimeMs(() => c.Run(v.Number));
+                var (ms, cpuMs) = TimeMs(() => c.Run(v.Number));
                 if (v.Number == 1) baseline = ms;
                 string vs = baseline is { } b ? (b / ms).ToString("0.00", CultureInfo.InvariantCulture) + "x" : "-";
-                Console.WriteLine($"| {kernel.Shapes[s]} | {v.Number} {v.Name} | {err:E1} | {ms:F3} | {c.Bytes / ms / 1e6:F1} | {vs} |");
+                Console.WriteLine($"| {kernel.Shapes[s]} | {v.Number} {v.Name} | {err:E1} | {ms:F3} | {cpuMs:F3} | {(kernel.CountsFlops ? c.Flops : c.Bytes) / ms / 1e6:F1} | {vs} |");
             }
         }
         return allValid ? 0 : 1;
     }
 
     /// <summary>Median milliseconds of at least 5 runs and about 0.5 s, after 0.2 s (at least 3 runs) of warm-up so the
-    /// JIT's tiered compilation has promoted the variant's loops.</summary>
-    static double TimeMs(Action run)
+    /// JIT's tiered compilation has promoted the variant's loops; and the median process CPU time of a run (all threads),
+    /// which on a shared, loaded machine varies less than the wall time.</summary>
+    static (double Ms, double CpuMs) TimeMs(Action run)
     {
+        var process = Process.GetCurrentProcess();
         var warm = Stopwatch.StartNew();
         for (int i = 0; i < 3 || warm.Elapsed.TotalSeconds < 0.2; i++) run();
         var times = new List<double>();
+        var cpu = new List<double>();
         var total = Stopwatch.StartNew();
         while (times.Count < 5 || (total.Elapsed.TotalSeconds < 0.5 && times.Count < 200))
         {
+            process.Refresh();
+            var c0 = process.TotalProcessorTime;
             var sw = Stopwatch.StartNew();
             run();
             times.Add(sw.Elapsed.TotalMilliseconds);
+            process.Refresh();
+            cpu.Add((process.TotalProcessorTime - c0).TotalMilliseconds);
         }
         times.Sort();
-        return times[times.Count / 2];
+        cpu.Sort();
+        return (times[times.Count / 2], cpu[cpu.Count / 2]);
     }
 }

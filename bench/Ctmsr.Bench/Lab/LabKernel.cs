@@ -18,6 +18,8 @@ public abstract class LabKernel
     public abstract IReadOnlyList<string> Shapes { get; }
     /// <summary>Relative L2 bound against the reference, as the conformance suite's for this op.</summary>
     public abstract double Tolerance { get; }
+    /// <summary>Whether the table's rate column is GFLOP/s (compute-bound kernels, <see cref="LabCase.Flops"/>) rather than GB/s.</summary>
+    public virtual bool CountsFlops => false;
 
     /// <summary>Inputs for shape <paramref name="shape"/>, filled with non-zero random values, and the reference's outputs.</summary>
     public abstract LabCase Prepare(int shape);
@@ -28,6 +30,8 @@ public abstract class LabCase
 {
     /// <summary>Bytes the kernel must move at least (the floor: bytes / bandwidth).</summary>
     public abstract double Bytes { get; }
+    /// <summary>Floating-point operations of one run (for kernels that report GFLOP/s).</summary>
+    public virtual double Flops => 0;
     public abstract void Run(int variant);
     /// <summary>Runs <paramref name="variant"/> once from fresh outputs and returns its worst relative L2 error over the outputs.</summary>
     public abstract double Check(int variant);
