@@ -22,8 +22,8 @@ static unsafe class CpuAttention
 
     static bool Blocked(int t) => Vector512.IsHardwareAccelerated && t % 16 == 0;
 
-    /// <summary>RelIndex for every (i, j) of the last window size asked, [T, T] (the same for every call of a model).</summary>
-    /// <summary>A reference, so a call on another thread sees the window size and its table together, never torn.</summary>
+    /// <summary>RelIndex for every (i, j) of the last window size asked, [T, T] (the same for every call of a model); one
+    /// reference, so a call on another thread sees the window size and its table together, never torn.</summary>
     sealed record RelTable(int Ws, int[] Index);
     static RelTable? s_rel;
 
