@@ -9,13 +9,13 @@ namespace Ctmsr.Bench.Lab;
 /// </summary>
 public static class KernelLab
 {
-    public static readonly IReadOnlyList<LabKernel> Kernels = [new GroupNormBackwardLab(), new GroupNormSiluLab(), new GeluLab()];
+    public static readonly IReadOnlyList<LabKernel> Kernels = [new GroupNormBackwardLab(), new GroupNormSiluLab(), new GeluLab(), new ConvSmallLab()];
 
     public static int Run(string[] args)
     {
         if (args.Length == 0 || args[0] is "-h" or "--help" or "list")
         {
-            Console.WriteLine("usage: lab <kernel> [variant]   (validate against the float64 reference, then time)");
+            Console.WriteLine("usage: lab <kernel> [variant|all] [shape index]   (validate against the float64 reference, then time)");
             foreach (var k in Kernels)
             {
                 Console.WriteLine($"{k.Name}: {k.Math}");
@@ -30,7 +30,17 @@ public static class KernelLab
             return 2;
         }
         IEnumerable<LabVariant> variants = kernel.Variants;
-        if (args.Length > 1)
+        int? onlyShape = null;
+        if (args.Length > 2)
+        {
+            if (!int.TryParse(args[2], out int si) || si < 0 || si >= kernel.Shapes.Count)
+            {
+                Console.Error.WriteLine($"{kernel.Name} has shapes 0..{kernel.Shapes.Count - 1}, not '{args[2]}'");
+                return 2;
+            }
+            onlyShape = si;
+        }
+        if (args.Length > 1 && args[1] != "all")
         {
             if (!int.TryParse(args[1], out int n) || kernel.Variants.All(v => v.Number != n))
             {
@@ -42,11 +52,12 @@ public static class KernelLab
         Console.WriteLine($"## lab {kernel.Name}: {kernel.Math}");
         Console.WriteLine($"{Environment.ProcessorCount} threads; error bound {kernel.Tolerance:0e0} relative L2 against the float64 reference; median of the timed runs");
         Console.WriteLine();
-        Console.WriteLine("| shape | variant | rel L2 | ms | GB/s | vs 1 |");
-        Console.WriteLine("|---|---|---:|---:|---:|---:|");
+        Console.WriteLine($"| shape | variant | rel L2 | ms | {kernel.RateUnit} | vs 1 | cpu ms |");
+        Console.WriteLine("|---|---|---:|---:|---:|---:|---:|");
         bool allValid = true;
         for (int s = 0; s < kernel.Shapes.Count; s++)
         {
+            if (onlyShape is { } only && s != only) continue;
             var c = kernel.Prepare(s);
             double? baseline = null;
             foreach (var v in variants)
@@ -55,33 +66,41 @@ public static class KernelLab
                 if (!(err < kernel.Tolerance))
                 {
                     allValid = false;
-                    Console.WriteLine($"| {kernel.Shapes[s]} | {v.Number} {v.Name} | {err:E1} FAIL | - | - | - |");
+                    Console.WriteLine($"| {kernel.Shapes[s]} | {v.Number} {v.Name} | {err:E1} FAIL | - | - | - | - |");
                     continue;
                 }
-                double ms = TimeMs(() => c.Run(v.Number));
+                var (ms, cpuMs) = TimeMs(() => c.Run(v.Number));
                 if (v.Number == 1) baseline = ms;
                 string vs = baseline is { } b ? (b / ms).ToString("0.00", CultureInfo.InvariantCulture) + "x" : "-";
-                Console.WriteLine($"| {kernel.Shapes[s]} | {v.Number} {v.Name} | {err:E1} | {ms:F3} | {c.Bytes / ms / 1e6:F1} | {vs} |");
+                Console.WriteLine($"| {kernel.Shapes[s]} | {v.Number} {v.Name} | {err:E1} | {ms:F3} | {c.Rate(ms):F1} | {vs} | {cpuMs:F1} |");
             }
         }
         return allValid ? 0 : 1;
     }
 
     /// <summary>Median milliseconds of at least 5 runs and about 0.5 s, after 0.2 s (at least 3 runs) of warm-up so the
-    /// JIT's tiered compilation has promoted the variant's loops.</summary>
-    static double TimeMs(Action run)
+    /// JIT's tiered compilation has promoted the variant's loops; and the median process CPU milliseconds of a run (all
+    /// threads), which a machine shared with other jobs inflates less than the wall time.</summary>
+    static (double Ms, double CpuMs) TimeMs(Action run)
     {
         var warm = Stopwatch.StartNew();
         for (int i = 0; i < 3 || warm.Elapsed.TotalSeconds < 0.2; i++) run();
         var times = new List<double>();
+        var cpu = new List<double>();
+        var proc = Process.GetCurrentProcess();
         var total = Stopwatch.StartNew();
         while (times.Count < 5 || (total.Elapsed.TotalSeconds < 0.5 && times.Count < 200))
         {
+            proc.Refresh();
+            var c0 = proc.TotalProcessorTime;
             var sw = Stopwatch.StartNew();
             run();
             times.Add(sw.Elapsed.TotalMilliseconds);
+            proc.Refresh();
+            cpu.Add((proc.TotalProcessorTime - c0).TotalMilliseconds);
         }
         times.Sort();
-        return times[times.Count / 2];
+        cpu.Sort();
+        return (times[times.Count / 2], cpu[cpu.Count / 2]);
     }
 }

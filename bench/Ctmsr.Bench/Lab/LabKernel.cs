@@ -18,6 +18,8 @@ public abstract class LabKernel
     public abstract IReadOnlyList<string> Shapes { get; }
     /// <summary>Relative L2 bound against the reference, as the conformance suite's for this op.</summary>
     public abstract double Tolerance { get; }
+    /// <summary>The rate column's unit: GB/s (memory-bound kernels) unless a kernel counts arithmetic.</summary>
+    public virtual string RateUnit => "GB/s";
 
     /// <summary>Inputs for shape <paramref name="shape"/>, filled with non-zero random values, and the reference's outputs.</summary>
     public abstract LabCase Prepare(int shape);
@@ -28,6 +30,8 @@ public abstract class LabCase
 {
     /// <summary>Bytes the kernel must move at least (the floor: bytes / bandwidth).</summary>
     public abstract double Bytes { get; }
+    /// <summary>The rate column for a run of <paramref name="ms"/> milliseconds (GB/s from <see cref="Bytes"/> unless overridden).</summary>
+    public virtual double Rate(double ms) => Bytes / ms / 1e6;
     public abstract void Run(int variant);
     /// <summary>Runs <paramref name="variant"/> once from fresh outputs and returns its worst relative L2 error over the outputs.</summary>
     public abstract double Check(int variant);
