@@ -19,7 +19,7 @@ public sealed class ConvSmallLab : LabKernel
     [
         new(1, "gemm", "the blocked GEMM (12 x 32 micro-kernel, B packed from the implicit im2col), what CpuConv ran before"),
         new(2, "direct", "ConvDirect: W packed once in 8-channel panels, B read unpacked from the padded input, 8 x 48 pixels in registers"),
-        new(3, "auto", "CpuConv.Forward as routed now (direct up to 64 output channels)"),
+        new(3, "auto", "CpuConv.Forward as routed now (DirectMaxCout)"),
     ];
 
     static readonly ConvShape[] Dims =

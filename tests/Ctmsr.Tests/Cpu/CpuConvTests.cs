@@ -128,6 +128,9 @@ public class CpuConvTests
         new(1, 7, 19, 23, 5, 1, 1, 0),
         new(2, 16, 25, 27, 40, 1, 1, 0),
         new(1, 5, 26, 24, 12, 5, 1, 2),
+        new(2, 51, 64, 64, 32, 3, 1, 1),
+        new(2, 128, 16, 16, 64, 3, 1, 1),
+        new(2, 64, 32, 32, 128, 3, 1, 1),
     ];
 
     [TestCaseSource(nameof(DirectShapes))]
