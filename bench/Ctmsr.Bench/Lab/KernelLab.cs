@@ -9,13 +9,13 @@ namespace Ctmsr.Bench.Lab;
 /// </summary>
 public static class KernelLab
 {
-    public static readonly IReadOnlyList<LabKernel> Kernels = [new GroupNormBackwardLab(), new GroupNormSiluLab(), new GeluLab(), new AttentionLab()];
+    public static readonly IReadOnlyList<LabKernel> Kernels = [new GroupNormBackwardLab(), new GroupNormSiluLab(), new GeluLab(), new AttentionLab(), new ConvSmallLab()];
 
     public static int Run(string[] args)
     {
         if (args.Length == 0 || args[0] is "-h" or "--help" or "list")
         {
-            Console.WriteLine("usage: lab <kernel> [variant]   (validate against the float64 reference, then time)");
+            Console.WriteLine("usage: lab <kernel> [variant|all] [shape index]   (validate against the float64 reference, then time)");
             foreach (var k in Kernels)
             {
                 Console.WriteLine($"{k.Name}: {k.Math}");
@@ -30,7 +30,17 @@ public static class KernelLab
             return 2;
         }
         IEnumerable<LabVariant> variants = kernel.Variants;
-        if (args.Length > 1)
+        int? onlyShape = null;
+        if (args.Length > 2)
+        {
+            if (!int.TryParse(args[2], out int si) || si < 0 || si >= kernel.Shapes.Count)
+            {
+                Console.Error.WriteLine($"{kernel.Name} has shapes 0..{kernel.Shapes.Count - 1}, not '{args[2]}'");
+                return 2;
+            }
+            onlyShape = si;
+        }
+        if (args.Length > 1 && args[1] != "all")
         {
             if (!int.TryParse(args[1], out int n) || kernel.Variants.All(v => v.Number != n))
             {
@@ -48,6 +58,7 @@ public static class KernelLab
         bool allValid = true;
         for (int s = 0; s < kernel.Shapes.Count; s++)
         {
+            if (onlyShape is { } only && s != only) continue;
             var c = kernel.Prepare(s);
             double? baseline = null;
             foreach (var v in variants)

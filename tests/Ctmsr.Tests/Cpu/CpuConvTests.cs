@@ -115,6 +115,73 @@ public class CpuConvTests
         Close(db, Down(rdb), $"db {s}");
     }
 
+    // The direct kernel (ConvDirect: 8-channel x 48-pixel panels): channel counts below, at and past a panel (5, 8, 24, 32,
+    // 40, 64), pixel counts that are not a multiple of 48 (the zero-padded last panel), 1x1, 3x3 and 5x5, small maps
+    // (explicit im2col) and large ones (implicit, padded-width layout).
+    static readonly ConvShape[] DirectShapes =
+    [
+        new(1, 3, 7, 5, 8, 3, 1, 1),
+        new(2, 6, 40, 37, 24, 3, 1, 1),
+        new(1, 4, 33, 50, 32, 3, 1, 1),
+        new(2, 3, 21, 29, 40, 3, 1, 1),
+        new(1, 9, 30, 31, 64, 3, 1, 1),
+        new(1, 7, 19, 23, 5, 1, 1, 0),
+        new(2, 16, 25, 27, 40, 1, 1, 0),
+        new(1, 5, 26, 24, 12, 5, 1, 2),
+        new(2, 51, 64, 64, 32, 3, 1, 1),
+        new(2, 128, 16, 16, 64, 3, 1, 1),
+        new(2, 64, 32, 32, 128, 3, 1, 1),
+    ];
+
+    [TestCaseSource(nameof(DirectShapes))]
+    public void DirectAndGemmRoutesMatchTheReference(ConvShape s)
+    {
+        var (x, w, b, dy) = Data(s);
+        var ry = Ref.Allocate(s.OutputLength());
+        Ref.Conv2dForward(s, Up(x), Up(w), Up(b), ry);
+        var want = Down(ry);
+        var init = Rand(new Random(7), x.Length);
+        var rdx = Up(init);
+        Ref.Conv2dBackwardData(s, Up(dy), Up(w), rdx, true);
+        var wantDx = Down(rdx);
+        foreach (var route in new[] { ConvRoute.Direct, ConvRoute.Gemm, ConvRoute.Auto })
+            try
+            {
+                CpuConv.Route = route;
+                var y = Enumerable.Repeat(float.NaN, want.Length).ToArray();
+                CpuConv.Forward(s, x, w, b, y);
+                Close(y, want, $"forward {route} {s}");
+                var dx = (float[])init.Clone();
+                CpuConv.BackwardData(s, dy, w, dx, true);
+                Close(dx, wantDx, $"backward data (accumulate) {route} {s}");
+            }
+            finally { CpuConv.Route = ConvRoute.Auto; }
+    }
+
+    /// <summary>The direct kernel over bands of 2 output rows (a band boundary inside a 48-pixel panel's reach, the last
+    /// band shorter): the reference's output, and bit for bit the single band's.</summary>
+    [TestCase(32, 17, 45)]
+    [TestCase(24, 9, 100)]
+    public void DirectInRowBandsMatchesTheReferenceAndOneBand(int cout, int h, int w)
+    {
+        var s = new ConvShape(1, 6, h, w, cout, 3, 1, 1);
+        var (x, wt, b, _) = Data(s);
+        var whole = new float[s.OutputLength()];
+        var banded = new float[whole.Length];
+        try
+        {
+            CpuConv.Route = ConvRoute.Direct;
+            CpuConv.Forward(s, x, wt, b, whole);
+            CpuConv.BandFloats = 2L * cout * (w + 2) + 2;
+            CpuConv.Forward(s, x, wt, b, banded);
+        }
+        finally { CpuConv.BandFloats = CpuConv.DefaultBandFloats; CpuConv.Route = ConvRoute.Auto; }
+        Assert.That(banded, Is.EqualTo(whole), "bands change no output element");
+        var ry = Ref.Allocate(whole.Length);
+        Ref.Conv2dForward(s, Up(x), Up(wt), Up(b), ry);
+        Close(banded, Down(ry), $"banded direct forward {s}");
+    }
+
     [Test]
     public void ShortBufferThrowsWithMessage()
     {

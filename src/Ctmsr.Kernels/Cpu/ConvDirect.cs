@@ -1,0 +1,162 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+
+namespace Ctmsr.Kernels.Cpu;
+
+/// <summary>
+/// The convolution GEMM for few output channels over many pixels (AVX-512): C (Cout x P) = W (Cout x kdim) * B, where
+/// B[r, p] = data[offs[r] + p] is read straight from the (padded) input, never packed: each B micro-panel would serve
+/// only Cout rows, so packing it (the blocked GEMM's way) costs as much as the multiply-adds it feeds. W is packed once
+/// per call into panels of <see cref="Rows"/> output channels ([kdim][Rows], channel fastest, zero rows past Cout); the
+/// micro-kernel holds Rows x 48 pixels of C in 24 zmm registers over the whole reduction (no partial sums in memory,
+/// so every output element's reduction runs in the same order whatever the band or tile), broadcasting a weight and
+/// loading three unaligned 16-pixel vectors of B per reduction step. A pixel panel is computed for every channel panel
+/// before moving on, so its B lines stay in L1. The last, partial pixel panel is copied into a zero-padded block first.
+/// </summary>
+static unsafe class ConvDirect
+{
+    /// <summary>Output channels per micro-panel.</summary>
+    public const int Rows = 8;
+    /// <summary>Pixels per micro-panel (3 zmm).</summary>
+    public const int Cols = 48;
+    /// <summary>Pixel panels per parallel task (about 1.5 K pixels).</summary>
+    const int PanelsPerTask = 32;
+
+    public static bool Supported => GemmDriver.Use512;
+
+    /// <summary>Packed weight floats for <paramref name="cout"/> channels and reduction <paramref name="kdim"/>.</summary>
+    public static long PackedLength(int cout, int kdim) => (long)(cout + Rows - 1) / Rows * Rows * kdim;
+
+    /// <summary>wp[q][r][i] = w[(q Rows + i) * kdim + r] (zero for channels past cout): w is [cout, kdim] row-major.</summary>
+    public static void PackWeights(float* w, int cout, int kdim, float* wp)
+    {
+        int panels = (cout + Rows - 1) / Rows;
+        for (int q = 0; q < panels; q++)
+        {
+            float* d = wp + (long)q * Rows * kdim;
+            for (int r = 0; r < kdim; r++)
+                for (int i = 0; i < Rows; i++)
+                {
+                    int co = q * Rows + i;
+                    d[(long)r * Rows + i] = co < cout ? w[(long)co * kdim + r] : 0f;
+                }
+        }
+    }
+
+    /// <summary>c[co, p] (= or +=) sum_r w[co, r] data[offs[r] + p] for p &lt; n; wp from <see cref="PackWeights"/>.
+    /// Full pixel panels read data[offs[r] + p] for p &lt; n rounded down to <see cref="Cols"/> only.</summary>
+    public static void Run(int cout, int n, int kdim, float* wp, float* data, long* offs, float* c, long ldc, bool accumulate, bool parallel)
+    {
+        if (n <= 0 || cout <= 0) return;
+        int panels = (n + Cols - 1) / Cols, tasks = (panels + PanelsPerTask - 1) / PanelsPerTask;
+        long work = (long)cout * n * kdim;
+        nint wps = (nint)wp, ds = (nint)data, os = (nint)offs, cs = (nint)c;
+        if (!parallel || tasks == 1 || work < 1L << 21)
+        {
+            Panels(cout, n, kdim, wp, data, offs, c, ldc, accumulate, 0, panels);
+            return;
+        }
+        Parallel.For(0, tasks, CpuThreads.Options, t =>
+            Panels(cout, n, kdim, (float*)wps, (float*)ds, (long*)os, (float*)cs, ldc, accumulate,
+                t * PanelsPerTask, Math.Min(panels, (t + 1) * PanelsPerTask)));
+    }
+
+    static void Panels(int cout, int n, int kdim, float* wp, float* data, long* offs, float* c, long ldc, bool accumulate, int p0, int p1)
+    {
+        int cpanels = (cout + Rows - 1) / Rows;
+        float* tmp = stackalloc float[Rows * Cols];
+        for (int pp = p0; pp < p1; pp++)
+        {
+            int x0 = pp * Cols, nn = Math.Min(Cols, n - x0);
+            if (nn < Cols) { Tail(cout, nn, kdim, wp, data + x0, offs, c + x0, ldc, accumulate); continue; }
+            for (int q = 0; q < cpanels; q++)
+            {
+                int rows = Math.Min(Rows, cout - q * Rows);
+                float* w = wp + (long)q * Rows * kdim, cc = c + q * Rows * ldc + x0;
+                if (rows == Rows) Kernel<Rows8>(kdim, w, data + x0, offs, cc, ldc, accumulate);
+                else
+                {
+                    Kernel<Rows8>(kdim, w, data + x0, offs, tmp, Cols, false);
+                    Merge(tmp, rows, Cols, cc, ldc, accumulate);
+                }
+            }
+        }
+    }
+
+    /// <summary>The last nn &lt; Cols pixels: B copied into a zero-padded [kdim][Cols] block, C through a small buffer.</summary>
+    static void Tail(int cout, int nn, int kdim, float* wp, float* data, long* offs, float* c, long ldc, bool accumulate)
+    {
+        using var bArr = Scratch<float>.Rent((long)kdim * Cols, "convolution (last pixel panel)");
+        using var oArr = Scratch<long>.Rent(kdim, "convolution (last pixel panel offsets)");
+        float* tmp = stackalloc float[Rows * Cols];
+        fixed (float* b = bArr.Array)
+        fixed (long* o = oArr.Array)
+        {
+            for (int r = 0; r < kdim; r++)
+            {
+                float* s = data + offs[r], d = b + (long)r * Cols;
+                for (int i = 0; i < nn; i++) d[i] = s[i];
+                for (int i = nn; i < Cols; i++) d[i] = 0f;
+                o[r] = (long)r * Cols;
+            }
+            for (int q = 0; q * Rows < cout; q++)
+            {
+                Kernel<Rows8>(kdim, wp + (long)q * Rows * kdim, b, o, tmp, Cols, false);
+                Merge(tmp, Math.Min(Rows, cout - q * Rows), nn, c + q * Rows * ldc, ldc, accumulate);
+            }
+        }
+    }
+
+    static void Merge(float* tmp, int rows, int nn, float* c, long ldc, bool accumulate)
+    {
+        for (int i = 0; i < rows; i++)
+        {
+            float* t = tmp + i * Cols, d = c + i * ldc;
+            if (accumulate) for (int j = 0; j < nn; j++) d[j] += t[j];
+            else for (int j = 0; j < nn; j++) d[j] = t[j];
+        }
+    }
+
+    /// <summary>C[R x 48] (= or +=) sum_r w[r * Rows + i] * b[offs[r] + j]; R.Rows &lt;= 8.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    static void Kernel<R>(int kdim, float* w, float* b, long* offs, float* c, long ldc, bool accumulate) where R : struct, IRowCount
+    {
+        var c0_0 = Vector512<float>.Zero; var c0_1 = Vector512<float>.Zero; var c0_2 = Vector512<float>.Zero;
+        var c1_0 = Vector512<float>.Zero; var c1_1 = Vector512<float>.Zero; var c1_2 = Vector512<float>.Zero;
+        var c2_0 = Vector512<float>.Zero; var c2_1 = Vector512<float>.Zero; var c2_2 = Vector512<float>.Zero;
+        var c3_0 = Vector512<float>.Zero; var c3_1 = Vector512<float>.Zero; var c3_2 = Vector512<float>.Zero;
+        var c4_0 = Vector512<float>.Zero; var c4_1 = Vector512<float>.Zero; var c4_2 = Vector512<float>.Zero;
+        var c5_0 = Vector512<float>.Zero; var c5_1 = Vector512<float>.Zero; var c5_2 = Vector512<float>.Zero;
+        var c6_0 = Vector512<float>.Zero; var c6_1 = Vector512<float>.Zero; var c6_2 = Vector512<float>.Zero;
+        var c7_0 = Vector512<float>.Zero; var c7_1 = Vector512<float>.Zero; var c7_2 = Vector512<float>.Zero;
+        for (int r = 0; r < kdim; r++)
+        {
+            float* s = b + offs[r];
+            var b0 = Vector512.Load(s); var b1 = Vector512.Load(s + 16); var b2 = Vector512.Load(s + 32);
+            if (R.Rows > 0) { var a = Vector512.Create(w[0]); c0_0 = Vector512.FusedMultiplyAdd(a, b0, c0_0); c0_1 = Vector512.FusedMultiplyAdd(a, b1, c0_1); c0_2 = Vector512.FusedMultiplyAdd(a, b2, c0_2); }
+            if (R.Rows > 1) { var a = Vector512.Create(w[1]); c1_0 = Vector512.FusedMultiplyAdd(a, b0, c1_0); c1_1 = Vector512.FusedMultiplyAdd(a, b1, c1_1); c1_2 = Vector512.FusedMultiplyAdd(a, b2, c1_2); }
+            if (R.Rows > 2) { var a = Vector512.Create(w[2]); c2_0 = Vector512.FusedMultiplyAdd(a, b0, c2_0); c2_1 = Vector512.FusedMultiplyAdd(a, b1, c2_1); c2_2 = Vector512.FusedMultiplyAdd(a, b2, c2_2); }
+            if (R.Rows > 3) { var a = Vector512.Create(w[3]); c3_0 = Vector512.FusedMultiplyAdd(a, b0, c3_0); c3_1 = Vector512.FusedMultiplyAdd(a, b1, c3_1); c3_2 = Vector512.FusedMultiplyAdd(a, b2, c3_2); }
+            if (R.Rows > 4) { var a = Vector512.Create(w[4]); c4_0 = Vector512.FusedMultiplyAdd(a, b0, c4_0); c4_1 = Vector512.FusedMultiplyAdd(a, b1, c4_1); c4_2 = Vector512.FusedMultiplyAdd(a, b2, c4_2); }
+            if (R.Rows > 5) { var a = Vector512.Create(w[5]); c5_0 = Vector512.FusedMultiplyAdd(a, b0, c5_0); c5_1 = Vector512.FusedMultiplyAdd(a, b1, c5_1); c5_2 = Vector512.FusedMultiplyAdd(a, b2, c5_2); }
+            if (R.Rows > 6) { var a = Vector512.Create(w[6]); c6_0 = Vector512.FusedMultiplyAdd(a, b0, c6_0); c6_1 = Vector512.FusedMultiplyAdd(a, b1, c6_1); c6_2 = Vector512.FusedMultiplyAdd(a, b2, c6_2); }
+            if (R.Rows > 7) { var a = Vector512.Create(w[7]); c7_0 = Vector512.FusedMultiplyAdd(a, b0, c7_0); c7_1 = Vector512.FusedMultiplyAdd(a, b1, c7_1); c7_2 = Vector512.FusedMultiplyAdd(a, b2, c7_2); }
+            w += Rows;
+        }
+        if (R.Rows > 0) Store(c0_0, c0_1, c0_2, c + 0 * ldc, accumulate);
+        if (R.Rows > 1) Store(c1_0, c1_1, c1_2, c + 1 * ldc, accumulate);
+        if (R.Rows > 2) Store(c2_0, c2_1, c2_2, c + 2 * ldc, accumulate);
+        if (R.Rows > 3) Store(c3_0, c3_1, c3_2, c + 3 * ldc, accumulate);
+        if (R.Rows > 4) Store(c4_0, c4_1, c4_2, c + 4 * ldc, accumulate);
+        if (R.Rows > 5) Store(c5_0, c5_1, c5_2, c + 5 * ldc, accumulate);
+        if (R.Rows > 6) Store(c6_0, c6_1, c6_2, c + 6 * ldc, accumulate);
+        if (R.Rows > 7) Store(c7_0, c7_1, c7_2, c + 7 * ldc, accumulate);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static void Store(Vector512<float> v0, Vector512<float> v1, Vector512<float> v2, float* c, bool accumulate)
+    {
+        if (accumulate) { v0 += Vector512.Load(c); v1 += Vector512.Load(c + 16); v2 += Vector512.Load(c + 32); }
+        v0.Store(c); v1.Store(c + 16); v2.Store(c + 32);
+    }
+}
