@@ -335,9 +335,9 @@ public sealed class Upscaler : IDisposable
         int tile = Options.Tile ?? AutoTile(ph, pw, null, "color");
         if (double.IsNaN(_bytesPerPixel)) _bytesPerPixel = MeasureBytesPerPixel();
         int th = Math.Min(ph, tile), tw = Math.Min(pw, tile), s = _net.Config.Scale;
-        // the CPU convolutions' two band copies, at most BandFloats each; the widest map is the x4 stage's
-        double scratch = _ctx.Backend is Ctmsr.Kernels.Cpu.CpuBackend
-            ? 2 * 4.0 * Math.Min(Ctmsr.Kernels.Cpu.CpuConv.BandFloats, (double)_net.Config.ModelChannels * (s * th + 2) * (s * tw + 2)) : 0;
+        // what the widest convolution (conv_up2, C -> C 3x3 at the x4 stage) holds outside the pool while it runs
+        int c = _net.Config.ModelChannels;
+        double scratch = _ctx.Backend.Conv2dForwardScratchBytes(new ConvShape(1, c, s * th, s * tw, c, 3, 1, 1));
         return _bytesPerPixel * th * tw + scratch + TileMemoryBudget.ImageBytes(h, w, channels, s, m);
     }
 

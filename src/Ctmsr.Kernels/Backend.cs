@@ -67,6 +67,9 @@ public abstract class Backend : IDisposable
     public abstract void Conv2dBackwardData(in ConvShape s, DeviceBuffer dy, DeviceBuffer w, DeviceBuffer dx, bool accumulate);
     /// <summary>dw += conv grad; db += sum of dy over N, H, W (when db is given).</summary>
     public abstract void Conv2dBackwardWeight(in ConvShape s, DeviceBuffer x, DeviceBuffer dy, DeviceBuffer dw, DeviceBuffer? db);
+    /// <summary>Bytes a <see cref="Conv2dForward"/> of this shape holds outside the buffers it is given while it runs
+    /// (the CPU's band scratch), so a memory plan can count them; 0 where the kernels need none.</summary>
+    public virtual long Conv2dForwardScratchBytes(in ConvShape s) => 0;
 
     // ---- normalisation ----
     /// <summary>GroupNorm over [n, c, hw] with <paramref name="groups"/> groups; saves mean and rstd ([n*groups]).</summary>

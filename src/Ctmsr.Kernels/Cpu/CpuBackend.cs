@@ -57,6 +57,8 @@ public sealed class CpuBackend : Backend
         CpuGemm.SgemmBatched(transA, transB, m, n, k, alpha, F(a), offA, lda, strideA, F(b), offB, ldb, strideB, beta, F(c), offC, ldc, strideC, batch);
     }
 
+    public override long Conv2dForwardScratchBytes(in ConvShape s) => CpuConv.ForwardScratchBytes(s);
+
     public override void Conv2dForward(in ConvShape s, DeviceBuffer x, DeviceBuffer w, DeviceBuffer? bias, DeviceBuffer y) =>
         CpuConv.Forward(s, F(x), F(w), Fo(bias), F(y));
     public override void Conv2dBackwardData(in ConvShape s, DeviceBuffer dy, DeviceBuffer w, DeviceBuffer dx, bool accumulate) =>

@@ -134,6 +134,21 @@ public static unsafe class CpuConv
         }
     }
 
+    /// <summary>Bytes <see cref="Forward"/> rents from the array pool for one call (what <see cref="Sample"/> rents, in the
+    /// pool's power-of-two buckets): the band copies on the stride-1 path, the im2col matrix on the explicit one.</summary>
+    public static long ForwardScratchBytes(in ConvShape s)
+    {
+        static long Bucket(long n, int size) => size * (n <= 16 ? 16 : n <= 1L << 30 ? (long)System.Numerics.BitOperations.RoundUpToPowerOf2((ulong)n) : n);
+        int kdim = s.Cin * s.K * s.K;
+        long p = (long)s.OutH * s.OutW;
+        bool direct = UseDirect(s);
+        long packed = direct ? Bucket(ConvDirect.PackedLength(s.Cout, kdim), 4) : 0;
+        if (Pointwise(s)) return direct ? packed + Bucket(kdim, 8) : 0;
+        if (UseIm2Col(s)) return Bucket(kdim * p, 4) + (direct ? packed + Bucket(kdim, 8) : 0);
+        int wp = s.W + 2 * s.Pad, rows = BandRows(s, wp);
+        return Bucket((long)s.Cin * (rows + s.K - 1) * wp + s.K, 4) + Bucket((long)s.Cout * rows * wp, 4) + Bucket(kdim, 8) + packed;
+    }
+
     /// <summary>Floats each scratch copy of the stride-1 path may take (default 16 MB): a band of output rows is wide
     /// enough for the GEMM (tens of thousands of columns) and whole on the x4 model's maps. Settable so that tests can
     /// run many bands on small maps.</summary>
