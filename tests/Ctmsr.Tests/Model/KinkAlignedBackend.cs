@@ -1,0 +1,57 @@
+using Ctmsr.Kernels;
+
+namespace Ctmsr.Tests.Model;
+
+/// <summary>
+/// LeakyReLU has a kink at 0: an input within rounding of zero can land on the other side in a float32 forward than in
+/// the float64 run that made the golden fixture, and the backward then takes the other slope there (x5 at that element:
+/// one element out of millions moves grad.x by ~1e-3, a test failure that says nothing about the kernels). This
+/// decorator takes the subgradient choice from the float64 run at exactly those elements: the backward of each LeakyReLU
+/// sees an input whose sign agrees with the reference's wherever the reference's |input| is below
+/// <see cref="Undecided"/> times that call's RMS. Everything else, the forward included, runs unchanged. It counts what it
+/// aligned and the sign differences it refused to align (outside that band: a wrong forward), for the test to bound.
+/// </summary>
+sealed class KinkAlignedBackend(Backend inner, IReadOnlyList<float[]> referenceInputs) : ForwardingBackend(inner)
+{
+    /// <summary>A reference input this close to zero (relative to the call's RMS) is within float32's reach of the kink.</summary>
+    public const double Undecided = 1e-4;
+
+    readonly Dictionary<DeviceBuffer, int> _call = new(ReferenceEqualityComparer.Instance);
+    int _calls;
+
+    /// <summary>Elements whose sign was taken from the reference, per LeakyReLU call in forward order.</summary>
+    public List<int> Aligned { get; } = new();
+    /// <summary>Sign differences outside the undecided band (left as they are; a correct forward has none).</summary>
+    public int Refused { get; private set; }
+
+    public override void ActivationForward(Activation act, float slope, long count, DeviceBuffer x, DeviceBuffer y)
+    {
+        if (act == Activation.LeakyReLU) _call[x] = _calls++;
+        Inner.ActivationForward(act, slope, count, x, y);
+    }
+
+    public override void ActivationBackward(Activation act, float slope, long count, DeviceBuffer x, DeviceBuffer dy, DeviceBuffer dx, bool accumulate)
+    {
+        if (act != Activation.LeakyReLU || !_call.TryGetValue(x, out int k) || k >= referenceInputs.Count || referenceInputs[k].Length != count)
+        {
+            Inner.ActivationBackward(act, slope, count, x, dy, dx, accumulate);
+            return;
+        }
+        var r = referenceInputs[k];
+        var ours = new float[count];
+        Inner.Download(x, ours);
+        double rms = Math.Sqrt(r.Sum(v => (double)v * v) / Math.Max(1, r.Length));
+        int aligned = 0;
+        for (int i = 0; i < count; i++)
+        {
+            if (ours[i] > 0 == r[i] > 0) continue;
+            if (Math.Abs(r[i]) <= Undecided * rms) { ours[i] = r[i]; aligned++; }
+            else Refused++;
+        }
+        while (Aligned.Count <= k) Aligned.Add(0);
+        Aligned[k] += aligned;
+        using var patched = Inner.Allocate(count);
+        Inner.Upload(ours, patched);
+        Inner.ActivationBackward(act, slope, count, patched, dy, dx, accumulate);
+    }
+}
