@@ -32,13 +32,13 @@ public static unsafe class CpuConv
         return ConvRoute.Auto;
     }
 
-    /// <summary>Output channels up to which Auto takes the direct kernel (<see cref="ConvDirect"/>). 0 for now, though
-    /// at 32-64 channels it beats the blocked GEMM (lab conv-small: 1.15-1.45x on the tiny/small 3x3 shapes; the
-    /// 96-channel 1x1 was slower direct): its different summation order rounds a few inputs of the networks' kinks to
-    /// the other side. The golden test now aligns LeakyReLU's (KinkAlignedBackend: 1 element per call, then every
-    /// gradient within 2.3e-5), but the ResNet18 perceptual loss's input gradient against float64 goes from 1.7e-6 to
-    /// 5.4e-4 (bound 1e-4), likely its ReLU and max-pool kinks, not yet aligned. Force it with Route or CTMSR_CONV_ROUTE.</summary>
-    public const int DirectMaxCout = 0;
+    /// <summary>Output channels up to which Auto takes the direct kernel (<see cref="ConvDirect"/>): at 32-64 channels the
+    /// blocked GEMM's packed B panels serve too few rows to pay for their packing (lab conv-small: 1.15-1.45x on the
+    /// tiny/small 3x3 shapes; the 96-channel 1x1 was slower direct). Its summation order differs from the GEMM's, which
+    /// rounds the odd network input within ~1e-7 of a ReLU/LeakyReLU kink to the other side; the gradient tests against
+    /// float64 take the subgradient there from the float64 run (tests' KinkAlignedBackend). Force either route with
+    /// Route or CTMSR_CONV_ROUTE.</summary>
+    public const int DirectMaxCout = 64;
 
     static bool UseDirect(in ConvShape s) => ConvDirect.Supported && Route switch
     {

@@ -64,22 +64,11 @@ public sealed class GoldenModelTests(string device)
         Assert.That(errors, Is.Empty);
     }
 
-    /// <summary>Records the input of every LeakyReLU forward, in call order.</summary>
-    sealed class LeakyInputs(Backend inner) : ForwardingBackend(inner)
-    {
-        public List<float[]> Inputs { get; } = new();
-        public override void ActivationForward(Activation act, float slope, long count, DeviceBuffer x, DeviceBuffer y)
-        {
-            if (act == Activation.LeakyReLU) { var a = new float[count]; Inner.Download(x, a); Inputs.Add(a); }
-            Inner.ActivationForward(act, slope, count, x, y);
-        }
-    }
-
     /// <summary>The LeakyReLU inputs of the fixture's forward on the float64 reference backend (about 15 s, once).</summary>
     static readonly Lazy<List<float[]>> ReferenceLeakyInputs = new(() =>
     {
         using var fx = SafetensorsFile.Open(SharedData.Fixture("ctmsr_small.safetensors"));
-        var rec = new LeakyInputs(new ReferenceBackend());
+        var rec = new KinkAlignedBackend.Recorder(new ReferenceBackend());
         using var ctx = new Context(rec);
         var net = LoadCapturing(ctx, fx);
         using var noGrad = Tape.NoGrad();

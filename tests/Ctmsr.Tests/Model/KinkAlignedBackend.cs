@@ -3,10 +3,10 @@ using Ctmsr.Kernels;
 namespace Ctmsr.Tests.Model;
 
 /// <summary>
-/// LeakyReLU has a kink at 0: an input within rounding of zero can land on the other side in a float32 forward than in
+/// LeakyReLU (and ReLU) has a kink at 0: an input within rounding of zero can land on the other side in a float32 forward than in
 /// the float64 run that made the golden fixture, and the backward then takes the other slope there (x5 at that element:
 /// one element out of millions moves grad.x by ~1e-3, a test failure that says nothing about the kernels). This
-/// decorator takes the subgradient choice from the float64 run at exactly those elements: the backward of each LeakyReLU
+/// decorator takes the subgradient choice from the float64 run at exactly those elements: the backward of each LeakyReLU or ReLU
 /// sees an input whose sign agrees with the reference's wherever the reference's |input| is below
 /// <see cref="Undecided"/> times that call's RMS. Everything else, the forward included, runs unchanged. It counts what it
 /// aligned and the sign differences it refused to align (outside that band: a wrong forward), for the test to bound.
@@ -19,20 +19,34 @@ sealed class KinkAlignedBackend(Backend inner, IReadOnlyList<float[]> referenceI
     readonly Dictionary<DeviceBuffer, int> _call = new(ReferenceEqualityComparer.Instance);
     int _calls;
 
-    /// <summary>Elements whose sign was taken from the reference, per LeakyReLU call in forward order.</summary>
+    /// <summary>Elements whose sign was taken from the reference, per kinked activation call in forward order.</summary>
     public List<int> Aligned { get; } = new();
     /// <summary>Sign differences outside the undecided band (left as they are; a correct forward has none).</summary>
     public int Refused { get; private set; }
 
+    /// <summary>The activations with a kink at 0 whose inputs are recorded and aligned.</summary>
+    public static bool Kinked(Activation act) => act is Activation.LeakyReLU or Activation.ReLU;
+
+    /// <summary>Records the input of every kinked activation's forward, in call order (run it on the float64 reference).</summary>
+    public sealed class Recorder(Backend inner) : ForwardingBackend(inner)
+    {
+        public List<float[]> Inputs { get; } = new();
+        public override void ActivationForward(Activation act, float slope, long count, DeviceBuffer x, DeviceBuffer y)
+        {
+            if (Kinked(act)) { var a = new float[count]; Inner.Download(x, a); Inputs.Add(a); }
+            Inner.ActivationForward(act, slope, count, x, y);
+        }
+    }
+
     public override void ActivationForward(Activation act, float slope, long count, DeviceBuffer x, DeviceBuffer y)
     {
-        if (act == Activation.LeakyReLU) _call[x] = _calls++;
+        if (Kinked(act)) _call[x] = _calls++;
         Inner.ActivationForward(act, slope, count, x, y);
     }
 
     public override void ActivationBackward(Activation act, float slope, long count, DeviceBuffer x, DeviceBuffer dy, DeviceBuffer dx, bool accumulate)
     {
-        if (act != Activation.LeakyReLU || !_call.TryGetValue(x, out int k) || k >= referenceInputs.Count || referenceInputs[k].Length != count)
+        if (!Kinked(act) || !_call.TryGetValue(x, out int k) || k >= referenceInputs.Count || referenceInputs[k].Length != count)
         {
             Inner.ActivationBackward(act, slope, count, x, dy, dx, accumulate);
             return;

@@ -5,6 +5,7 @@ using Ctmsr.Kernels.Reference;
 using Ctmsr.Model.Checkpoints;
 using Ctmsr.Model.Perceptual;
 using Ctmsr.Model.Verification;
+using Ctmsr.Tests.Model;
 
 namespace Ctmsr.Tests.Perceptual;
 
@@ -45,8 +46,14 @@ public class PerceptualLossTests
         int n = shape.Aggregate(1, (x, y) => x * y);
         var av = Random(n, 1);
         var bv = av.Select((v, i) => Math.Clamp(v + 0.3f * Random(n, 2)[i], -1f, 1f)).ToArray();
-        var cpu = Run(new CpuBackend(), av, bv, shape);
-        var rf = Run(new ReferenceBackend(), av, bv, shape);
+        // ReLU's subgradient at inputs within float32 rounding of 0 is taken from the float64 run (KinkAlignedBackend)
+        var rec = new KinkAlignedBackend.Recorder(new ReferenceBackend());
+        var rf = Run(rec, av, bv, shape);
+        var kinks = new KinkAlignedBackend(new CpuBackend(), rec.Inputs);
+        var cpu = Run(kinks, av, bv, shape);
+        TestContext.Out.WriteLine($"ReLU inputs aligned to float64 at the kink: {kinks.Aligned.Sum()} in {kinks.Aligned.Count} calls; other sign differences {kinks.Refused}");
+        Assert.That(kinks.Aligned, Has.All.LessThanOrEqualTo(16), "more than a few ReLU inputs rounded across the kink: the forward is off");
+        Assert.That(kinks.Refused, Is.Zero, "ReLU inputs away from the kink have the wrong sign: the forward is off");
         double e0 = Math.Abs(cpu.dist0 - rf.dist0) / rf.dist0, e1 = Math.Abs(cpu.dist1 - rf.dist1) / rf.dist1;
         double eg = FixtureVerifier.RelL2(cpu.grad, rf.grad);
         TestContext.Out.WriteLine($"dist cpu ({cpu.dist0:F7}, {cpu.dist1:F7}) ref ({rf.dist0:F7}, {rf.dist1:F7}): rel {e0:E2}, {e1:E2}; input gradient rel L2 {eg:E2}");
