@@ -8,7 +8,9 @@ namespace Ctmsr.Kernels;
 /// </summary>
 public static class Philox
 {
-    const uint M0 = 0xD2511F53, M1 = 0xCD9E8D57, W0 = 0x9E3779B9, W1 = 0xBB67AE85;
+    internal const uint M0 = 0xD2511F53, M1 = 0xCD9E8D57, W0 = 0x9E3779B9, W1 = 0xBB67AE85;
+    /// <summary>A uniform is the word's top 24 bits times this.</summary>
+    internal const float Inv24 = 1.0f / 16777216f;
 
     public static (uint, uint, uint, uint) Block(ulong counter, uint c2, ulong seed)
     {
@@ -28,7 +30,7 @@ public static class Philox
     {
         var (a, b, c, d) = Block(e >> 2, 0, seed);
         uint w = (e & 3) switch { 0 => a, 1 => b, 2 => c, _ => d };
-        return (w >> 8) * (1.0f / 16777216f);
+        return (w >> 8) * Inv24;
     }
 
     public static float Normal(ulong seed, ulong e)

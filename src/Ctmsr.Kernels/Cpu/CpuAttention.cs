@@ -15,7 +15,7 @@ namespace Ctmsr.Kernels.Cpu;
 /// micro-kernels (4 rows x 64 columns for S and dP, 8 rows x 32 columns for P V, dS K, P^T dO and dS^T Q), the softmax
 /// and dS rows right after their 8-row block while it is in L1. Other shapes take the unblocked per-row path.
 /// </summary>
-static unsafe class CpuAttention
+public static unsafe class CpuAttention
 {
     public static int RelIndex(int ws, int i, int j) =>
         (i / ws - j / ws + ws - 1) * (2 * ws - 1) + (i % ws - j % ws + ws - 1);
@@ -62,13 +62,15 @@ static unsafe class CpuAttention
 
     static int Pad(int d) => (d + 15) & ~15;
 
-    public static void Forward(int windows, int ws, int heads, int d, float scale, float[] qkv, float[] table, float[] probs, float[] output)
+    /// <param name="perRow">Run the unblocked per-row path whatever the shape (the kernel lab's baseline variant).</param>
+    public static void Forward(int windows, int ws, int heads, int d, float scale, float[] qkv, float[] table, float[] probs, float[] output,
+        bool perRow = false)
     {
         int t = ws * ws;
         using var scratch = Scratch<float>.Rent((long)heads * t * t, "window attention bias");
         var bias = scratch.Array;
         Bias(ws, heads, table, bias);
-        if (!Blocked(t)) { ForwardRows(windows, ws, heads, d, scale, qkv, bias, probs, output); return; }
+        if (perRow || !Blocked(t)) { ForwardRows(windows, ws, heads, d, scale, qkv, bias, probs, output); return; }
         int e = heads * d, row = 3 * e, dp = Pad(d);
         // Q [T, d], K^T [d, T], V [T, dp], O [T, dp]
         Parallel.For(0, windows * heads, CpuThreads.Options, wh =>
@@ -98,11 +100,12 @@ static unsafe class CpuAttention
         });
     }
 
+    /// <param name="perRow">As for <see cref="Forward"/>.</param>
     public static void Backward(int windows, int ws, int heads, int d, float scale, float[] qkv, float[] probs, float[] dOut,
-        float[] dqkv, bool accumulate, float[] dScores)
+        float[] dqkv, bool accumulate, float[] dScores, bool perRow = false)
     {
         int t = ws * ws;
-        if (!Blocked(t)) { BackwardRows(windows, ws, heads, d, scale, qkv, probs, dOut, dqkv, accumulate, dScores); return; }
+        if (perRow || !Blocked(t)) { BackwardRows(windows, ws, heads, d, scale, qkv, probs, dOut, dqkv, accumulate, dScores); return; }
         int e = heads * d, row = 3 * e, dp = Pad(d);
         // Q, K, dO, dQ, dK, dV [T, dp]; V^T [d, T]; dP [8, T]
         Parallel.For(0, windows * heads, CpuThreads.Options, wh =>

@@ -12,8 +12,8 @@ namespace Ctmsr.Kernels.Cpu;
 /// </summary>
 static class CpuPhilox
 {
-    const uint M0 = 0xD2511F53, M1 = 0xCD9E8D57, W0 = 0x9E3779B9, W1 = 0xBB67AE85;
-    const float Inv24 = 1.0f / 16777216f;
+    const uint M0 = Philox.M0, M1 = Philox.M1, W0 = Philox.W0, W1 = Philox.W1;
+    const float Inv24 = Philox.Inv24;
 
     public static void Uniform(ulong seed, ulong offset, Span<float> dst)
     {
