@@ -18,8 +18,10 @@ public sealed class GroupNormBackwardLab : LabKernel
 
     public override IReadOnlyList<LabVariant> Variants { get; } =
     [
-        new(1, "cpu backend", "today's CpuBackend.GroupNormBackward: per (sample, group) sums of dy and dy*xhat (xhat formed per element), then the dx pass"),
-        new(2, "one-pass dy*x", "sums of dy and dy*x in one pass (no per-element xhat), sum dy*xhat = rstd (sum dy*x - mean sum dy); same dx pass"),
+        new(1, "cpu backend", "today's CpuBackend.GroupNormBackward (variant 4 on AVX-512 machines, else variant 3)"),
+        new(2, "one-pass dy*x", "sums of dy and dy*x in one pass (no per-element xhat), sum dy*xhat = rstd (sum dy*x - mean sum dy); variant 3's dx pass"),
+        new(3, "double lanes", "the backward before issue 14's last pass: per (sample, group) sums of dy and dy*xhat in Vector256<double> lanes, then the dx pass in 8-float vectors"),
+        new(4, "float lanes", "CpuGroupNorm.BackwardWide: sums of dy and dy*(x - mean) in 16-float lanes over blocks of 512, doubles across blocks; dx by two FMAs a 16-float vector"),
     ];
 
     static readonly (int N, int C, int Hw, int G)[] Dims = [(1, 64, 64 * 64, 16), (1, 192, 64 * 64, 32), (1, 384, 32 * 32, 32), (4, 192, 64 * 64, 32)];
@@ -71,6 +73,8 @@ public sealed class GroupNormBackwardLab : LabKernel
             switch (variant)
             {
                 case 1: cpu.GroupNormBackward(n, c, hw, groups, x, gamma, mean, rstd, dy, dx, false, dgamma, dbeta); break;
+                case 3: CpuGroupNorm.BackwardDouble(n, c, hw, groups, F(x), F(gamma), F(mean), F(rstd), F(dy), F(dx), false, F(dgamma), F(dbeta)); break;
+                case 4: CpuGroupNorm.BackwardWide(n, c, hw, groups, F(x), F(gamma), F(mean), F(rstd), F(dy), F(dx), false, F(dgamma), F(dbeta)); break;
                 case 2: OnePass(n, c, hw, groups, F(x), F(gamma), F(mean), F(rstd), F(dy), F(dx), false, F(dgamma), F(dbeta)); break;
                 default: throw new ArgumentOutOfRangeException(nameof(variant));
             }

@@ -1,18 +1,21 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 
 namespace Ctmsr.Kernels.Cpu;
 
 /// <summary>
 /// GroupNorm over x [n, c, hw], groups of c/groups channels: y = (x - mu) * rstd * gamma + beta.
-/// Statistics in double per (sample, group) (two passes: mean, then centred squares); parallel over
-/// (sample, group). The reductions widen 8 floats at a time into Vector256&lt;double&gt; accumulators: a
-/// scalar double chain is latency-bound (~4 cycles per element), which made this op ~20x slower than
-/// PyTorch's at the model's shapes (bench/RESULTS.md).
+/// Statistics per (sample, group) in two passes (mean, then centred squares), totals in double; parallel over
+/// (sample, group). With AVX-512 the sums run in 16-float lanes over blocks of <see cref="SumBlock"/> elements, each
+/// block's total added into a double (a lane rounds over at most 16 terms); without it they widen 8 floats at a time
+/// into Vector256&lt;double&gt; accumulators. (A scalar double chain is latency-bound, ~4 cycles per element: it made
+/// this op ~20x slower than PyTorch's at the model's shapes, bench/RESULTS.md; the double lanes 0.4-0.5x in backward.)
 /// With <c>silu</c>, y = SiLU(that) = v / (1 + exp(-v)) in the same pass (the fused GroupNorm+SiLU of the UNet blocks:
 /// the normalised tensor is never written and read back; exp is Vector256.Exp, within a few ulp of MathF.Exp).
 /// Backward: dx = rstd * (dy*gamma - mean(dy*gamma) - xhat * mean(dy*gamma*xhat)); dgamma, dbeta accumulate.
 /// </summary>
-static class CpuGroupNorm
+public static class CpuGroupNorm
 {
     public static void Forward(int n, int c, int hw, int groups, float eps, float[] x, float[] gamma, float[] beta, float[] y, float[] mean, float[] rstd, bool silu = false)
     {
@@ -23,8 +26,10 @@ static class CpuGroupNorm
             int g = sg % groups;
             long b0 = (long)sg * cnt;
             var xs = x.AsSpan((int)b0, (int)cnt);
-            double mu = Sum(xs) / cnt;
-            double s2 = SumSquaredDeviations(xs, mu);
+            bool wide = Vector512.IsHardwareAccelerated;
+            double mu = (wide ? SumWide(xs) : Sum(xs)) / cnt;
+            // about a float mu_f: sum (x - mu_f)^2 = sum (x - mu)^2 + cnt (mu - mu_f)^2, as sum (x - mu) = 0
+            double s2 = wide ? SumSquaredDeviationsWide(xs, (float)mu) - cnt * (mu - (float)mu) * (mu - (float)mu) : SumSquaredDeviations(xs, mu);
             float r = (float)(1.0 / Math.Sqrt(s2 / cnt + eps)), m = (float)mu;
             mean[sg] = m; rstd[sg] = r;
             for (int ch = 0; ch < cg; ch++)
@@ -57,6 +62,109 @@ static class CpuGroupNorm
     }
 
     public static void Backward(int n, int c, int hw, int groups, float[] x, float[] gamma, float[] mean, float[] rstd, float[] dy,
+        float[] dx, bool accumulate, float[] dgamma, float[] dbeta)
+    {
+        if (Vector512.IsHardwareAccelerated) BackwardWide(n, c, hw, groups, x, gamma, mean, rstd, dy, dx, accumulate, dgamma, dbeta);
+        else BackwardDouble(n, c, hw, groups, x, gamma, mean, rstd, dy, dx, accumulate, dgamma, dbeta);
+    }
+
+    /// <summary>Floats summed per lane before they reach a double: 16 per accumulator lane in a block.</summary>
+    const int SumBlock = 512;
+
+    /// <summary>
+    /// The backward in 16-float lanes (issue 14: the double-lane form ran at 0.4-0.5x PyTorch's). Per channel, sum dy and
+    /// sum dy*(x - mean) go into float accumulators over blocks of <see cref="SumBlock"/> elements, each block's total
+    /// into a double (so the float part rounds over at most 16 terms a lane); the centred product keeps a large mean from
+    /// cancelling. dx = dy (rstd gamma) - ((x - mean) (rstd^2 k2) + rstd k1), two FMAs a vector, while the group is still in cache.
+    /// </summary>
+    public static void BackwardWide(int n, int c, int hw, int groups, float[] x, float[] gamma, float[] mean, float[] rstd, float[] dy,
+        float[] dx, bool accumulate, float[] dgamma, float[] dbeta)
+    {
+        int cg = c / groups;
+        long cnt = (long)cg * hw;
+        var sdy = new double[n * c];
+        var sdyx = new double[n * c];
+        Parallel.For(0, n * groups, CpuThreads.Options, sg =>
+        {
+            int s = sg / groups, g = sg % groups;
+            long b0 = (long)sg * cnt;
+            float m = mean[sg], r = rstd[sg];
+            double a1 = 0, a2 = 0;
+            for (int ch = 0; ch < cg; ch++)
+            {
+                int cc = g * cg + ch;
+                var (cdy, cdyxc) = SumsDyAndDyCentred(x.AsSpan((int)(b0 + (long)ch * hw), hw), dy.AsSpan((int)(b0 + (long)ch * hw), hw), m);
+                double cdyx = r * cdyxc;
+                sdy[s * c + cc] = cdy; sdyx[s * c + cc] = cdyx;
+                a1 += cdy * gamma[cc]; a2 += cdyx * gamma[cc];
+            }
+            float k1 = (float)(a1 / cnt), k2 = (float)(a2 / cnt);
+            for (int ch = 0; ch < cg; ch++)
+            {
+                int cc = g * cg + ch;
+                int o0 = (int)(b0 + (long)ch * hw);
+                float ga = r * gamma[cc], kb = r * r * k2, kc = r * k1;
+                ref float px = ref x[o0];
+                ref float pd = ref dy[o0];
+                ref float po = ref dx[o0];
+                int i = 0;
+                Vector512<float> vm = Vector512.Create(m), va = Vector512.Create(ga), vb = Vector512.Create(kb), vc = Vector512.Create(kc);
+                for (; i <= hw - 16; i += 16)
+                {
+                    var t = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref px, (nuint)i) - vm, vb, vc);
+                    var v = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref pd, (nuint)i), va, -t);
+                    if (accumulate) v += Vector512.LoadUnsafe(ref po, (nuint)i);
+                    v.StoreUnsafe(ref po, (nuint)i);
+                }
+                for (; i < hw; i++)
+                {
+                    float v = MathF.FusedMultiplyAdd(Unsafe.Add(ref pd, i), ga, -MathF.FusedMultiplyAdd(Unsafe.Add(ref px, i) - m, kb, kc));
+                    Unsafe.Add(ref po, i) = accumulate ? Unsafe.Add(ref po, i) + v : v;
+                }
+            }
+        });
+        ReduceOverSamples(n, c, sdy, sdyx, dgamma, dbeta);
+    }
+
+    /// <summary>(sum dy, sum dy (x - m)): float lanes within a block of <see cref="SumBlock"/>, doubles across blocks.</summary>
+    static (double Dy, double DyXc) SumsDyAndDyCentred(ReadOnlySpan<float> x, ReadOnlySpan<float> dy, float m)
+    {
+        int n = x.Length, i = 0;
+        double s1 = 0, s2 = 0;
+        ref float px = ref MemoryMarshal.GetReference(x);
+        ref float pd = ref MemoryMarshal.GetReference(dy);
+        var vm = Vector512.Create(m);
+        while (n - i >= 32)
+        {
+            int end = i + Math.Min(SumBlock, (n - i) & ~31);
+            Vector512<float> a0 = Vector512<float>.Zero, a1 = a0, p0 = a0, p1 = a0;
+            for (; i < end; i += 32)
+            {
+                var d0 = Vector512.LoadUnsafe(ref pd, (nuint)i);
+                var d1 = Vector512.LoadUnsafe(ref pd, (nuint)(i + 16));
+                a0 += d0; a1 += d1;
+                p0 = Vector512.FusedMultiplyAdd(d0, Vector512.LoadUnsafe(ref px, (nuint)i) - vm, p0);
+                p1 = Vector512.FusedMultiplyAdd(d1, Vector512.LoadUnsafe(ref px, (nuint)(i + 16)) - vm, p1);
+            }
+            s1 += Vector512.Sum(a0 + a1); s2 += Vector512.Sum(p0 + p1);
+        }
+        for (; i < n; i++) { s1 += dy[i]; s2 += dy[i] * (x[i] - m); }
+        return (s1, s2);
+    }
+
+    /// <summary>dgamma, dbeta += the per-(sample, channel) sums, over samples in order (deterministic).</summary>
+    static void ReduceOverSamples(int n, int c, double[] sdy, double[] sdyx, float[] dgamma, float[] dbeta)
+    {
+        for (int cc = 0; cc < c; cc++)
+        {
+            double a = 0, b = 0;
+            for (int s = 0; s < n; s++) { a += sdyx[s * c + cc]; b += sdy[s * c + cc]; }
+            dgamma[cc] += (float)a; dbeta[cc] += (float)b;
+        }
+    }
+
+    /// <summary>The backward with double-lane sums (machines without AVX-512).</summary>
+    public static void BackwardDouble(int n, int c, int hw, int groups, float[] x, float[] gamma, float[] mean, float[] rstd, float[] dy,
         float[] dx, bool accumulate, float[] dgamma, float[] dbeta)
     {
         int cg = c / groups;
@@ -107,12 +215,7 @@ static class CpuGroupNorm
                 }
             }
         });
-        for (int cc = 0; cc < c; cc++)
-        {
-            double a = 0, b = 0;
-            for (int s = 0; s < n; s++) { a += sdyx[s * c + cc]; b += sdy[s * c + cc]; }
-            dgamma[cc] += (float)a; dbeta[cc] += (float)b;
-        }
+        ReduceOverSamples(n, c, sdy, sdyx, dgamma, dbeta);
     }
 
     /// <summary>sum v in double, 8 lanes at a time (two independent accumulator pairs).</summary>
@@ -173,6 +276,47 @@ static class CpuGroupNorm
         }
         for (; i < n; i++) sdyx += dy[i] * ((x[i] - m) * r);
         return (sdy, sdyx);
+    }
+
+    /// <summary>sum v: float lanes within blocks of <see cref="SumBlock"/>, doubles across blocks.</summary>
+    static double SumWide(ReadOnlySpan<float> v)
+    {
+        int n = v.Length, i = 0;
+        double s = 0;
+        ref float p = ref MemoryMarshal.GetReference(v);
+        while (n - i >= 32)
+        {
+            int end = i + Math.Min(SumBlock, (n - i) & ~31);
+            Vector512<float> a0 = Vector512<float>.Zero, a1 = a0;
+            for (; i < end; i += 32) { a0 += Vector512.LoadUnsafe(ref p, (nuint)i); a1 += Vector512.LoadUnsafe(ref p, (nuint)(i + 16)); }
+            s += Vector512.Sum(a0 + a1);
+        }
+        for (; i < n; i++) s += v[i];
+        return s;
+    }
+
+    /// <summary>sum (v - mu)^2 as <see cref="SumWide"/>; mu is the double mean rounded to float, so the centred values
+    /// are exact differences of nearby floats where it matters (|v - mu| small).</summary>
+    static double SumSquaredDeviationsWide(ReadOnlySpan<float> v, float mu)
+    {
+        int n = v.Length, i = 0;
+        double s = 0;
+        ref float p = ref MemoryMarshal.GetReference(v);
+        var vm = Vector512.Create(mu);
+        while (n - i >= 32)
+        {
+            int end = i + Math.Min(SumBlock, (n - i) & ~31);
+            Vector512<float> a0 = Vector512<float>.Zero, a1 = a0;
+            for (; i < end; i += 32)
+            {
+                var d0 = Vector512.LoadUnsafe(ref p, (nuint)i) - vm;
+                var d1 = Vector512.LoadUnsafe(ref p, (nuint)(i + 16)) - vm;
+                a0 = Vector512.FusedMultiplyAdd(d0, d0, a0); a1 = Vector512.FusedMultiplyAdd(d1, d1, a1);
+            }
+            s += Vector512.Sum(a0 + a1);
+        }
+        for (; i < n; i++) { double d = v[i] - mu; s += d * d; }
+        return s;
     }
 
     /// <summary>sum (v - mu)^2 in double.</summary>
