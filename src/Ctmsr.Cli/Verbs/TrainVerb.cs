@@ -38,6 +38,7 @@ static class TrainVerb
         public readonly Option<string?> Perceptual = PerceptualOptions.Kind();
         public readonly Option<FileInfo?> PerceptualWeights = PerceptualOptions.Weights();
         public readonly Option<float?> PerceptualWeight = new("--perceptual-weight") { Description = "weight of the perceptual term in L_CT (default 0.5, beside 0.5 Charbonnier)" };
+        public readonly Option<float?> TextureWeight = new("--texture-weight") { Description = "with --perceptual resnet18: weight of a texture term on the same features (per-channel moments, against blur; default 0, none)" };
         public readonly Option<DirectoryInfo?> Val = new("--val") { Description = "validation folder with gt/ and lq/ (matched by name): the EMA model's PSNR-Y is logged at every checkpoint" };
         public readonly Option<int?> ValLimit = new("--val-limit") { Description = "validation images to use (default all)" };
         public readonly Option<double?> CleanFraction = new("--clean-fraction") { Description = "fraction of training pairs made by clean MATLAB-style bicubic x1/4 instead of the Real-ESRGAN degradation (default 0, the paper's; e.g. 0.5 for a model that must also serve clean bicubic inputs)" };
@@ -49,7 +50,7 @@ static class TrainVerb
         /// <summary>Adds the options; <paramref name="curriculum"/> false leaves out CT's --s0/--s1 (align and distill have no curriculum).</summary>
         public void AddTo(Command c, bool curriculum = true)
         {
-            foreach (Option o in new Option[] { Data, Run, Resume, Iters, Batch, Crop, Config, Seed, Lr, S0, S1, EmaDecay, Accumulate, CheckpointEvery, Keep, Workers, Val, ValLimit, LpipsVgg, LpipsLin, Perceptual, PerceptualWeights, PerceptualWeight, CleanFraction, Device, Threads, Precision })
+            foreach (Option o in new Option[] { Data, Run, Resume, Iters, Batch, Crop, Config, Seed, Lr, S0, S1, EmaDecay, Accumulate, CheckpointEvery, Keep, Workers, Val, ValLimit, LpipsVgg, LpipsLin, Perceptual, PerceptualWeights, PerceptualWeight, TextureWeight, CleanFraction, Device, Threads, Precision })
                 if (curriculum || (o != S0 && o != S1)) c.Options.Add(o);
             foreach (var o in Distributed.All) c.Options.Add(o);
         }
@@ -109,11 +110,13 @@ static class TrainVerb
         var resume = r.GetValue(c.Resume);
         // a resumed run keeps its perceptual loss (config.json); only the weights file may be given again
         string? perceptual = resume is not null ? RunDirectory.Open(resume.FullName).ReadOptions().Perceptual : PerceptualOptions.ParseKind(r.GetValue(c.Perceptual));
+        float texture = resume is not null ? RunDirectory.Open(resume.FullName).ReadOptions().TextureWeight : r.GetValue(c.TextureWeight) ?? 0f;
+        if (texture != 0 && perceptual is null) throw new ArgumentException("--texture-weight needs --perceptual resnet18 (the term is on its features)");
         if (perceptual is not null && r.GetValue(c.LpipsVgg) is not null)
             throw new ArgumentException("--perceptual resnet18 replaces LPIPS-VGG: pass one of --perceptual and --lpips-vgg");
         var hooks = new TrainerHooks
         {
-            Lpips = perceptual is not null ? PerceptualOptions.Open(ctx, r.GetValue(c.PerceptualWeights)).PerSample : OpenLpips(ctx, r.GetValue(c.LpipsVgg), r.GetValue(c.LpipsLin)),
+            Lpips = perceptual is not null ? PerceptualDistance(PerceptualOptions.Open(ctx, r.GetValue(c.PerceptualWeights)), texture) : OpenLpips(ctx, r.GetValue(c.LpipsVgg), r.GetValue(c.LpipsLin)),
             Message = leader ? m => AnsiConsole.MarkupLine(m.StartsWith("WARNING", StringComparison.Ordinal) ? $"[yellow]{Markup.Escape(m)}[/]" : Markup.Escape(m)) : null,
             Progress = leader ? reporter : null,
             Reducer = dp?.Reducer,
@@ -123,7 +126,7 @@ static class TrainVerb
         Trainer trainer;
         if (resume is not null)
         {
-            var ignored = new Option[] { c.Data, c.Run, c.Iters, c.Batch, c.Crop, c.Config, c.Seed, c.Lr, c.S0, c.S1, c.EmaDecay, c.Accumulate, c.Perceptual, c.PerceptualWeight, c.CleanFraction }
+            var ignored = new Option[] { c.Data, c.Run, c.Iters, c.Batch, c.Crop, c.Config, c.Seed, c.Lr, c.S0, c.S1, c.EmaDecay, c.Accumulate, c.Perceptual, c.PerceptualWeight, c.TextureWeight, c.CleanFraction }
                 .Where(o => r.GetResult(o) is not null).Select(o => o.Name).ToList();
             if (ignored.Count > 0 && leader)
                 AnsiConsole.MarkupLineInterpolated($"[yellow]note: {string.Join(", ", ignored)} ignored: a resumed run keeps the options in {resume.FullName}/config.json[/]");
@@ -153,7 +156,7 @@ static class TrainVerb
                 CheckpointEvery = r.GetValue(c.CheckpointEvery) ?? d.CheckpointEvery, KeepCheckpoints = r.GetValue(c.Keep) ?? d.KeepCheckpoints,
                 LoaderWorkers = r.GetValue(c.Workers) ?? d.LoaderWorkers,
                 Val = r.GetValue(c.Val)?.FullName, ValLimit = r.GetValue(c.ValLimit) ?? 0,
-                Perceptual = perceptual, LpipsWeight = r.GetValue(c.PerceptualWeight) ?? d.LpipsWeight,
+                Perceptual = perceptual, LpipsWeight = r.GetValue(c.PerceptualWeight) ?? d.LpipsWeight, TextureWeight = texture,
                 CleanFraction = r.GetValue(c.CleanFraction) ?? d.CleanFraction,
                 From = from is null ? null : Path.GetFullPath(from), TeacherRefresh = refresh ?? d.TeacherRefresh,
                 DtmLoss = (lossKind ?? "dtm").Trim().ToLowerInvariant() switch
@@ -201,6 +204,10 @@ static class TrainVerb
             finally { Console.CancelKeyPress -= onCancel; }
         }
     }
+
+    /// <summary>The ResNet18 distance as the loss's perceptual term, with the texture term at <paramref name="texture"/> (0: none).</summary>
+    static PerSampleDistance PerceptualDistance(Ctmsr.Model.Perceptual.PerceptualLoss loss, float texture) =>
+        texture == 0 ? (a, b) => loss.PerSample(a, b) : (a, b) => loss.PerSample(a, b, texture);
 
     internal static PerSampleDistance? OpenLpips(Context ctx, FileInfo? vgg, FileInfo? lin)
     {

@@ -34,9 +34,23 @@ public sealed class PerceptualLoss
     public int SizeMultiple => Taps >= 3 ? 1 << Taps : 1;
     public int MinSide => Math.Max(SizeMultiple, 4);
 
-    /// <summary>The distance of each pair: a, b [N, 3, H, W] in [-1, 1] -> [N].</summary>
-    public Tensor PerSample(Tensor a, Tensor b)
+    /// <summary>Floor of a tap's mean second moment in the texture term's scale (features that are all zero).</summary>
+    public const float TextureEps = 1e-6f;
+
+    /// <summary>
+    /// The distance of each pair: a, b [N, 3, H, W] in [-1, 1] -> [N]. With <paramref name="texture"/> &gt; 0 it adds
+    /// texture * (1/L) sum_l T_l, a texture term on the raw features of the same taps (computed once for both terms):
+    /// per channel the spatial first and second moments mu = mean_hw f and m2 = mean_hw f^2 are compared,
+    /// T_l = k mean_c (mu_a - mu_b)^2 + k^2 mean_c (m2_a - m2_b)^2, k = 1 / (mean_c m2_b + <see cref="TextureEps"/>) per
+    /// sample, so both parts are dimensionless. It penalises a wrong amount of each feature (the energy a blurred output
+    /// lacks) wherever it sits, unlike the per-pixel distance, whose optimum under uncertainty is the blurred mean;
+    /// moment matching in the spirit of the texture losses of Gatys et al. (2015) and EnhanceNet (Sajjadi et al., 2017),
+    /// with channel moments in place of Gram matrices. k is computed from b on the host and is not differentiated
+    /// (b is the target in training): the term is differentiable in a, and in b with k held fixed.
+    /// </summary>
+    public Tensor PerSample(Tensor a, Tensor b, float texture = 0f)
     {
+        if (!(texture >= 0 && float.IsFinite(texture))) throw new ArgumentOutOfRangeException(nameof(texture), $"the texture weight must be finite and >= 0, got {texture}");
         if (a.Rank != 4 || a[1] != 3 || !a.Shape.SequenceEqual(b.Shape))
             throw new ArgumentException($"the perceptual distance compares two RGB batches of the same shape [N, 3, H, W]; got [{string.Join(", ", a.Shape)}] and [{string.Join(", ", b.Shape)}]");
         if (a[2] < MinSide || a[3] < MinSide || a[2] % SizeMultiple != 0 || a[3] % SizeMultiple != 0)
@@ -47,6 +61,7 @@ public sealed class PerceptualLoss
         for (int k = 0; k < Taps; k++)
         {
             int n = fa[k][0], c = fa[k][1], hw = fa[k][2] * fa[k][3];
+            if (texture > 0) total = Accumulate(total, Texture(fa[k], fb[k]), texture / Taps);
             // rows of [sqrt(C) x/|x|, -sqrt(C) x/|x|] (see Lpips.ChannelNormalized); the squared difference of the first
             // half summed and divided by C is |n(fa) - n(fb)|^2
             using var na = Lpips.Lpips.ChannelNormalized(fa[k], NormEps);
@@ -59,11 +74,59 @@ public sealed class PerceptualLoss
             using var r = F.Linear(rows, w, null);
             using var per = F.Reshape(r, n, hw);
             using var sum = F.SumPerSample(per);
-            var mean = F.Scale(sum, 1f / ((float)hw * Taps));
-            if (total is null) total = mean;
-            else { var t = F.Add(total, mean); total.Dispose(); mean.Dispose(); total = t; }
+            total = Accumulate(total, sum, 1f / ((float)hw * Taps));
         }
         return total!;
+    }
+
+    /// <summary>total + weight * term (term disposed; a null total starts the sum).</summary>
+    static Tensor Accumulate(Tensor? total, Tensor term, float weight)
+    {
+        using (term)
+        {
+            if (total is null) return F.Scale(term, weight);
+            using (total) return F.AddScaled(total, 1f, term, weight);
+        }
+    }
+
+    /// <summary>T_l of <see cref="PerSample"/> for one tap's raw features fa, fb [N, C, H, W] -> [N].</summary>
+    Tensor Texture(Tensor fa, Tensor fb)
+    {
+        int n = fa[0], c = fa[1], hw = fa[2] * fa[3];
+        var avg = new float[hw];
+        Array.Fill(avg, 1f / hw);
+        using var w = Tensor.From(Ctx, avg, 1, hw);
+        (Tensor Mu, Tensor M2) Moments(Tensor f)
+        {
+            using var rows = F.Reshape(f, n * c, hw);
+            using var sq = F.Mul(rows, rows);
+            return (F.Linear(rows, w, null), F.Linear(sq, w, null));
+        }
+        var (mua, m2a) = Moments(fa);
+        var (mub, m2b) = Moments(fb);
+        var hb = m2b.ToArray();
+        float[] k1 = new float[n], k2 = new float[n];
+        for (int s = 0; s < n; s++)
+        {
+            double e = 0;
+            for (int ch = 0; ch < c; ch++) e += hb[s * c + ch];
+            double k = 1.0 / (e / c + TextureEps);
+            k1[s] = (float)(k / c); k2[s] = (float)(k * k / c);
+        }
+        Tensor Part(Tensor x, Tensor y, float[] scale)
+        {
+            using (x) using (y)
+            {
+                using var d = F.Sub(x, y);
+                using var d2 = F.Mul(d, d);
+                using var per = F.Reshape(d2, n, c);
+                using var sum = F.SumPerSample(per);
+                return F.ScalePerSample(sum, scale);
+            }
+        }
+        using var p1 = Part(mua, mub, k1);
+        using var p2 = Part(m2a, m2b, k2);
+        return F.Add(p1, p2);
     }
 
     /// <summary>Mean distance over the batch (a scalar loss).</summary>

@@ -37,6 +37,8 @@ public sealed record TrainOptions
     /// <summary>The perceptual distance standing in for LPIPS-VGG ("resnet18"), recorded so that a resume uses it again; null: LPIPS-VGG or none.</summary>
     public string? Perceptual { get; init; }
     public float CharbonnierWeight { get; init; } = 0.5f;
+    /// <summary>Weight of the texture term added to the ResNet18 perceptual distance (PerceptualLoss.PerSample); 0: none.</summary>
+    public float TextureWeight { get; init; }
 
     /// <summary>DTM: where the CT weights came from (informational), teacher refresh period, loss weight (0.5 * 1.6) and kind.</summary>
     public string? From { get; init; }
@@ -96,6 +98,8 @@ public sealed record TrainOptions
         Need(lr % Model.SizeMultiple == 0,
             $"--crop {Crop} gives {lr}x{lr} LR crops, which is not a multiple of {Model.SizeMultiple} (window {Model.WindowSize} at {Model.ChannelMult.Length} levels): use a crop that is a multiple of {Model.SizeMultiple * Model.Scale}");
         Need(CleanFraction is >= 0 and <= 1, $"--clean-fraction {CleanFraction} must be in [0, 1]");
+        Need(TextureWeight >= 0 && float.IsFinite(TextureWeight), $"--texture-weight {TextureWeight} must be finite and >= 0");
+        Need(TextureWeight == 0 || Perceptual == "resnet18", "--texture-weight needs --perceptual resnet18 (the term is on its features)");
         Need(S0 >= S1 && S1 >= 1, $"curriculum s0 = {S0}, s1 = {S1}: need s0 >= s1 >= 1");
         Need(Lr > 0 && float.IsFinite(Lr), $"--lr {Lr} must be a positive number");
         Need(EmaDecay is >= 0 and < 1, $"EMA decay {EmaDecay} must be in [0, 1)");

@@ -207,7 +207,7 @@ public sealed class Trainer : IDisposable
             (o.Accumulate > 1 ? $" x {o.Accumulate} accumulated" : "") + $", crop {o.Crop}, {o.Iterations:N0} iterations, seed {o.Seed}, run {RunDir.Root}");
         if (_reducer is not null) Say($"data-parallel over {_reducer.Size} ranks: {_localBatch} samples per rank per micro-batch, gradients averaged over ranks; rank 0 writes the run");
         if (o.Perceptual is not null && _hooks.Lpips is not null)
-            Say($"perceptual loss: {o.Perceptual} features (LPIPS-style, not LPIPS-VGG), weight {o.LpipsWeight} beside Charbonnier {o.CharbonnierWeight}");
+            Say($"perceptual loss: {o.Perceptual} features (LPIPS-style, not LPIPS-VGG), weight {o.LpipsWeight} beside Charbonnier {o.CharbonnierWeight}{(o.TextureWeight > 0 ? $", texture term weight {o.TextureWeight} inside it" : "")}");
         if (_hooks.Lpips is null && o.Stage != TrainStage.Align)
         {
             Say($"WARNING: no perceptual network given (--lpips-vgg, or --perceptual resnet18): the {(o.Stage == TrainStage.Distill ? "distillation" : "CT")} loss is Charbonnier ALONE, not the method's 0.5 LPIPS + 0.5 Charbonnier; results will be blurrier than the paper's");

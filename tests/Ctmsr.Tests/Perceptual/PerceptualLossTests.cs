@@ -24,7 +24,7 @@ public class PerceptualLossTests
         return Enumerable.Range(0, n).Select(_ => (float)(lo + (hi - lo) * rng.NextDouble())).ToArray();
     }
 
-    static (double dist0, double dist1, float[] grad) Run(Backend be, float[] av, float[] bv, int[] shape)
+    static (double dist0, double dist1, float[] grad) Run(Backend be, float[] av, float[] bv, int[] shape, float texture = 0f)
     {
         using var ctx = new Context(be);
         var loss = new PerceptualLoss(Resnet18Onnx.Build(ctx, Model.Value));
@@ -32,14 +32,15 @@ public class PerceptualLossTests
         var a = Tensor.From(ctx, av, shape);
         var b = Tensor.From(ctx, bv, shape);
         a.RequiresGrad = true;
-        var d = loss.PerSample(a, b);
+        var d = loss.PerSample(a, b, texture);
         var dv = d.ToArray();
         F.Sum(d).Backward();
         return (dv[0], dv[1], a.Grad!.ToArray());
     }
 
-    [Test]
-    public void CpuMatchesTheFloat64ReferenceForwardAndBackward()
+    [TestCase(0f)]
+    [TestCase(2f)]
+    public void CpuMatchesTheFloat64ReferenceForwardAndBackward(float texture)
     {
         // the stem pool's (1, 0) padding runs through Pad2d (-infinity) on every size
         int[] shape = [2, 3, 32, 64];
@@ -48,9 +49,9 @@ public class PerceptualLossTests
         var bv = av.Select((v, i) => Math.Clamp(v + 0.3f * Random(n, 2)[i], -1f, 1f)).ToArray();
         // ReLU's subgradient at inputs within float32 rounding of 0 is taken from the float64 run (KinkAlignedBackend)
         var rec = new KinkAlignedBackend.Recorder(new ReferenceBackend());
-        var rf = Run(rec, av, bv, shape);
+        var rf = Run(rec, av, bv, shape, texture);
         var kinks = new KinkAlignedBackend(new CpuBackend(), rec.Inputs);
-        var cpu = Run(kinks, av, bv, shape);
+        var cpu = Run(kinks, av, bv, shape, texture);
         TestContext.Out.WriteLine($"ReLU inputs aligned to float64 at the kink: {kinks.Aligned.Sum()} in {kinks.Aligned.Count} calls; other sign differences {kinks.Refused}");
         Assert.That(kinks.Aligned, Has.All.LessThanOrEqualTo(16), "more than a few ReLU inputs rounded across the kink: the forward is off");
         Assert.That(kinks.Refused, Is.Zero, "ReLU inputs away from the kink have the wrong sign: the forward is off");
@@ -62,8 +63,9 @@ public class PerceptualLossTests
         Assert.That(eg, Is.LessThan(1e-4), "input gradient");
     }
 
-    [Test]
-    public void ReferenceGradientMatchesFiniteDifferences()
+    [TestCase(0f)]
+    [TestCase(2f)]
+    public void ReferenceGradientMatchesFiniteDifferences(float texture)
     {
         using var ctx = new Context(new ReferenceBackend());
         var loss = new PerceptualLoss(Resnet18Onnx.Build(ctx, Model.Value));
@@ -71,7 +73,7 @@ public class PerceptualLossTests
         int n = shape.Aggregate(1, (x, y) => x * y);
         var a = Tensor.From(ctx, Random(n, 3), shape);
         var b = Tensor.From(ctx, Random(n, 4), shape);
-        double err = GradCheck.MaxRelativeError(() => loss.Mean(a, b), [a], h: 1e-4, maxElementsPerInput: 4);
+        double err = GradCheck.MaxRelativeError(() => F.Mean(loss.PerSample(a, b, texture)), [a], h: 1e-4, maxElementsPerInput: 4);
         TestContext.Out.WriteLine($"max relative error vs finite differences {err:E2}");
         Assert.That(err, Is.LessThan(1e-4));
     }
@@ -120,6 +122,51 @@ public class PerceptualLossTests
         double want = sum / hw;
         TestContext.Out.WriteLine($"one tap: {got:F7} vs hand {want:F7}");
         Assert.That(got, Is.EqualTo(want).Within(1e-4 * want));
+    }
+
+    [Test]
+    public void OneTapTextureTermIsTheHandComputedMomentDistance()
+    {
+        // tap 1 alone, texture weight 1: the total is the unit-difference distance plus T_1; both in float64 on the host
+        using var ctx = new Context(new CpuBackend());
+        var net = Resnet18Onnx.Build(ctx, Model.Value);
+        var loss = new PerceptualLoss(net, taps: 1);
+        using var scope = Tape.Scope();
+        int[] shape = [2, 3, 32, 36];
+        int n = shape.Aggregate(1, (x, y) => x * y);
+        var a = Tensor.From(ctx, Random(n, 8), shape);
+        // b: a smoothed copy of a, as a blurred output is of its target (less feature energy)
+        var av = a.ToArray();
+        var bv = new float[n];
+        int w = shape[3];
+        for (int i = 0; i < n; i++) bv[i] = (av[i] + av[i % w == 0 ? i : i - 1] + av[i % w == w - 1 ? i : i + 1]) / 3f;
+        var b = Tensor.From(ctx, bv, shape);
+        float[] got = loss.PerSample(b, a, texture: 1f).ToArray(), dist = loss.PerSample(b, a).ToArray();
+        var fb = net.Features(net.Normalize(b), 1)[0].ToArray();
+        var fa = net.Features(net.Normalize(a), 1)[0].ToArray();
+        int c = 64, hw = fb.Length / (2 * c);
+        for (int s = 0; s < 2; s++)
+        {
+            double e = 0, t1 = 0, t2 = 0;
+            for (int k = 0; k < c; k++)
+            {
+                double mb = 0, qb = 0, ma = 0, qa = 0;
+                for (int p = 0; p < hw; p++)
+                {
+                    double x = fb[(s * c + k) * hw + p], y = fa[(s * c + k) * hw + p];
+                    mb += x; qb += x * x; ma += y; qa += y * y;
+                }
+                mb /= hw; qb /= hw; ma /= hw; qa /= hw;
+                e += qa; t1 += (mb - ma) * (mb - ma); t2 += (qb - qa) * (qb - qa);
+            }
+            double kk = 1 / (e / c + PerceptualLoss.TextureEps);
+            double want = dist[s] + kk * t1 / c + kk * kk * t2 / c;
+            TestContext.Out.WriteLine($"sample {s}: distance {dist[s]:F6}, with texture {got[s]:F6}, hand {want:F6}");
+            Assert.That(got[s] - dist[s], Is.GreaterThan(1e-3), "the smoothed image lacks feature energy: a visible texture term");
+            Assert.That(got[s], Is.EqualTo(want).Within(1e-4 * want));
+        }
+        Assert.That(loss.PerSample(a, a, texture: 5f).ToArray(), Is.EqualTo(new[] { 0f, 0f }), "identical images");
+        Assert.That(() => loss.PerSample(a, b, texture: -1f), Throws.InstanceOf<ArgumentOutOfRangeException>());
     }
 
     [Test]
