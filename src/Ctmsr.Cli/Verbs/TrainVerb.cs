@@ -180,6 +180,16 @@ static class TrainVerb
         {
             ConsoleCancelEventHandler onCancel = (_, e) => { e.Cancel = true; cts.Cancel(); };
             Console.CancelKeyPress += onCancel;
+            // SIGTERM (`kill PID`, a batch scheduler's or a container's stop) winds down like Ctrl+C: the step in progress
+            // ends, a checkpoint is written, exit 143. A background job started by a shell without job control ignores
+            // SIGINT, so for it this is the only polite stop.
+            int terminated = 0;
+            using var onTerm = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGTERM, sc =>
+            {
+                sc.Cancel = true;
+                Interlocked.Exchange(ref terminated, 1);
+                cts.Cancel();
+            });
             try
             {
                 TrainResult result;
@@ -198,8 +208,8 @@ static class TrainVerb
                     Console.WriteLine($"done: {result.Iteration} iterations; EMA model {trainer.RunDir.EmaModelPath}, checkpoint {result.LastCheckpoint}");
                 else
                     Console.WriteLine($"stopped at iteration {result.Iteration}; checkpoint {result.LastCheckpoint}; continue with `ctmsr train {trainer.Options.Stage.ToString().ToLowerInvariant()} --resume {trainer.RunDir.Root}`");
-                // interrupted (Ctrl+C) is 130, as shells report SIGINT, so scripts can tell it from a finished run
-                return !result.Finished && cts.IsCancellationRequested ? 130 : 0;
+                // interrupted is 130 (Ctrl+C) or 143 (SIGTERM), as shells report those signals, so scripts can tell it from a finished run
+                return !result.Finished && cts.IsCancellationRequested ? (Volatile.Read(ref terminated) == 1 ? 143 : 130) : 0;
             }
             finally { Console.CancelKeyPress -= onCancel; }
         }
