@@ -21,7 +21,7 @@ public sealed class GroupNormBackwardLab : LabKernel
         new(1, "cpu backend", "today's CpuBackend.GroupNormBackward (variant 4 on AVX-512 machines, else variant 3)"),
         new(2, "one-pass dy*x", "sums of dy and dy*x in one pass (no per-element xhat), sum dy*xhat = rstd (sum dy*x - mean sum dy); variant 3's dx pass"),
         new(3, "double lanes", "the backward before issue 14's last pass: per (sample, group) sums of dy and dy*xhat in Vector256<double> lanes, then the dx pass in 8-float vectors"),
-        new(4, "float lanes", "CpuGroupNorm.BackwardWide: sums of dy and dy*(x - mean) in 16-float lanes over blocks of 512, doubles across blocks; dx by two FMAs a 16-float vector"),
+        new(4, "float lanes", "CpuGroupNorm.Backward(wide: true): sums of dy and dy*(x - mean) in 16-float lanes over blocks of 512, doubles across blocks; dx by two FMAs a 16-float vector"),
     ];
 
     static readonly (int N, int C, int Hw, int G)[] Dims = [(1, 64, 64 * 64, 16), (1, 192, 64 * 64, 32), (1, 384, 32 * 32, 32), (4, 192, 64 * 64, 32)];
@@ -73,8 +73,8 @@ public sealed class GroupNormBackwardLab : LabKernel
             switch (variant)
             {
                 case 1: cpu.GroupNormBackward(n, c, hw, groups, x, gamma, mean, rstd, dy, dx, false, dgamma, dbeta); break;
-                case 3: CpuGroupNorm.BackwardDouble(n, c, hw, groups, F(x), F(gamma), F(mean), F(rstd), F(dy), F(dx), false, F(dgamma), F(dbeta)); break;
-                case 4: CpuGroupNorm.BackwardWide(n, c, hw, groups, F(x), F(gamma), F(mean), F(rstd), F(dy), F(dx), false, F(dgamma), F(dbeta)); break;
+                case 3: CpuGroupNorm.Backward(n, c, hw, groups, F(x), F(gamma), F(mean), F(rstd), F(dy), F(dx), false, F(dgamma), F(dbeta), wide: false); break;
+                case 4: CpuGroupNorm.Backward(n, c, hw, groups, F(x), F(gamma), F(mean), F(rstd), F(dy), F(dx), false, F(dgamma), F(dbeta), wide: true); break;
                 case 2: OnePass(n, c, hw, groups, F(x), F(gamma), F(mean), F(rstd), F(dy), F(dx), false, F(dgamma), F(dbeta)); break;
                 default: throw new ArgumentOutOfRangeException(nameof(variant));
             }
@@ -113,28 +113,7 @@ public sealed class GroupNormBackwardLab : LabKernel
             }
             float k1 = (float)(a1 / cnt), k2 = (float)(a2 / cnt);
             for (int ch = 0; ch < cg; ch++)
-            {
-                int cc = g * cg + ch;
-                float gm = gamma[cc];
-                var xr = x.AsSpan((int)(b0 + (long)ch * hw), hw);
-                var dr = dy.AsSpan((int)(b0 + (long)ch * hw), hw);
-                var o = dx.AsSpan((int)(b0 + (long)ch * hw), hw);
-                int i = 0;
-                Vector256<float> vm = Vector256.Create(m), vr = Vector256.Create(r), vg = Vector256.Create(gm), v1 = Vector256.Create(k1), v2 = Vector256.Create(k2);
-                for (; i <= hw - 8; i += 8)
-                {
-                    var xh = (Vector256.Create(xr.Slice(i, 8)) - vm) * vr;
-                    var v = vr * (Vector256.Create(dr.Slice(i, 8)) * vg - v1 - xh * v2);
-                    if (accumulate) v += Vector256.Create(o.Slice(i, 8));
-                    v.CopyTo(o.Slice(i, 8));
-                }
-                for (; i < hw; i++)
-                {
-                    float xh = (xr[i] - m) * r;
-                    float v = r * (dr[i] * gm - k1 - xh * k2);
-                    o[i] = accumulate ? o[i] + v : v;
-                }
-            }
+                CpuGroupNorm.DxDouble(x, dy, dx, (int)(b0 + (long)ch * hw), hw, m, r, gamma[g * cg + ch], k1, k2, accumulate);
         });
         for (int cc = 0; cc < c; cc++)
         {

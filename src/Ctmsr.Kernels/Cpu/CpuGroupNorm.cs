@@ -61,69 +61,119 @@ public static class CpuGroupNorm
         });
     }
 
+    /// <summary>The backward in 16-float lanes where AVX-512 runs them, else in double lanes (below).</summary>
     public static void Backward(int n, int c, int hw, int groups, float[] x, float[] gamma, float[] mean, float[] rstd, float[] dy,
         float[] dx, bool accumulate, float[] dgamma, float[] dbeta)
     {
-        if (Vector512.IsHardwareAccelerated) BackwardWide(n, c, hw, groups, x, gamma, mean, rstd, dy, dx, accumulate, dgamma, dbeta);
-        else BackwardDouble(n, c, hw, groups, x, gamma, mean, rstd, dy, dx, accumulate, dgamma, dbeta);
+        Backward(n, c, hw, groups, x, gamma, mean, rstd, dy, dx, accumulate, dgamma, dbeta, wide: Vector512.IsHardwareAccelerated);
     }
 
     /// <summary>Floats summed per lane before they reach a double: 16 per accumulator lane in a block.</summary>
     const int SumBlock = 512;
 
     /// <summary>
-    /// The backward in 16-float lanes (issue 14: the double-lane form ran at 0.4-0.5x PyTorch's). Per channel, sum dy and
-    /// sum dy*(x - mean) go into float accumulators over blocks of <see cref="SumBlock"/> elements, each block's total
-    /// into a double (so the float part rounds over at most 16 terms a lane); the centred product keeps a large mean from
-    /// cancelling. dx = dy (rstd gamma) - ((x - mean) (rstd^2 k2) + rstd k1), two FMAs a vector, while the group is still in cache.
+    /// The backward. With <paramref name="wide"/> (AVX-512; issue 14: the double-lane form ran at 0.4-0.5x PyTorch's) per
+    /// channel sum dy and sum dy*(x - mean) go into 16-float accumulators over blocks of <see cref="SumBlock"/> elements,
+    /// each block's total into a double (the float part rounds over at most 16 terms a lane; the centred product keeps a
+    /// large mean from cancelling), and dx = dy (rstd gamma) - ((x - mean) (rstd^2 k2) + rstd k1) takes two FMAs a vector
+    /// while the group is still in cache; without it the sums widen into double lanes and dx is formed as the scalar form.
     /// </summary>
-    public static void BackwardWide(int n, int c, int hw, int groups, float[] x, float[] gamma, float[] mean, float[] rstd, float[] dy,
-        float[] dx, bool accumulate, float[] dgamma, float[] dbeta)
+    public static void Backward(int n, int c, int hw, int groups, float[] x, float[] gamma, float[] mean, float[] rstd, float[] dy,
+        float[] dx, bool accumulate, float[] dgamma, float[] dbeta, bool wide)
     {
         int cg = c / groups;
         long cnt = (long)cg * hw;
+        // per (sample, channel) sums of dy and dy*xhat; reduced over samples afterwards (deterministic order)
         var sdy = new double[n * c];
         var sdyx = new double[n * c];
         Parallel.For(0, n * groups, CpuThreads.Options, sg =>
         {
-            int s = sg / groups, g = sg % groups;
+            int g = sg % groups;
             long b0 = (long)sg * cnt;
             float m = mean[sg], r = rstd[sg];
-            double a1 = 0, a2 = 0;
+            var (k1, k2) = ChannelSums(sg, groups, c, hw, x, gamma, dy, m, r, sdy, sdyx, wide);
             for (int ch = 0; ch < cg; ch++)
             {
-                int cc = g * cg + ch;
-                var (cdy, cdyxc) = SumsDyAndDyCentred(x.AsSpan((int)(b0 + (long)ch * hw), hw), dy.AsSpan((int)(b0 + (long)ch * hw), hw), m);
-                double cdyx = r * cdyxc;
-                sdy[s * c + cc] = cdy; sdyx[s * c + cc] = cdyx;
-                a1 += cdy * gamma[cc]; a2 += cdyx * gamma[cc];
-            }
-            float k1 = (float)(a1 / cnt), k2 = (float)(a2 / cnt);
-            for (int ch = 0; ch < cg; ch++)
-            {
-                int cc = g * cg + ch;
-                int o0 = (int)(b0 + (long)ch * hw);
-                float ga = r * gamma[cc], kb = r * r * k2, kc = r * k1;
-                ref float px = ref x[o0];
-                ref float pd = ref dy[o0];
-                ref float po = ref dx[o0];
-                int i = 0;
-                Vector512<float> vm = Vector512.Create(m), va = Vector512.Create(ga), vb = Vector512.Create(kb), vc = Vector512.Create(kc);
-                for (; i <= hw - 16; i += 16)
-                {
-                    var t = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref px, (nuint)i) - vm, vb, vc);
-                    var v = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref pd, (nuint)i), va, -t);
-                    if (accumulate) v += Vector512.LoadUnsafe(ref po, (nuint)i);
-                    v.StoreUnsafe(ref po, (nuint)i);
-                }
-                for (; i < hw; i++)
-                {
-                    float v = MathF.FusedMultiplyAdd(Unsafe.Add(ref pd, i), ga, -MathF.FusedMultiplyAdd(Unsafe.Add(ref px, i) - m, kb, kc));
-                    Unsafe.Add(ref po, i) = accumulate ? Unsafe.Add(ref po, i) + v : v;
-                }
+                int cc = g * cg + ch, o0 = (int)(b0 + (long)ch * hw);
+                if (wide) DxWide(x, dy, dx, o0, hw, m, r, gamma[cc], k1, k2, accumulate);
+                else DxDouble(x, dy, dx, o0, hw, m, r, gamma[cc], k1, k2, accumulate);
             }
         });
         ReduceOverSamples(n, c, sdy, sdyx, dgamma, dbeta);
+    }
+
+    /// <summary>dx over one channel row [o0, o0 + hw), 16-float vectors, two FMAs each.</summary>
+    static void DxWide(float[] x, float[] dy, float[] dx, int o0, int hw, float m, float r, float gm, float k1, float k2, bool accumulate)
+    {
+        float ga = r * gm, kb = r * r * k2, kc = r * k1;
+        ref float px = ref x[o0];
+        ref float pd = ref dy[o0];
+        ref float po = ref dx[o0];
+        int i = 0;
+        Vector512<float> vm = Vector512.Create(m), va = Vector512.Create(ga), vb = Vector512.Create(kb), vc = Vector512.Create(kc);
+        for (; i <= hw - 16; i += 16)
+        {
+            var t = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref px, (nuint)i) - vm, vb, vc);
+            var v = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref pd, (nuint)i), va, -t);
+            if (accumulate) v += Vector512.LoadUnsafe(ref po, (nuint)i);
+            v.StoreUnsafe(ref po, (nuint)i);
+        }
+        for (; i < hw; i++)
+        {
+            float v = MathF.FusedMultiplyAdd(Unsafe.Add(ref pd, i), ga, -MathF.FusedMultiplyAdd(Unsafe.Add(ref px, i) - m, kb, kc));
+            Unsafe.Add(ref po, i) = accumulate ? Unsafe.Add(ref po, i) + v : v;
+        }
+    }
+
+    /// <summary>dx over one channel row, 8-float vectors: r (dy gamma - k1 - xhat k2) as the scalar form.</summary>
+    public static void DxDouble(float[] x, float[] dy, float[] dx, int o0, int hw, float m, float r, float gm, float k1, float k2, bool accumulate)
+    {
+        var xr = x.AsSpan(o0, hw);
+        var dr = dy.AsSpan(o0, hw);
+        var o = dx.AsSpan(o0, hw);
+        int i = 0;
+        if (Vector256.IsHardwareAccelerated)
+        {
+            Vector256<float> vm = Vector256.Create(m), vr = Vector256.Create(r), vg = Vector256.Create(gm), v1 = Vector256.Create(k1), v2 = Vector256.Create(k2);
+            for (; i <= hw - 8; i += 8)
+            {
+                var xh = (Vector256.Create(xr.Slice(i, 8)) - vm) * vr;
+                var v = vr * (Vector256.Create(dr.Slice(i, 8)) * vg - v1 - xh * v2);
+                if (accumulate) v += Vector256.Create(o.Slice(i, 8));
+                v.CopyTo(o.Slice(i, 8));
+            }
+        }
+        for (; i < hw; i++)
+        {
+            float xh = (xr[i] - m) * r;
+            float v = r * (dr[i] * gm - k1 - xh * k2);
+            o[i] = accumulate ? o[i] + v : v;
+        }
+    }
+
+    /// <summary>
+    /// Per channel of (sample, group) <paramref name="sg"/>: sum dy and sum dy*xhat into <paramref name="sdy"/>,
+    /// <paramref name="sdyx"/> [n, c] (16-float lanes with <paramref name="wide"/>, else double lanes); returns the
+    /// group's means k1 = mean(dy gamma), k2 = mean(dy gamma xhat) that the dx pass uses.
+    /// </summary>
+    static (float K1, float K2) ChannelSums(int sg, int groups, int c, int hw, float[] x, float[] gamma, float[] dy, float m, float r,
+        double[] sdy, double[] sdyx, bool wide)
+    {
+        int s = sg / groups, g = sg % groups, cg = c / groups;
+        long cnt = (long)cg * hw, b0 = sg * cnt;
+        double a1 = 0, a2 = 0;
+        for (int ch = 0; ch < cg; ch++)
+        {
+            int cc = g * cg + ch;
+            var xr = x.AsSpan((int)(b0 + (long)ch * hw), hw);
+            var dr = dy.AsSpan((int)(b0 + (long)ch * hw), hw);
+            double cdy, cdyx;
+            if (wide) { (cdy, cdyx) = SumsDyAndDyCentred(xr, dr, m); cdyx *= r; }
+            else (cdy, cdyx) = SumDyAndDyXhat(xr, dr, m, r);
+            sdy[s * c + cc] = cdy; sdyx[s * c + cc] = cdyx;
+            a1 += cdy * gamma[cc]; a2 += cdyx * gamma[cc];
+        }
+        return ((float)(a1 / cnt), (float)(a2 / cnt));
     }
 
     /// <summary>(sum dy, sum dy (x - m)): float lanes within a block of <see cref="SumBlock"/>, doubles across blocks.</summary>
@@ -161,61 +211,6 @@ public static class CpuGroupNorm
             for (int s = 0; s < n; s++) { a += sdyx[s * c + cc]; b += sdy[s * c + cc]; }
             dgamma[cc] += (float)a; dbeta[cc] += (float)b;
         }
-    }
-
-    /// <summary>The backward with double-lane sums (machines without AVX-512).</summary>
-    public static void BackwardDouble(int n, int c, int hw, int groups, float[] x, float[] gamma, float[] mean, float[] rstd, float[] dy,
-        float[] dx, bool accumulate, float[] dgamma, float[] dbeta)
-    {
-        int cg = c / groups;
-        long cnt = (long)cg * hw;
-        // per (sample, channel) sums of dy and dy*xhat; reduced over samples afterwards (deterministic order)
-        var sdy = new double[n * c];
-        var sdyx = new double[n * c];
-        Parallel.For(0, n * groups, CpuThreads.Options, sg =>
-        {
-            int s = sg / groups, g = sg % groups;
-            long b0 = (long)sg * cnt;
-            float m = mean[sg], r = rstd[sg];
-            double a1 = 0, a2 = 0;
-            for (int ch = 0; ch < cg; ch++)
-            {
-                int cc = g * cg + ch;
-                var xr = x.AsSpan((int)(b0 + (long)ch * hw), hw);
-                var dr = dy.AsSpan((int)(b0 + (long)ch * hw), hw);
-                var (cdy, cdyx) = SumDyAndDyXhat(xr, dr, m, r);
-                sdy[s * c + cc] = cdy; sdyx[s * c + cc] = cdyx;
-                a1 += cdy * gamma[cc]; a2 += cdyx * gamma[cc];
-            }
-            float k1 = (float)(a1 / cnt), k2 = (float)(a2 / cnt);
-            for (int ch = 0; ch < cg; ch++)
-            {
-                int cc = g * cg + ch;
-                float gm = gamma[cc];
-                var xr = x.AsSpan((int)(b0 + (long)ch * hw), hw);
-                var dr = dy.AsSpan((int)(b0 + (long)ch * hw), hw);
-                var o = dx.AsSpan((int)(b0 + (long)ch * hw), hw);
-                int i = 0;
-                if (Vector256.IsHardwareAccelerated)
-                {
-                    Vector256<float> vm = Vector256.Create(m), vr = Vector256.Create(r), vg = Vector256.Create(gm), v1 = Vector256.Create(k1), v2 = Vector256.Create(k2);
-                    for (; i <= hw - 8; i += 8)
-                    {
-                        var xh = (Vector256.Create(xr.Slice(i, 8)) - vm) * vr;
-                        var v = vr * (Vector256.Create(dr.Slice(i, 8)) * vg - v1 - xh * v2);
-                        if (accumulate) v += Vector256.Create(o.Slice(i, 8));
-                        v.CopyTo(o.Slice(i, 8));
-                    }
-                }
-                for (; i < hw; i++)
-                {
-                    float xh = (xr[i] - m) * r;
-                    float v = r * (dr[i] * gm - k1 - xh * k2);
-                    o[i] = accumulate ? o[i] + v : v;
-                }
-            }
-        });
-        ReduceOverSamples(n, c, sdy, sdyx, dgamma, dbeta);
     }
 
     /// <summary>sum v in double, 8 lanes at a time (two independent accumulator pairs).</summary>
