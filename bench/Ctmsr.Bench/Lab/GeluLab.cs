@@ -17,7 +17,8 @@ public sealed class GeluLab : LabKernel
     public override IReadOnlyList<LabVariant> Variants { get; } =
     [
         new(1, "scalar", "what CpuBackend ran before: one element at a time, erf in double with Math.Exp"),
-        new(2, "vector", "CpuBackend.ActivationForward now: 8 floats at a time, the same erf in Vector256<double> halves with Vector256.Exp"),
+        new(2, "vector", "8 floats at a time, the same erf in Vector256<double> halves with Vector256.Exp (the backend before issue 14's last pass; still its form without AVX-512)"),
+        new(3, "float lanes", "CpuActivation.GeluForward(wide: true), the backend with AVX-512: 16 floats, the same erfc formula in float with FMAs and Vector512.Exp"),
     ];
 
     // the Swin MLP hidden tensor: tiny/small (E 32 -> 128) at LR 64 and 256, x4 (E 192 -> 768) at LR 64
@@ -54,7 +55,8 @@ public sealed class GeluLab : LabKernel
             switch (variant)
             {
                 case 1: Scalar(F(x), F(y), count); break;
-                case 2: cpu.ActivationForward(Activation.Gelu, 0f, count, x, y); break;
+                case 2: Chunked(count, (s, e) => CpuActivation.GeluForward(F(x), F(y), s, e, wide: false)); break;
+                case 3: cpu.ActivationForward(Activation.Gelu, 0f, count, x, y); break;
                 default: throw new ArgumentOutOfRangeException(nameof(variant));
             }
         }
@@ -65,6 +67,13 @@ public sealed class GeluLab : LabKernel
             Run(variant);
             return RelL2(F(y), want);
         }
+    }
+
+    /// <summary>[s, e) chunks of 32K elements in parallel, as the backend runs elementwise ops.</summary>
+    static void Chunked(long count, Action<int, int> body)
+    {
+        const int chunk = 1 << 15;
+        Parallel.For(0, (int)((count + chunk - 1) / chunk), ci => body(ci * chunk, (int)System.Math.Min(count, (long)ci * chunk + chunk)));
     }
 
     /// <summary>Variant 1: the scalar loop, parallel over 32K-element chunks as the backend's.</summary>

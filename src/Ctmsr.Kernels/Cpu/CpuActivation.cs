@@ -6,20 +6,21 @@ namespace Ctmsr.Kernels.Cpu;
 /// GELU and LeakyReLU forward and backward, 8 floats at a time (the other activations stay in <see cref="CpuMath"/>'s
 /// scalar loop). LeakyReLU (x > 0 ? x : slope x) is bitwise the scalar loop's; its per-element switch ran at 0.4 GB/s,
 /// 4-7% of the tiny and small forwards (the two LeakyReLUs at the HR size).
-/// GELU(x) = 0.5 x (1 + erf(x / sqrt 2)), erf from the same Chebyshev-fitted erfc as <see cref="CpuMath.Erf"/>,
-/// evaluated in double lanes as there (Vector256.Exp in place of Math.Exp); GELU'(x) = 0.5 (1 + erf(x / sqrt 2)) +
-/// x exp(-x^2 / 2) / sqrt(2 pi). The scalar loop ran at ~0.1 GB/s, 8-16% of every config's forward (bench/RESULTS.md).
+/// GELU(x) = 0.5 x (1 + erf(x / sqrt 2)), erf from the same Chebyshev-fitted erfc as <see cref="CpuMath.Erf"/>;
+/// GELU'(x) = 0.5 (1 + erf(x / sqrt 2)) + x exp(-x^2 / 2) / sqrt(2 pi). With AVX-512 in 16-float lanes (issue 14: the
+/// double lanes ran at ~1 GB/s, 2.6% of the x4 forward and 7% of tiny's at LR 256), else 8 at a time with erf in double
+/// lanes (Vector256.Exp in place of Math.Exp). The scalar loop ran at ~0.1 GB/s, 8-16% of every config's forward.
 /// SiLU is not here: with Vector256.Exp (float) in its forward, elementwise within 3e-7 of the float64 reference, the
-/// golden gradient test's error rose from 3e-6 to 9e-4 (bound 1e-3), unexplained yet; the fused GroupNorm+SiLU
-/// (inference only) does use it and its golden forward is unchanged.
+/// golden gradient test's error rose from 3e-6 to 9e-4 (bound 1e-3); that was later traced to LeakyReLU inputs rounded
+/// across the kink (tests/.../KinkAlignedBackend), not to SiLU. The fused GroupNorm+SiLU (inference only) does use it.
 /// </summary>
-static class CpuActivation
+public static class CpuActivation
 {
     public static bool Handles(Activation act) => Vector256.IsHardwareAccelerated && act is Activation.Gelu or Activation.LeakyReLU;
 
     public static void Forward(Activation act, float slope, float[] x, float[] y, int s, int e)
     {
-        if (act == Activation.Gelu) { Forward(x, y, s, e); return; }
+        if (act == Activation.Gelu) { GeluForward(x, y, s, e, Vector512.IsHardwareAccelerated); return; }
         int i = s;
         var vs = Vector256.Create(slope);
         for (; i <= e - 8; i += 8)
@@ -32,7 +33,7 @@ static class CpuActivation
 
     public static void Backward(Activation act, float slope, float[] x, float[] dy, float[] dx, bool accumulate, int s, int e)
     {
-        if (act == Activation.Gelu) { Backward(x, dy, dx, accumulate, s, e); return; }
+        if (act == Activation.Gelu) { GeluBackward(x, dy, dx, accumulate, s, e, Vector512.IsHardwareAccelerated); return; }
         int i = s;
         var vs = Vector256.Create(slope);
         for (; i <= e - 8; i += 8)
@@ -51,9 +52,17 @@ static class CpuActivation
 
     const float InvSqrt2 = 0.70710678118654752f, InvSqrt2Pi = 0.3989422804014327f;
 
-    static void Forward(float[] x, float[] y, int s, int e)
+    /// <summary>y = GELU(x) over [s, e): with <paramref name="wide"/> in 16-float lanes (<see cref="PhiWide"/>), else 8 at a
+    /// time with erf in double lanes.</summary>
+    public static void GeluForward(float[] x, float[] y, int s, int e, bool wide)
     {
         int i = s;
+        if (wide)
+            for (; i <= e - 16; i += 16)
+            {
+                var v = Vector512.Create(x.AsSpan(i, 16));
+                (v * PhiWide(v)).CopyTo(y.AsSpan(i, 16));
+            }
         for (; i <= e - 8; i += 8)
         {
             var v = Vector256.Create(x.AsSpan(i, 8));
@@ -62,10 +71,19 @@ static class CpuActivation
         for (; i < e; i++) y[i] = CpuMath.Act(Activation.Gelu, 0f, x[i]);
     }
 
-    /// <summary>dx (=/+=) dy * GELU'(x) over [s, e).</summary>
-    static void Backward(float[] x, float[] dy, float[] dx, bool accumulate, int s, int e)
+    /// <summary>dx (=/+=) dy * GELU'(x) over [s, e), GELU'(x) = Phi(x) + x phi(x); lanes as <see cref="GeluForward"/>.</summary>
+    public static void GeluBackward(float[] x, float[] dy, float[] dx, bool accumulate, int s, int e, bool wide)
     {
         int i = s;
+        if (wide)
+            for (; i <= e - 16; i += 16)
+            {
+                var v = Vector512.Create(x.AsSpan(i, 16));
+                var g = PhiWide(v) + v * Vector512.Exp(Vector512.Create(-0.5f) * v * v) * Vector512.Create(InvSqrt2Pi);
+                var d = Vector512.Create(dy.AsSpan(i, 16)) * g;
+                if (accumulate) d = Vector512.Create(dx.AsSpan(i, 16)) + d;
+                d.CopyTo(dx.AsSpan(i, 16));
+            }
         for (; i <= e - 8; i += 8)
         {
             var v = Vector256.Create(x.AsSpan(i, 8));
@@ -80,6 +98,31 @@ static class CpuActivation
             float d = dy[i] * CpuMath.ActGrad(Activation.Gelu, 0f, x[i]);
             dx[i] = accumulate ? dx[i] + d : d;
         }
+    }
+
+    /// <summary>
+    /// Phi(x) = 0.5 (1 + erf(x / sqrt 2)) of 16 floats, in float: the
+    /// same Chebyshev-fitted erfc(z) = t exp(-z^2 - 1.26551223 + t P(t)), t = 1 / (1 + z / 2), z = |x| / sqrt 2, as the
+    /// double form (fractional error below 1.2e-7 for every z), so Phi = 1 - erfc / 2 for x &gt;= 0 and erfc / 2 below keeps
+    /// the tail relative, not absolute. In float the exponent's rounding adds about z^2 x 6e-8 relative error: 3e-7 at
+    /// |x| = 3, where GELU's negative side is already below 0.005 |x|.
+    /// </summary>
+    static Vector512<float> PhiWide(Vector512<float> x)
+    {
+        var one = Vector512<float>.One;
+        var z = Vector512.Abs(x) * Vector512.Create(InvSqrt2);
+        var t = one / Vector512.FusedMultiplyAdd(Vector512.Create(0.5f), z, one);
+        var p = Vector512.Create(0.17087277f);
+        p = Vector512.FusedMultiplyAdd(t, p, Vector512.Create(-0.82215223f));
+        p = Vector512.FusedMultiplyAdd(t, p, Vector512.Create(1.48851587f));
+        p = Vector512.FusedMultiplyAdd(t, p, Vector512.Create(-1.13520398f));
+        p = Vector512.FusedMultiplyAdd(t, p, Vector512.Create(0.27886807f));
+        p = Vector512.FusedMultiplyAdd(t, p, Vector512.Create(-0.18628806f));
+        p = Vector512.FusedMultiplyAdd(t, p, Vector512.Create(0.09678418f));
+        p = Vector512.FusedMultiplyAdd(t, p, Vector512.Create(0.37409196f));
+        p = Vector512.FusedMultiplyAdd(t, p, Vector512.Create(1.00002368f));
+        var half = Vector512.Create(0.5f) * t * Vector512.Exp(Vector512.FusedMultiplyAdd(t, p, Vector512.Create(-1.26551223f)) - z * z);
+        return Vector512.ConditionalSelect(Vector512.LessThan(x, Vector512<float>.Zero), half, one - half);
     }
 
     /// <summary>erf of 8 floats through two Vector256&lt;double&gt; halves (<see cref="CpuMath.Erf"/>'s formula and precision).</summary>
