@@ -30,6 +30,9 @@ public sealed class BufferPool
     /// <summary>Bytes of the pool's buffers holding physical memory: those in use and the cached ones not given back
     /// (<see cref="DeviceBuffer.Discard"/>); <see cref="BytesAllocated"/> less what was discarded.</summary>
     public long ResidentBytes { get; private set; }
+    /// <summary>Buffers and bytes given back under <see cref="KeepResidentAtPeak"/> (each reuse takes fresh pages).</summary>
+    public long Discards { get; private set; }
+    public long BytesDiscarded { get; private set; }
 
     /// <summary>Free buffers smaller than this are never given back (a page or two each: not worth a system call).</summary>
     public const long MinDiscardBytes = 1 << 20;
@@ -83,7 +86,7 @@ public sealed class BufferPool
             {
                 Hits++;
                 var buf = st.Pop();
-                if (_discarded.Remove(buf)) ResidentBytes += b * 4;
+                if (_discarded.Count > 0 && _discarded.Remove(buf)) ResidentBytes += b * 4;
                 else if (_keepAtPeak) _residentFree.Remove(buf);
                 if (_keepAtPeak) { _cap = Math.Max(_cap, BytesInUse); Enforce(); }
                 return buf;
@@ -111,6 +114,8 @@ public sealed class BufferPool
             if (buf.Length * 4 < MinDiscardBytes) { i++; continue; }
             _residentFree.RemoveAt(i);
             ResidentBytes -= buf.Length * 4;
+            Discards++;
+            BytesDiscarded += buf.Length * 4;
             if (buf.Discard()) _discarded.Add(buf);
             else
             {
