@@ -42,13 +42,15 @@ public sealed class UpscaleMemoryTests
     }
 
     // tiny (the shipped model, unit 16): one 256 tile, and nine 128 tiles (blending, per-tile garbage);
-    // small (the fixture, unit 64): one 128 tile; x4 (random weights, 171M parameters): one 64 tile.
+    // small (the fixture, unit 64): one 128 tile and one 192 tile; x4 (random weights, 171M parameters): one 64 tile.
     // bounded: the one-tile runs are also held to issue 14's bound, peak growth plus the weights at most 1.5x the two
     // largest live activations of the tile (two x4-stage maps, C channels at 4x the tile) plus the weights; the nine-tile
-    // run is not (its image-wide arrays, outside that bound, are as large as a 128 tile's activations)
+    // run is not (its image-wide arrays, outside that bound, are as large as a 128 tile's activations), nor small at 128
+    // (1.41-1.46x measured: the convolution's two 16 MiB band copies are half a 128 tile's x4 map; too close to test)
     [TestCase("models/ctmsr-tiny.safetensors", 256, "256", true)]
     [TestCase("models/ctmsr-tiny.safetensors", 256, "128", false)]
-    [TestCase("fixtures/ctmsr_small.safetensors", 128, "128", true)]
+    [TestCase("fixtures/ctmsr_small.safetensors", 128, "128", false)]
+    [TestCase("fixtures/ctmsr_small.safetensors", 192, "192", true)]
     [TestCase("x4-random", 64, "64", true)]
     public void PredictedPeakIsWithin25PercentOfTheMeasured(string weights, int size, string tile, bool bounded)
     {
