@@ -145,6 +145,37 @@ public static partial class F
         return y;
     }
 
+    /// <summary>Conv2d of the nearest x2 upsampling of x (stride 1): the same as Conv2d(UpsampleNearest2x(x), w, b). When no tape
+    /// records, one backend op (<see cref="Backend.Conv2dUpsample2xForward"/>; the CPU never makes the upsampled map);
+    /// otherwise the two ops, for their backward.</summary>
+    public static Tensor UpsampleConv2d(Tensor x, Tensor w, Tensor? b, int pad = -1)
+    {
+        if (Tape.ShouldRecord(x, w, b))
+        {
+            using var u = UpsampleNearest2x(x);
+            return Conv2d(u, w, b, 1, pad);
+        }
+        SameCtx(x, w);
+        if (x.Rank != 4 || w.Rank != 4 || w[2] != w[3]) throw new ArgumentException($"conv2d expects x [N,C,H,W] and w [O,C,K,K], got {S(x.Shape)} and {S(w.Shape)}");
+        if (x[1] != w[1]) throw new ArgumentException($"conv2d: input has {x[1]} channels, weight expects {w[1]}");
+        int k = w[2];
+        if (pad < 0) pad = k / 2;
+        var s = new ConvShape(x[0], x[1], 2 * x[2], 2 * x[3], w[0], k, 1, pad);
+        var y = Tensor.Empty(x.Ctx, x[0], w[0], s.OutH, s.OutW);
+        x.Backend.Conv2dUpsample2xForward(s, x.Buffer, w.Buffer, b?.Buffer, y.Buffer);
+        return y;
+    }
+
+    /// <summary>LeakyReLU written over x when no tape records it (inference): returns x itself, so a stage holds one tensor
+    /// where it held input and output. With a tape, <see cref="LeakyRelu"/> (a new tensor; x is left as it is). The
+    /// caller disposes x only when the result is another tensor.</summary>
+    public static Tensor LeakyReluInPlace(Tensor x, float slope)
+    {
+        if (Tape.ShouldRecord(x) || x.Saved) return LeakyRelu(x, slope);
+        x.Backend.ActivationForward(Activation.LeakyReLU, slope, x.Count, x.Buffer, x.Buffer);
+        return x;
+    }
+
     /// <summary>y = x W^T + b over the last axis; x [..., in], W [out, in].</summary>
     public static Tensor Linear(Tensor x, Tensor w, Tensor? b)
     {

@@ -47,6 +47,9 @@ public sealed class Upscaler : IDisposable
         _net = new CtmsrNet(_ctx, cfg);
         ModelWeights.Load(_net, weights);
         _net.Eval();
+        // inference: the pool's resident total stays at the most in use at once (the low-resolution stages' buffers
+        // give their memory back while the x2 and x4 stages run, and the other way round on the next tile)
+        _ctx.Pool.KeepResidentAtPeak = true;
     }
 
     static void Validate(UpscaleOptions o, CtmsrConfig cfg)
@@ -308,19 +311,20 @@ public sealed class Upscaler : IDisposable
         return tile;
     }
 
-    /// <summary>Bytes of one unit-sized tile per LR pixel: what the buffer pool allocates for it, starting empty (it
-    /// keeps every buffer it handed out, so this, not the peak in use, is what stays resident; every activation of this
-    /// network scales with the tile's area), plus the tile's host arrays.</summary>
+    /// <summary>Bytes of one unit-sized tile per LR pixel: the buffer pool's peak in use over it (with
+    /// <see cref="BufferPool.KeepResidentAtPeak"/> that, not the sum of the sizes it handed out, is what stays resident;
+    /// every activation of this network scales with the tile's area), plus the tile's host arrays.</summary>
     double MeasureBytesPerPixel()
     {
         int m = _net.Config.SizeMultiple;
         var pool = _ctx.Pool;
         pool.Trim();
-        long before = pool.BytesAllocated;
+        pool.ResetPeak();
+        long before = pool.PeakBytesInUse;
         var grey = new float[3 * m * m];
         Array.Fill(grey, 0.5f);
         _ = SampleTile(grey, m, m, 0, CancellationToken.None);
-        return Math.Max(1, pool.BytesAllocated - before) / (double)(m * m) + TileMemoryBudget.TileHostBytesPerPixel(_net.Config.Scale);
+        return Math.Max(1, pool.PeakBytesInUse - before) / (double)(m * m) + TileMemoryBudget.TileHostBytesPerPixel(_net.Config.Scale);
     }
 
     /// <summary>Predicted growth of the process's resident memory over upscaling an RGB <paramref name="h"/> x

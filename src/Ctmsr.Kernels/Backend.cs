@@ -67,6 +67,21 @@ public abstract class Backend : IDisposable
     public abstract void Conv2dBackwardData(in ConvShape s, DeviceBuffer dy, DeviceBuffer w, DeviceBuffer dx, bool accumulate);
     /// <summary>dw += conv grad; db += sum of dy over N, H, W (when db is given).</summary>
     public abstract void Conv2dBackwardWeight(in ConvShape s, DeviceBuffer x, DeviceBuffer dy, DeviceBuffer dw, DeviceBuffer? db);
+    /// <summary>
+    /// <see cref="Conv2dForward"/> of the nearest x2 upsampling of x: x is [N, Cin, H / 2, W / 2] and s describes the
+    /// convolution of the upsampled [N, Cin, H, W] map (the decoder's upsample-then-convolve, at inference: nothing
+    /// differentiates through it). This default composes the two ops through a temporary upsampled buffer; a backend
+    /// overrides it to read x with halved indices, so the upsampled map (the largest tensor of an x4 network's last
+    /// stage) is never made.
+    /// </summary>
+    public virtual void Conv2dUpsample2xForward(in ConvShape s, DeviceBuffer x, DeviceBuffer w, DeviceBuffer? bias, DeviceBuffer y)
+    {
+        if (s.H % 2 != 0 || s.W % 2 != 0)
+            throw new ArgumentException($"conv of an x2 upsampling: the upsampled map is {s.H}x{s.W}, which must be even on both sides");
+        using var u = Allocate((long)s.N * s.Cin * s.H * s.W);
+        UpsampleNearest2x(s.N * s.Cin, s.H / 2, s.W / 2, x, u);
+        Conv2dForward(s, u, w, bias, y);
+    }
     /// <summary>Bytes a <see cref="Conv2dForward"/> of this shape holds outside the buffers it is given while it runs
     /// (the CPU's band scratch), so a memory plan can count them; 0 where the kernels need none.</summary>
     public virtual long Conv2dForwardScratchBytes(in ConvShape s) => 0;
@@ -239,4 +254,9 @@ public abstract class DeviceBuffer : IDisposable
     public abstract long Length { get; }
     public abstract Backend Backend { get; }
     public abstract void Dispose();
+
+    /// <summary>Gives the buffer's physical memory back to the system and keeps the allocation: the contents become
+    /// undefined and the next write takes fresh pages. Returns whether memory was given back; false (the default)
+    /// where the device cannot, and the caller then releases the buffer with <see cref="Dispose"/> instead.</summary>
+    public virtual bool Discard() => false;
 }

@@ -93,6 +93,12 @@ public sealed class ProfilingBackend(Backend inner, bool ownsInner = false, bool
         Time("Conv2dForward " + Kernel(sh), sh.Flops, 0, () => Inner.Conv2dForward(sh, x, w, bias, y));
     }
 
+    public override void Conv2dUpsample2xForward(in ConvShape s, DeviceBuffer x, DeviceBuffer w, DeviceBuffer? bias, DeviceBuffer y)
+    {
+        var sh = s;
+        Time("Conv2dUpsample2xForward " + Kernel(sh), sh.Flops, 0, () => Inner.Conv2dUpsample2xForward(sh, x, w, bias, y));
+    }
+
     public override void Conv2dBackwardData(in ConvShape s, DeviceBuffer dy, DeviceBuffer w, DeviceBuffer dx, bool accumulate)
     {
         var sh = s;

@@ -52,6 +52,16 @@ public sealed class RoundedOperandsBackend(Backend inner, MatmulPrecision precis
         base.Conv2dForward(s, rx, rw, bias, y);
     }
 
+    public override void Conv2dUpsample2xForward(in ConvShape s, DeviceBuffer x, DeviceBuffer w, DeviceBuffer? bias, DeviceBuffer y)
+    {
+        Interlocked.Increment(ref calls);
+        if (current == MatmulPrecision.Fp32) { base.Conv2dUpsample2xForward(s, x, w, bias, y); return; }
+        // rounding commutes with the upsampling (it copies elements)
+        using var rx = Rounded(x);
+        using var rw = Rounded(w);
+        base.Conv2dUpsample2xForward(s, rx, rw, bias, y);
+    }
+
     public override void Conv2dBackwardData(in ConvShape s, DeviceBuffer dy, DeviceBuffer w, DeviceBuffer dx, bool accumulate)
     {
         Interlocked.Increment(ref calls);

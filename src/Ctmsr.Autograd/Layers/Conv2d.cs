@@ -18,4 +18,8 @@ public class Conv2d : Module
     }
 
     public Tensor Forward(Tensor x) => F.Conv2d(x, Weight, Bias, Stride, Padding);
+
+    /// <summary>This convolution of the nearest x2 upsampling of x (stride 1; <see cref="F.UpsampleConv2d"/>).</summary>
+    public Tensor ForwardUpsampled(Tensor x) =>
+        Stride == 1 ? F.UpsampleConv2d(x, Weight, Bias, Padding) : throw new InvalidOperationException($"an upsampled convolution needs stride 1, this one has {Stride}");
 }

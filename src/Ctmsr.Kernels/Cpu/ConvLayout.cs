@@ -62,6 +62,53 @@ static unsafe class ConvLayout
         new Span<float>(xp + c * plane, slack).Clear();
     }
 
+    /// <summary>u[c, i, j] = x[c, i / 2, j / 2]: x is [c, h, w], u is [c, 2h, 2w].</summary>
+    public static void Upsample2x(float* x, int c, int h, int w, float* u)
+    {
+        nint xs = (nint)x, us = (nint)u;
+        ForPlanes(c, 4L * c * h * w, ci =>
+        {
+            float* src = (float*)xs + (long)ci * h * w, dst = (float*)us + 4L * ci * h * w;
+            for (int i = 0; i < 2 * h; i++)
+            {
+                float* sr = src + (long)(i >> 1) * w, o = dst + (long)i * 2 * w;
+                for (int j = 0; j < w; j++) { float v = sr[j]; o[2 * j] = v; o[2 * j + 1] = v; }
+            }
+        });
+    }
+
+    /// <summary><see cref="PadRows"/> of the nearest x2 upsampling of x: x is [c, h / 2, w / 2] and the rows are those of
+    /// the upsampled [c, h, w] map, read with halved indices (xp[c, j, pad + ix] = x[c, (r0 + j - pad) / 2, ix / 2]), so
+    /// the upsampled map is never written whole; xp is exactly what PadRows makes of the upsampled map.</summary>
+    public static void PadRowsUp2(float* x, int c, int h, int w, int pad, int r0, int hp, float* xp, int slack)
+    {
+        int wp = w + 2 * pad, hs = h / 2, ws = w / 2;
+        long plane = (long)hp * wp;
+        nint xs = (nint)x, xd = (nint)xp;
+        ForPlanes(c, (long)c * plane, ci =>
+        {
+            float* src = (float*)xs + (long)ci * hs * ws, dst = (float*)xd + ci * plane;
+            for (int j = 0; j < hp; j++)
+            {
+                float* d = dst + (long)j * wp;
+                int iy = r0 + j - pad;
+                if (iy < 0 || iy >= h) { new Span<float>(d, wp).Clear(); continue; }
+                new Span<float>(d, pad).Clear();
+                float* sr = src + (long)(iy >> 1) * ws, o = d + pad;
+                int ix = 0;
+                for (; ix + 4 <= ws; ix += 4)
+                {
+                    var v = Vector128.Load(sr + ix);
+                    Vector128.Shuffle(v, Vector128.Create(0, 0, 1, 1)).Store(o + 2 * ix);
+                    Vector128.Shuffle(v, Vector128.Create(2, 2, 3, 3)).Store(o + 2 * ix + 4);
+                }
+                for (; ix < ws; ix++) { float v = sr[ix]; o[2 * ix] = v; o[2 * ix + 1] = v; }
+                new Span<float>(d + pad + w, pad).Clear();
+            }
+        });
+        new Span<float>(xp + c * plane, slack).Clear();
+    }
+
     /// <summary>y[c, oy, ox] (=/+=) t[c, oy * wp + ox] (+ bias[c]) for a band of <paramref name="rows"/> output rows;
     /// y points at the band's first row of plane 0, planes <paramref name="yPlane"/> apart.</summary>
     public static void CompactRows(float* t, int c, int rows, int ow, int wp, float* y, long yPlane, bool accumulate, float[]? bias)

@@ -61,6 +61,8 @@ public sealed class CpuBackend : Backend
 
     public override void Conv2dForward(in ConvShape s, DeviceBuffer x, DeviceBuffer w, DeviceBuffer? bias, DeviceBuffer y) =>
         CpuConv.Forward(s, F(x), F(w), Fo(bias), F(y));
+    public override void Conv2dUpsample2xForward(in ConvShape s, DeviceBuffer x, DeviceBuffer w, DeviceBuffer? bias, DeviceBuffer y) =>
+        CpuConv.ForwardUpsample2x(s, F(x), F(w), Fo(bias), F(y));
     public override void Conv2dBackwardData(in ConvShape s, DeviceBuffer dy, DeviceBuffer w, DeviceBuffer dx, bool accumulate) =>
         CpuConv.BackwardData(s, F(dy), F(w), F(dx), accumulate);
     public override void Conv2dBackwardWeight(in ConvShape s, DeviceBuffer x, DeviceBuffer dy, DeviceBuffer dw, DeviceBuffer? db) =>

@@ -69,10 +69,42 @@ public static unsafe class CpuConv
             for (int n = 0; n < s.N; n++) Sample(s, px + n * xs, pw, bias, py + n * ys, false);
     }
 
-    /// <summary>y (=/+=) conv(x, w) + bias for one sample; w is [Cout, Cin K K] row-major.</summary>
-    static void Sample(in ConvShape s, float* x, float* w, float[]? bias, float* y, bool accumulate)
+    /// <summary>
+    /// <see cref="Forward"/> of the nearest x2 upsampling of x: x is [N, Cin, H / 2, W / 2] and <paramref name="s"/>
+    /// describes the convolution of the upsampled [N, Cin, H, W] map. The stride-1 banded path builds each band's
+    /// padded input straight from x with halved indices (<see cref="ConvLayout.PadRowsUp2"/>), so neither the
+    /// upsampled map nor a pass over it exists, and every output element is the same sum in the same order as
+    /// upsampling then <see cref="Forward"/>: bit for bit equal. The other paths (small maps, pointwise) upsample one
+    /// sample into scratch first.
+    /// </summary>
+    public static void ForwardUpsample2x(in ConvShape s, float[] x, float[] w, float[]? bias, float[] y)
+    {
+        if (s.H % 2 != 0 || s.W % 2 != 0)
+            throw new ArgumentException($"conv of an x2 upsampling: the upsampled map is {s.H}x{s.W}, which must be even on both sides");
+        Validate(s, "x", x, (long)s.N * s.Cin * (s.H / 2) * (s.W / 2));
+        Validate(s, "w", w, (long)s.Cout * s.Cin * s.K * s.K);
+        Validate(s, "y", y, (long)s.N * s.Cout * s.OutH * s.OutW);
+        if (bias is not null) Validate(s, "bias", bias, s.Cout);
+        long xs = (long)s.Cin * (s.H / 2) * (s.W / 2), ys = (long)s.Cout * s.OutH * s.OutW;
+        fixed (float* px = x, pw = w, py = y)
+            for (int n = 0; n < s.N; n++) Sample(s, px + n * xs, pw, bias, py + n * ys, false, up2: true);
+    }
+
+    /// <summary>y (=/+=) conv(x, w) + bias for one sample; w is [Cout, Cin K K] row-major. With <paramref name="up2"/>
+    /// x is the [Cin, H / 2, W / 2] map whose nearest x2 upsampling is convolved.</summary>
+    static void Sample(in ConvShape s, float* x, float* w, float[]? bias, float* y, bool accumulate, bool up2 = false)
     {
         int oh = s.OutH, ow = s.OutW, p = oh * ow, kdim = s.Cin * s.K * s.K;
+        if (up2 && (Pointwise(s) || UseIm2Col(s)))
+        {
+            using var uArr = Scratch<float>.Rent((long)s.Cin * s.H * s.W, "convolution (upsampled input)");
+            fixed (float* u = uArr.Array)
+            {
+                ConvLayout.Upsample2x(x, s.Cin, s.H / 2, s.W / 2, u);
+                Sample(s, u, w, bias, y, accumulate);
+            }
+            return;
+        }
         var wa = new StridedSource(w, kdim, 1f);
         if (Pointwise(s) || UseIm2Col(s))
         {
@@ -127,7 +159,8 @@ public static unsafe class CpuConv
             for (int r0 = 0; r0 < oh; r0 += rows)
             {
                 int rb = Math.Min(rows, oh - r0), pw = rb * wp, hp = rb + s.K - 1;
-                ConvLayout.PadRows(x, s.Cin, s.H, s.W, s.Pad, r0, hp, xp, s.K);
+                if (up2) ConvLayout.PadRowsUp2(x, s.Cin, s.H, s.W, s.Pad, r0, hp, xp, s.K);
+                else ConvLayout.PadRows(x, s.Cin, s.H, s.W, s.Pad, r0, hp, xp, s.K);
                 ConvLayout.ShiftOffsets(s.Cin, s.K, hp, wp, offs);
                 if (direct) ConvDirect.Run(s.Cout, pw, kdim, wd, xp, offs, t, pw, false, true);
                 else GemmDriver.Run(s.Cout, pw, kdim, wa, new OffsetRowsSource(xp, offs), 0f, t, pw, true);

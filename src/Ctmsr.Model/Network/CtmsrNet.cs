@@ -160,20 +160,19 @@ public sealed class CtmsrNet : Module
         using (var aa = _auxNorm.ForwardSilu(cur))
             aux = _auxConv.Forward(aa);
         Keep("dec." + Res(0) + "_aux_conv", aux);
-        // the upsampled input of each convolution is released before the activation is made: at x2 and x4 these are
-        // the largest tensors of the network, and holding three at once (input, conv, activation) made the x4 stage
-        // 1.5x the memory of the two it needs (at inference; with a tape the tensors backward needs stay anyway)
+        // the x2 and x4 stages hold the network's largest tensors. At inference (no tape) each convolution reads its
+        // input's nearest x2 upsampling with halved indices (the upsampled map is never made) and the LeakyReLU is
+        // written over the convolution's output, so the x4 stage holds one x4 tensor beside the x2 one it reads, where
+        // it held three (upsampled input, conv, activation). With a tape the tensors backward needs stay anyway.
         Tensor c1, a, c2, a2;
         using (aux)
-        using (var u = F.UpsampleNearest2x(aux))
-            c1 = _up1.Forward(u);
-        using (c1)
-            a = F.LeakyRelu(c1, 0.2f);
+            c1 = _up1.ForwardUpsampled(aux);
+        a = F.LeakyReluInPlace(c1, 0.2f);
+        if (!ReferenceEquals(a, c1)) c1.Dispose();
         using (a)
-        using (var u = F.UpsampleNearest2x(a))
-            c2 = _up2.Forward(u);
-        using (c2)
-            a2 = F.LeakyRelu(c2, 0.2f);
+            c2 = _up2.ForwardUpsampled(a);
+        a2 = F.LeakyReluInPlace(c2, 0.2f);
+        if (!ReferenceEquals(a2, c2)) c2.Dispose();
         using (a2)
         {
             var o = _last.Forward(a2);

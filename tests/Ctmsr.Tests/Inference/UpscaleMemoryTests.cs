@@ -42,12 +42,17 @@ public sealed class UpscaleMemoryTests
     }
 
     // tiny (the shipped model, unit 16): one 256 tile, and nine 128 tiles (blending, per-tile garbage);
-    // small (the fixture, unit 64): one 128 tile; x4 (random weights, 171M parameters): one 64 tile
-    [TestCase("models/ctmsr-tiny.safetensors", 256, "256")]
-    [TestCase("models/ctmsr-tiny.safetensors", 256, "128")]
-    [TestCase("fixtures/ctmsr_small.safetensors", 128, "128")]
-    [TestCase("x4-random", 64, "64")]
-    public void PredictedPeakIsWithin25PercentOfTheMeasured(string weights, int size, string tile)
+    // small (the fixture, unit 64): one 128 tile and one 192 tile; x4 (random weights, 171M parameters): one 64 tile.
+    // bounded: the one-tile runs are also held to issue 14's bound, peak growth plus the weights at most 1.5x the two
+    // largest live activations of the tile (two x4-stage maps, C channels at 4x the tile) plus the weights; the nine-tile
+    // run is not (its image-wide arrays, outside that bound, are as large as a 128 tile's activations), nor small at 128
+    // (1.41-1.46x measured: the convolution's two 16 MiB band copies are half a 128 tile's x4 map; too close to test)
+    [TestCase("models/ctmsr-tiny.safetensors", 256, "256", true)]
+    [TestCase("models/ctmsr-tiny.safetensors", 256, "128", false)]
+    [TestCase("fixtures/ctmsr_small.safetensors", 128, "128", false)]
+    [TestCase("fixtures/ctmsr_small.safetensors", 192, "192", true)]
+    [TestCase("x4-random", 64, "64", true)]
+    public void PredictedPeakIsWithin25PercentOfTheMeasured(string weights, int size, string tile, bool bounded)
     {
         if (!File.Exists("/proc/self/clear_refs")) Assert.Ignore("needs Linux /proc to measure the resident set");
         var dir = Path.Combine(Path.GetTempPath(), "ctmsr-mem-" + Guid.NewGuid().ToString("N"));
@@ -74,8 +79,19 @@ public sealed class UpscaleMemoryTests
                 .Single(e => e.GetProperty("event").GetString() == "summary");
             double measured = summary.GetProperty("rssPeakGrowth").GetInt64(), predicted = summary.GetProperty("rssPredictedGrowth").GetInt64();
             TestContext.Out.WriteLine($"{Path.GetFileName(w)} {size}x{size} tile {tile}: measured {measured / 1048576:0} MiB, predicted {predicted / 1048576:0} MiB ({predicted / measured:0.00}x)");
-            Assert.That(measured, Is.GreaterThan(100 << 20), "a run large enough that the tile dominates");
+            Assert.That(measured, Is.GreaterThan(64 << 20), "a run large enough that the tile dominates");
             Assert.That(predicted / measured, Is.InRange(0.75, 1.25));
+            if (bounded)
+            {
+                var state = Ctmsr.Model.Checkpoints.CheckpointFiles.LoadStateDict(w, "params_ema");
+                var cfg = Ctmsr.Inference.ConfigInference.FromStateDict(state);
+                double weightBytes = state.Values.Sum(t => 4.0 * t.Count);
+                double hr = cfg.Scale * double.Parse(tile, System.Globalization.CultureInfo.InvariantCulture);
+                double bound = 2 * 4.0 * cfg.ModelChannels * hr * hr + weightBytes;
+                double ratio = (measured + weightBytes) / bound;
+                TestContext.Out.WriteLine($"  measured + weights {(measured + weightBytes) / 1048576:0} MiB over two x4-stage activations + weights {bound / 1048576:0} MiB: {ratio:0.00}x");
+                Assert.That(ratio, Is.LessThanOrEqualTo(1.5), "issue 14's inference memory bound");
+            }
         }
         finally { Directory.Delete(dir, true); }
     }

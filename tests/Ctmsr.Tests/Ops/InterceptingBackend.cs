@@ -31,6 +31,12 @@ public class InterceptingBackend(Backend inner) : ForwardingBackend(inner)
         Op("Conv2dForward", sh.ToString(), [x, w, bias], [y], (be, f) => be.Conv2dForward(sh, f(x), f(w), Opt(f, bias), f(y)));
     }
 
+    public override void Conv2dUpsample2xForward(in ConvShape s, DeviceBuffer x, DeviceBuffer w, DeviceBuffer? bias, DeviceBuffer y)
+    {
+        var sh = s;
+        Op("Conv2dUpsample2xForward", sh.ToString(), [x, w, bias], [y], (be, f) => be.Conv2dUpsample2xForward(sh, f(x), f(w), Opt(f, bias), f(y)));
+    }
+
     public override void Conv2dBackwardData(in ConvShape s, DeviceBuffer dy, DeviceBuffer w, DeviceBuffer dx, bool accumulate)
     {
         var sh = s;
