@@ -23,6 +23,8 @@ public sealed class WinogradLab : LabKernel
         new(3, "winograd fwd, 4 MB bands", "forward, Winograd with V and M in 1M-float bands (default 4M) for cache reuse"),
         new(4, "gemm bwd-data", "backward data, the blocked GEMM on the flipped, transposed kernel"),
         new(5, "winograd bwd-data", "backward data, Winograd on the flipped, transposed kernel"),
+        new(6, "winograd fwd, GEMMs across threads", "forward, Winograd with its 16 GEMMs one per thread (each serial) instead of each parallel inside"),
+        new(7, "winograd fwd, 4 MB bands, GEMMs across threads", "variants 3 and 6 together"),
     ];
 
     static readonly ConvShape[] Dims =
@@ -68,14 +70,15 @@ public sealed class WinogradLab : LabKernel
             var route = variant is 1 or 4 ? ConvRoute.Gemm : ConvRoute.Winograd;
             var before = CpuConv.Route;
             CpuConv.Route = route;
-            if (variant == 3) CpuConv.BandFloats = 1 << 20;
+            if (variant is 3 or 7) CpuConv.BandFloats = 1 << 20;
+            CpuConv.WinogradGemmsAcrossThreads = variant is 6 or 7;
             try
             {
-                if (variant is 1 or 2 or 3) CpuConv.Forward(s, x, w, b, y);
+                if (variant is 1 or 2 or 3 or 6 or 7) CpuConv.Forward(s, x, w, b, y);
                 else if (variant is 4 or 5) CpuConv.BackwardData(s, dy, w, dx, false);
                 else throw new ArgumentOutOfRangeException(nameof(variant));
             }
-            finally { CpuConv.Route = before; CpuConv.BandFloats = CpuConv.DefaultBandFloats; }
+            finally { CpuConv.Route = before; CpuConv.BandFloats = CpuConv.DefaultBandFloats; CpuConv.WinogradGemmsAcrossThreads = false; }
         }
 
         public override double Check(int variant)
@@ -83,7 +86,7 @@ public sealed class WinogradLab : LabKernel
             Array.Fill(y, float.NaN);
             Array.Fill(dx, float.NaN);
             Run(variant);
-            return variant >= 4 ? RelL2(dx, wantDx) : RelL2(y, wantY);
+            return variant is 4 or 5 ? RelL2(dx, wantDx) : RelL2(y, wantY);
         }
     }
 }

@@ -76,9 +76,17 @@ static unsafe class ConvWinograd
                 {
                     int rb = Math.Min(rt, th - ty0), t = rb * tw;
                     InputTransform(x + n * xs, cin, s.H, s.W, ty0, rb, tw, xp, hq, wq, v, ld);
-                    for (int xi = 0; xi < 16; xi++)
-                        GemmDriver.Run(cout, t, cin, new StridedSource(u + (long)xi * pairs, cin, 1f),
-                            new ContigSource(v + (long)xi * cin * ld, ld, 1f), 0f, m + (long)xi * cout * ld, ld, true);
+                    if (CpuConv.WinogradGemmsAcrossThreads)
+                    {
+                        nint us = (nint)u, vs = (nint)v, ms = (nint)m;
+                        Parallel.For(0, 16, CpuThreads.Options, xi =>
+                            GemmDriver.Run(cout, t, cin, new StridedSource((float*)us + (long)xi * pairs, cin, 1f),
+                                new ContigSource((float*)vs + (long)xi * cin * ld, ld, 1f), 0f, (float*)ms + (long)xi * cout * ld, ld, false));
+                    }
+                    else
+                        for (int xi = 0; xi < 16; xi++)
+                            GemmDriver.Run(cout, t, cin, new StridedSource(u + (long)xi * pairs, cin, 1f),
+                                new ContigSource(v + (long)xi * cin * ld, ld, 1f), 0f, m + (long)xi * cout * ld, ld, true);
                     OutputTransform(m, cout, s.H, s.W, ty0, rb, tw, ld, y + n * ys, bias, accumulate);
                 }
         }

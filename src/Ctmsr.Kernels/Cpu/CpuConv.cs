@@ -49,6 +49,10 @@ public static unsafe class CpuConv
 
     /// <summary>Whether a 3x3 stride-1 pad-1 convolution runs as Winograd F(2x2, 3x3) (<see cref="ConvWinograd"/>): only
     /// when forced (Route or CTMSR_CONV_ROUTE=winograd) until measured faster. Other shapes keep their routes.</summary>
+    /// <summary>Whether Winograd's 16 GEMMs of a band run one per thread (each serial) rather than one after another, each
+    /// parallel inside (default). Settable for the kernel lab.</summary>
+    public static bool WinogradGemmsAcrossThreads { get; set; }
+
     static bool UseWinograd(in ConvShape s) => ConvWinograd.Supported && ConvWinograd.Fits(s) && Route == ConvRoute.Winograd;
 
     /// <summary>Explicit im2col wins when the padded-width layout would waste >10 % of the GEMM columns (small maps).</summary>

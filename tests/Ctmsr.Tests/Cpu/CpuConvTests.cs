@@ -193,6 +193,7 @@ public class CpuConvTests
         new(1, 19, 33, 32, 21, 3, 1, 1),
         new(2, 37, 23, 45, 70, 3, 1, 1),
         new(1, 100, 12, 14, 130, 3, 1, 1),
+        new(2, 51, 64, 64, 32, 3, 1, 1),
     ];
 
     [TestCaseSource(nameof(WinogradShapes))]
