@@ -19,12 +19,12 @@ public sealed class WinogradLab : LabKernel
     public override IReadOnlyList<LabVariant> Variants { get; } =
     [
         new(1, "gemm fwd", "forward, the blocked GEMM (12 x 32 micro-kernel, B packed from the implicit im2col), as routed now"),
-        new(2, "winograd fwd", "forward, Winograd F(2x2, 3x3): 16 GEMMs Cout x tiles x Cin between AVX-512 transforms"),
-        new(3, "winograd fwd, 4 MB bands", "forward, Winograd with V and M in 1M-float bands (default 4M) for cache reuse"),
+        new(2, "winograd fwd", "forward, Winograd F(2x2, 3x3): 16 GEMMs Cout x tiles x Cin between AVX-512 transforms, one after another, each parallel inside"),
+        new(3, "winograd fwd, 1M-float bands", "forward, Winograd with bands capped at 1M floats of V and M (CpuConv.BandFloats), however few tiles"),
         new(4, "gemm bwd-data", "backward data, the blocked GEMM on the flipped, transposed kernel"),
-        new(5, "winograd bwd-data", "backward data, Winograd on the flipped, transposed kernel"),
+        new(5, "winograd bwd-data", "backward data, Winograd on the flipped, transposed kernel (GEMMs across threads)"),
         new(6, "winograd fwd, GEMMs across threads", "forward, Winograd with its 16 GEMMs one per thread (each serial) instead of each parallel inside"),
-        new(7, "winograd fwd, 4 MB bands, GEMMs across threads", "variants 3 and 6 together"),
+        new(7, "winograd fwd, 1M-float bands, GEMMs across threads", "variants 3 and 6 together"),
     ];
 
     static readonly ConvShape[] Dims =
@@ -32,7 +32,9 @@ public sealed class WinogradLab : LabKernel
         new(1, 192, 64, 64, 192, 3, 1, 1),
         new(1, 384, 32, 32, 384, 3, 1, 1),
         new(1, 384, 64, 64, 192, 3, 1, 1),
-        new(1, 192, 256, 256, 192, 3, 1, 1),
+        new(1, 192, 128, 128, 192, 3, 1, 1),
+        new(1, 384, 16, 16, 384, 3, 1, 1),
+        new(1, 32, 128, 128, 128, 3, 1, 1),
     ];
     public override IReadOnlyList<string> Shapes { get; } =
         [.. Dims.Select(s => $"{s.N}x{s.Cin}x{s.H}x{s.W} -> {s.Cout}")];
@@ -69,16 +71,17 @@ public sealed class WinogradLab : LabKernel
         {
             var route = variant is 1 or 4 ? ConvRoute.Gemm : ConvRoute.Winograd;
             var before = CpuConv.Route;
+            bool across = CpuConv.WinogradGemmsAcrossThreads;
             CpuConv.Route = route;
             if (variant is 3 or 7) CpuConv.BandFloats = 1 << 20;
-            CpuConv.WinogradGemmsAcrossThreads = variant is 6 or 7;
+            CpuConv.WinogradGemmsAcrossThreads = variant is 5 or 6 or 7;
             try
             {
                 if (variant is 1 or 2 or 3 or 6 or 7) CpuConv.Forward(s, x, w, b, y);
                 else if (variant is 4 or 5) CpuConv.BackwardData(s, dy, w, dx, false);
                 else throw new ArgumentOutOfRangeException(nameof(variant));
             }
-            finally { CpuConv.Route = before; CpuConv.BandFloats = CpuConv.DefaultBandFloats; CpuConv.WinogradGemmsAcrossThreads = false; }
+            finally { CpuConv.Route = before; CpuConv.BandFloats = CpuConv.DefaultBandFloats; CpuConv.WinogradGemmsAcrossThreads = across; }
         }
 
         public override double Check(int variant)

@@ -47,13 +47,25 @@ public static unsafe class CpuConv
         _ => s.Cout <= DirectMaxCout,
     };
 
-    /// <summary>Whether a 3x3 stride-1 pad-1 convolution runs as Winograd F(2x2, 3x3) (<see cref="ConvWinograd"/>): only
-    /// when forced (Route or CTMSR_CONV_ROUTE=winograd) until measured faster. Other shapes keep their routes.</summary>
-    /// <summary>Whether Winograd's 16 GEMMs of a band run one per thread (each serial) rather than one after another, each
-    /// parallel inside (default). Settable for the kernel lab.</summary>
-    public static bool WinogradGemmsAcrossThreads { get; set; }
+    /// <summary>Whether Winograd's 16 GEMMs of a band run one per thread, each serial (default while there are at most 16
+    /// threads: one fork-join a band instead of 16, and each GEMM's operands stay in one core's cache; lab conv-wino
+    /// variant 6 against 2), rather than one after another, each parallel inside. Settable for the kernel lab.</summary>
+    public static bool WinogradGemmsAcrossThreads { get; set; } = CpuThreads.Limit <= 16;
 
-    static bool UseWinograd(in ConvShape s) => ConvWinograd.Supported && ConvWinograd.Fits(s) && Route == ConvRoute.Winograd;
+    /// <summary>Input channels from which Auto takes Winograd F(2x2, 3x3) for a 3x3 stride-1 pad-1 convolution with more
+    /// than <see cref="DirectMaxCout"/> output channels (lab conv-wino: 1.3-2x less CPU time than the GEMM route at
+    /// 32-384 channels, 16^2-256^2 maps; fewer input channels were not measured).</summary>
+    public const int WinogradMinCin = 32;
+
+    /// <summary>Whether a convolution runs as Winograd F(2x2, 3x3) (<see cref="ConvWinograd"/>): 3x3, stride 1, pad 1,
+    /// AVX-512, and forced (Route or CTMSR_CONV_ROUTE=winograd) or, under Auto, Cin >= WinogradMinCin and Cout >
+    /// DirectMaxCout. Other shapes keep their routes.</summary>
+    static bool UseWinograd(in ConvShape s) => ConvWinograd.Supported && ConvWinograd.Fits(s) && Route switch
+    {
+        ConvRoute.Winograd => true,
+        ConvRoute.Auto => s.Cin >= WinogradMinCin && s.Cout > DirectMaxCout,
+        _ => false,
+    };
 
     /// <summary>Explicit im2col wins when the padded-width layout would waste >10 % of the GEMM columns (small maps).</summary>
     static bool UseIm2Col(in ConvShape s)
