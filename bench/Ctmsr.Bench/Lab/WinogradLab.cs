@@ -29,11 +29,11 @@ public sealed class WinogradLab : LabKernel
 
     static readonly ConvShape[] Dims =
     [
+        new(1, 384, 16, 16, 384, 3, 1, 1), // first: the cheapest float64 reference (KernelLabTests checks shape 0)
         new(1, 192, 64, 64, 192, 3, 1, 1),
         new(1, 384, 32, 32, 384, 3, 1, 1),
         new(1, 384, 64, 64, 192, 3, 1, 1),
         new(1, 192, 128, 128, 192, 3, 1, 1),
-        new(1, 384, 16, 16, 384, 3, 1, 1),
         new(1, 32, 128, 128, 128, 3, 1, 1),
     ];
     public override IReadOnlyList<string> Shapes { get; } =
