@@ -10,7 +10,8 @@ namespace Ctmsr.Kernels.Cpu;
 /// col row is a shifted contiguous slice of the padded input, so the GEMM packs B straight from it. Small images
 /// (where the discarded columns would cost more than ~10 %) and strides > 1 build an explicit im2col in pooled scratch.
 /// Backward data at stride 1 is a forward conv of dy with the flipped, transposed weight and pad K - 1 - pad;
-/// backward weight is dW += dy * col(x)^T with the same col layouts (transposed packing).
+/// backward weight is dW += dy * col(x)^T with the same col layouts (transposed packing). 3x3 stride-1 pad-1 forward and
+/// backward data with enough channels run as Winograd F(2x2, 3x3) instead (<see cref="ConvWinograd"/>, UseWinograd).
 /// </summary>
 public static unsafe class CpuConv
 {
