@@ -10,7 +10,8 @@ namespace Ctmsr.Kernels.Cpu;
 /// col row is a shifted contiguous slice of the padded input, so the GEMM packs B straight from it. Small images
 /// (where the discarded columns would cost more than ~10 %) and strides > 1 build an explicit im2col in pooled scratch.
 /// Backward data at stride 1 is a forward conv of dy with the flipped, transposed weight and pad K - 1 - pad;
-/// backward weight is dW += dy * col(x)^T with the same col layouts (transposed packing).
+/// backward weight is dW += dy * col(x)^T with the same col layouts (transposed packing). 3x3 stride-1 pad-1 forward and
+/// backward data with enough channels run as Winograd F(2x2, 3x3) instead (<see cref="ConvWinograd"/>, UseWinograd).
 /// </summary>
 public static unsafe class CpuConv
 {
@@ -20,7 +21,7 @@ public static unsafe class CpuConv
 
     /// <summary>Which GEMM the forward (and the stride-1 backward data, a forward conv) runs; Auto chooses by shape.
     /// Settable so that the kernel lab and tests can run either path on any shape; the environment variable
-    /// CTMSR_CONV_ROUTE (auto, gemm, direct) sets it for a whole process, for before/after timings of a model.</summary>
+    /// CTMSR_CONV_ROUTE (auto, gemm, direct, winograd) sets it for a whole process, for before/after timings of a model.</summary>
     public static ConvRoute Route { get; set; } = RouteFromEnvironment();
 
     static ConvRoute RouteFromEnvironment()
@@ -28,7 +29,7 @@ public static unsafe class CpuConv
         string? v = Environment.GetEnvironmentVariable("CTMSR_CONV_ROUTE");
         if (string.IsNullOrEmpty(v)) return ConvRoute.Auto;
         if (Enum.TryParse<ConvRoute>(v, ignoreCase: true, out var r) && Enum.IsDefined(r)) return r;
-        Console.Error.WriteLine($"CTMSR_CONV_ROUTE='{v}' is not auto, gemm or direct: ignored (convolutions choose by shape)");
+        Console.Error.WriteLine($"CTMSR_CONV_ROUTE='{v}' is not auto, gemm, direct or winograd: ignored (convolutions choose by shape)");
         return ConvRoute.Auto;
     }
 
@@ -43,8 +44,28 @@ public static unsafe class CpuConv
     static bool UseDirect(in ConvShape s) => ConvDirect.Supported && Route switch
     {
         ConvRoute.Direct => true,
-        ConvRoute.Gemm => false,
+        ConvRoute.Gemm or ConvRoute.Winograd => false,
         _ => s.Cout <= DirectMaxCout,
+    };
+
+    /// <summary>Whether Winograd's 16 GEMMs of a band run one per thread, each serial (default while there are at most 16
+    /// threads: one fork-join a band instead of 16, and each GEMM's operands stay in one core's cache; lab conv-wino
+    /// variant 6 against 2), rather than one after another, each parallel inside. Settable for the kernel lab.</summary>
+    public static bool WinogradGemmsAcrossThreads { get; set; } = CpuThreads.Limit <= 16;
+
+    /// <summary>Input channels from which Auto takes Winograd F(2x2, 3x3) for a 3x3 stride-1 pad-1 convolution with more
+    /// than <see cref="DirectMaxCout"/> output channels (lab conv-wino: 1.3-2x less CPU time than the GEMM route at
+    /// 32-384 channels, 16^2-256^2 maps; fewer input channels were not measured).</summary>
+    public const int WinogradMinCin = 32;
+
+    /// <summary>Whether a convolution runs as Winograd F(2x2, 3x3) (<see cref="ConvWinograd"/>): 3x3, stride 1, pad 1,
+    /// AVX-512, and forced (Route or CTMSR_CONV_ROUTE=winograd) or, under Auto, Cin >= WinogradMinCin and Cout >
+    /// DirectMaxCout. Other shapes keep their routes.</summary>
+    static bool UseWinograd(in ConvShape s) => ConvWinograd.Supported && ConvWinograd.Fits(s) && Route switch
+    {
+        ConvRoute.Winograd => true,
+        ConvRoute.Auto => s.Cin >= WinogradMinCin && s.Cout > DirectMaxCout,
+        _ => false,
     };
 
     /// <summary>Explicit im2col wins when the padded-width layout would waste >10 % of the GEMM columns (small maps).</summary>
@@ -66,7 +87,10 @@ public static unsafe class CpuConv
         if (bias is not null) Validate(s, "bias", bias, s.Cout);
         long xs = (long)s.Cin * s.H * s.W, ys = (long)s.Cout * s.OutH * s.OutW;
         fixed (float* px = x, pw = w, py = y)
+        {
+            if (UseWinograd(s)) { ConvWinograd.Forward(s, px, pw, bias, py, false); return; }
             for (int n = 0; n < s.N; n++) Sample(s, px + n * xs, pw, bias, py + n * ys, false);
+        }
     }
 
     /// <summary>
@@ -176,6 +200,11 @@ public static unsafe class CpuConv
         static long Bucket(long n, int size) => size * (n <= 16 ? 16 : n <= 1L << 30 ? (long)System.Numerics.BitOperations.RoundUpToPowerOf2((ulong)n) : n);
         int kdim = s.Cin * s.K * s.K;
         long p = (long)s.OutH * s.OutW;
+        if (UseWinograd(s))
+        {
+            var (u, xp, v, m) = ConvWinograd.ScratchLengths(s);
+            return Bucket(u, 4) + Bucket(xp, 4) + Bucket(v, 4) + Bucket(m, 4);
+        }
         bool direct = UseDirect(s);
         long packed = direct ? Bucket(ConvDirect.PackedLength(s.Cout, kdim), 4) : 0;
         if (Pointwise(s)) return direct ? packed + Bucket(kdim, 8) : 0;
@@ -239,15 +268,17 @@ public static unsafe class CpuConv
                         accumulate ? 1f : 0f, pdx + n * xs, p, true);
                 return;
             }
-            if (s.Stride == 1 && s.Pad <= s.K - 1 && !UseIm2Col(s))
+            // Full correlation with the flipped kernel: W'[ci, co, ky, kx] = W[co, ci, K-1-ky, K-1-kx].
+            var t = new ConvShape(s.N, s.Cout, oh, ow, s.Cin, s.K, 1, s.K - 1 - s.Pad);
+            bool wino = s.Stride == 1 && UseWinograd(t);
+            if (wino || (s.Stride == 1 && s.Pad <= s.K - 1 && !UseIm2Col(s)))
             {
-                // Full correlation with the flipped kernel: W'[ci, co, ky, kx] = W[co, ci, K-1-ky, K-1-kx].
-                var t = new ConvShape(1, s.Cout, oh, ow, s.Cin, s.K, 1, s.K - 1 - s.Pad);
                 using var wfArr = Scratch<float>.Rent((long)s.Cout * kdim, "convolution backward (flipped weights)");
                 fixed (float* wf = wfArr.Array)
                 {
                     FlipTranspose(pw, s.Cout, s.Cin, kk, wf);
-                    for (int n = 0; n < s.N; n++) Sample(t, pdy + n * ys, wf, null, pdx + n * xs, accumulate);
+                    if (wino) ConvWinograd.Forward(t, pdy, wf, null, pdx, accumulate);
+                    else for (int n = 0; n < s.N; n++) Sample(t, pdy + n * ys, wf, null, pdx + n * xs, accumulate);
                 }
                 return;
             }
@@ -344,4 +375,7 @@ public enum ConvRoute
     Gemm,
     /// <summary>Always the direct kernel (unpacked input, 8 channels x 48 pixels), where AVX-512 has it.</summary>
     Direct,
+    /// <summary>Winograd F(2x2, 3x3) on the blocked GEMM for 3x3 stride-1 pad-1 convolutions (forward and backward data),
+    /// where AVX-512 has it; the blocked GEMM for other shapes.</summary>
+    Winograd,
 }

@@ -182,6 +182,72 @@ public class CpuConvTests
         Close(banded, Down(ry), $"banded direct forward {s}");
     }
 
+    // Winograd F(2x2, 3x3): odd and even H and W (a half 2x2 tile on the bottom and right edges), 1-pixel maps, channel
+    // counts off 16, batch 2, widths past one 16-tile vector (33 tiles: three vectors, the last with one tile).
+    static readonly ConvShape[] WinogradShapes =
+    [
+        new(2, 5, 9, 7, 3, 3, 1, 1),
+        new(2, 3, 1, 1, 7, 3, 1, 1),
+        new(1, 7, 1, 5, 6, 3, 1, 1),
+        new(2, 13, 17, 65, 11, 3, 1, 1),
+        new(1, 19, 33, 32, 21, 3, 1, 1),
+        new(2, 37, 23, 45, 70, 3, 1, 1),
+        new(1, 100, 12, 14, 130, 3, 1, 1),
+        new(2, 51, 64, 64, 32, 3, 1, 1),
+    ];
+
+    [TestCaseSource(nameof(WinogradShapes))]
+    public void WinogradMatchesTheReference(ConvShape s)
+    {
+        Assume.That(System.Runtime.Intrinsics.X86.Avx512F.IsSupported, "Winograd runs on AVX-512 only");
+        var (x, w, b, dy) = Data(s);
+        var ry = Ref.Allocate(s.OutputLength());
+        Ref.Conv2dForward(s, Up(x), Up(w), Up(b), ry);
+        var want = Down(ry);
+        var init = Rand(new Random(7), x.Length);
+        try
+        {
+            CpuConv.Route = ConvRoute.Winograd;
+            var y = Enumerable.Repeat(float.NaN, want.Length).ToArray();
+            CpuConv.Forward(s, x, w, b, y);
+            Close(y, want, $"forward {s}");
+            foreach (bool acc in new[] { false, true })
+            {
+                var rdx = Up(acc ? init : new float[x.Length]);
+                Ref.Conv2dBackwardData(s, Up(dy), Up(w), rdx, acc);
+                var dx = acc ? (float[])init.Clone() : Enumerable.Repeat(float.NaN, x.Length).ToArray();
+                CpuConv.BackwardData(s, dy, w, dx, acc);
+                Close(dx, Down(rdx), $"backward data acc={acc} {s}");
+            }
+        }
+        finally { CpuConv.Route = ConvRoute.Auto; }
+    }
+
+    /// <summary>Winograd over bands of one tile row (2 output rows; an odd height ends in a half band): the reference's
+    /// output, and bit for bit the single band's.</summary>
+    [TestCase(6, 9, 35)]
+    [TestCase(20, 14, 50)]
+    public void WinogradInRowBandsMatchesTheReferenceAndOneBand(int c, int h, int w)
+    {
+        Assume.That(System.Runtime.Intrinsics.X86.Avx512F.IsSupported, "Winograd runs on AVX-512 only");
+        var s = new ConvShape(2, c, h, w, c + 3, 3, 1, 1);
+        var (x, wt, b, _) = Data(s);
+        var whole = new float[s.OutputLength()];
+        var banded = new float[whole.Length];
+        try
+        {
+            CpuConv.Route = ConvRoute.Winograd;
+            CpuConv.Forward(s, x, wt, b, whole);
+            CpuConv.BandFloats = 16L * (c + 3) * ((w + 1) / 2);
+            CpuConv.Forward(s, x, wt, b, banded);
+        }
+        finally { CpuConv.BandFloats = CpuConv.DefaultBandFloats; CpuConv.Route = ConvRoute.Auto; }
+        Assert.That(banded, Is.EqualTo(whole), "bands change no output element");
+        var ry = Ref.Allocate(whole.Length);
+        Ref.Conv2dForward(s, Up(x), Up(wt), Up(b), ry);
+        Close(banded, Down(ry), $"banded Winograd forward {s}");
+    }
+
     [Test]
     public void ShortBufferThrowsWithMessage()
     {

@@ -1,0 +1,233 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
+namespace Ctmsr.Kernels.Cpu;
+
+/// <summary>
+/// 3x3, stride 1, pad 1 convolution by Winograd F(2x2, 3x3): each 2x2 output tile of a channel is
+///   Y = A^T [ sum_ci (G g G^T) . (B^T d B) ] A,
+/// d the 4x4 input patch at rows 2ty - 1.., columns 2tx - 1.. (zero outside the image), g the 3x3 kernel, "." the
+/// element-wise product. For each of the 16 positions xi of the 4x4 transform the sum over ci is a GEMM
+///   M[xi] (Cout x T) = U[xi] (Cout x Cin) * V[xi] (Cin x T) over T tiles,
+/// run on the packed GEMM: 16 multiply-adds per tile and channel pair where the direct sum does 36 (2.25x fewer).
+/// Layouts: U [16][Cout][Cin], computed as one GEMM U = Kr (16 x 9) * w^T with Kr = G (x) G, w [Cout Cin][9];
+/// V [16][Cin][ld] and M [16][Cout][ld], tiles row-major (t = ty tw + tx), ld = T + 16 (a 16-tile vector may run
+/// past T). Tiles go in bands of tile rows so that V and M stay near 4 MB each (never past <see cref="CpuConv.BandFloats"/>). The input
+/// and output transforms run on 16 tiles along x at once (AVX-512): a padded input row is split into its even and odd
+/// columns by two-source permutes, and the two output columns of a tile are interleaved back the same way.
+/// F(2, 3)'s rounding is a little larger than the direct sum's (the transforms add up to 9 inputs before the products).
+/// </summary>
+static unsafe class ConvWinograd
+{
+    public static bool Supported => Avx512F.IsSupported;
+
+    /// <summary>Whether the shape is one this kernel computes: 3x3, stride 1, pad 1.</summary>
+    public static bool Fits(in ConvShape s) => s.K == 3 && s.Stride == 1 && s.Pad == 1;
+
+    /// <summary>Kr[4 i + j, 3 a + b] = G[i, a] G[j, b], G = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1] (exact in float).</summary>
+    static readonly float[] Kron = BuildKron();
+
+    static float[] BuildKron()
+    {
+        float[,] g = { { 1, 0, 0 }, { 0.5f, 0.5f, 0.5f }, { 0.5f, -0.5f, 0.5f }, { 0, 0, 1 } };
+        var k = new float[16 * 9];
+        for (int i = 0; i < 4; i++)
+            for (int j = 0; j < 4; j++)
+                for (int a = 0; a < 3; a++)
+                    for (int b = 0; b < 3; b++) k[(4 * i + j) * 9 + 3 * a + b] = g[i, a] * g[j, b];
+        return k;
+    }
+
+    /// <summary>Floats V and M each aim at (4 MB): past that the output transform reads M back from memory (lab conv-wino
+    /// variant 7 against 6: 1.1-1.8x less CPU time at 32-192 channels), unless a band would then hold under
+    /// <see cref="MinBandTiles"/> tiles, too few columns for the GEMM to amortise packing U.</summary>
+    const long TargetBandFloats = 1 << 20;
+    const int MinBandTiles = 512;
+
+    /// <summary>Tile rows per band: V and M near TargetBandFloats but at least MinBandTiles tiles, and never past
+    /// CpuConv.BandFloats (at least 1 row).</summary>
+    static int BandTileRows(in ConvShape s)
+    {
+        int th = (s.H + 1) / 2, tw = (s.W + 1) / 2;
+        long perRow = 16L * Math.Max(s.Cin, s.Cout) * tw;
+        long rows = Math.Max(TargetBandFloats / perRow, (MinBandTiles + tw - 1) / tw);
+        rows = Math.Min(rows, CpuConv.BandFloats / perRow);
+        return (int)Math.Clamp(rows, 1, th);
+    }
+
+    /// <summary>Floats of the four scratch arrays one call rents: U, the padded input band, V, M.</summary>
+    public static (long U, long Xp, long V, long M) ScratchLengths(in ConvShape s)
+    {
+        int tw = (s.W + 1) / 2, rt = BandTileRows(s), wq = 32 * ((tw + 15) / 16) + 2, hq = 2 * rt + 2;
+        long ld = (long)rt * tw + 16;
+        return (16L * s.Cout * s.Cin, (long)s.Cin * hq * wq, 16L * s.Cin * ld, 16L * s.Cout * ld);
+    }
+
+    /// <summary>y[n] (= or +=) conv(x[n], w) (+ bias) for all N samples; w is [Cout][Cin][3][3].</summary>
+    public static void Forward(in ConvShape s, float* x, float* w, float[]? bias, float* y, bool accumulate)
+    {
+        int cin = s.Cin, cout = s.Cout, th = (s.H + 1) / 2, tw = (s.W + 1) / 2, rt = BandTileRows(s);
+        int wq = 32 * ((tw + 15) / 16) + 2, hq = 2 * rt + 2;
+        int ld = checked(rt * tw + 16);
+        var (lu, lxp, lv, lm) = ScratchLengths(s);
+        using var uArr = Scratch<float>.Rent(lu, "Winograd convolution (transformed weights)");
+        using var xpArr = Scratch<float>.Rent(lxp, "Winograd convolution (padded input)");
+        using var vArr = Scratch<float>.Rent(lv, "Winograd convolution (transformed input)");
+        using var mArr = Scratch<float>.Rent(lm, "Winograd convolution (transformed output)");
+        long xs = (long)cin * s.H * s.W, ys = (long)cout * s.H * s.W;
+        fixed (float* u = uArr.Array, xp = xpArr.Array, v = vArr.Array, m = mArr.Array, kr = Kron)
+        {
+            int pairs = checked(cout * cin);
+            GemmDriver.Run(16, pairs, 9, new StridedSource(kr, 9, 1f), new StridedSource(w, 9, 1f), 0f, u, pairs, true);
+            for (int n = 0; n < s.N; n++)
+                for (int ty0 = 0; ty0 < th; ty0 += rt)
+                {
+                    int rb = Math.Min(rt, th - ty0), t = rb * tw;
+                    InputTransform(x + n * xs, cin, s.H, s.W, ty0, rb, tw, xp, hq, wq, v, ld);
+                    if (CpuConv.WinogradGemmsAcrossThreads)
+                    {
+                        nint us = (nint)u, vs = (nint)v, ms = (nint)m;
+                        Parallel.For(0, 16, CpuThreads.Options, xi =>
+                            GemmDriver.Run(cout, t, cin, new StridedSource((float*)us + (long)xi * pairs, cin, 1f),
+                                new ContigSource((float*)vs + (long)xi * cin * ld, ld, 1f), 0f, (float*)ms + (long)xi * cout * ld, ld, false));
+                    }
+                    else
+                        for (int xi = 0; xi < 16; xi++)
+                            GemmDriver.Run(cout, t, cin, new StridedSource(u + (long)xi * pairs, cin, 1f),
+                                new ContigSource(v + (long)xi * cin * ld, ld, 1f), 0f, m + (long)xi * cout * ld, ld, true);
+                    OutputTransform(m, cout, s.H, s.W, ty0, rb, tw, ld, y + n * ys, bias, accumulate);
+                }
+        }
+    }
+
+    static readonly Vector512<int> Even = Vector512.Create(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    static readonly Vector512<int> Odd = Vector512.Create(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+    static readonly Vector512<int> InterLo = Vector512.Create(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+    static readonly Vector512<int> InterHi = Vector512.Create(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
+
+    /// <summary>For tile rows [ty0, ty0 + rb): V[xi, ci, tyl tw + tx] = (B^T d B)[xi] of channel ci's patch, through a
+    /// zero-padded copy of the band's input rows (xp[ci]: hq rows of wq, column 1 + ix holds x[.., ix]).</summary>
+    static void InputTransform(float* x, int cin, int h, int w, int ty0, int rb, int tw, float* xp, int hq, int wq, float* v, int ld)
+    {
+        nint xs = (nint)x, xps = (nint)xp, vs = (nint)v;
+        int groups = (tw + 15) / 16;
+        Parallel.For(0, cin, CpuThreads.Options, ci =>
+        {
+            float* src = (float*)xs + (long)ci * h * w, pad = (float*)xps + (long)ci * hq * wq;
+            for (int pr = 0; pr < 2 * rb + 2; pr++)
+            {
+                float* d = pad + (long)pr * wq;
+                int iy = 2 * ty0 + pr - 1;
+                if (iy < 0 || iy >= h) { new Span<float>(d, wq).Clear(); continue; }
+                d[0] = 0f;
+                new ReadOnlySpan<float>(src + (long)iy * w, w).CopyTo(new Span<float>(d + 1, w));
+                new Span<float>(d + 1 + w, wq - 1 - w).Clear();
+            }
+            long xiStride = (long)cin * ld;
+            float* vc = (float*)vs + (long)ci * ld;
+            var even = Even; var odd = Odd;
+            // rows in increasing order: a last group's lanes past tw spill into the next tile row, written after
+            for (int tyl = 0; tyl < rb; tyl++)
+            {
+                float* r0 = pad + (long)2 * tyl * wq, r1 = r0 + wq, r2 = r1 + wq, r3 = r2 + wq;
+                for (int g = 0; g < groups; g++)
+                {
+                    int p = 32 * g;
+                    Row(r0 + p, even, odd, out var u00, out var u01, out var u02, out var u03);
+                    Row(r1 + p, even, odd, out var u10, out var u11, out var u12, out var u13);
+                    Row(r2 + p, even, odd, out var u20, out var u21, out var u22, out var u23);
+                    Row(r3 + p, even, odd, out var u30, out var u31, out var u32, out var u33);
+                    float* o = vc + (long)tyl * tw + 16 * g;
+                    (u00 - u20).Store(o); (u01 - u21).Store(o + xiStride); (u02 - u22).Store(o + 2 * xiStride); (u03 - u23).Store(o + 3 * xiStride);
+                    o += 4 * xiStride;
+                    (u10 + u20).Store(o); (u11 + u21).Store(o + xiStride); (u12 + u22).Store(o + 2 * xiStride); (u13 + u23).Store(o + 3 * xiStride);
+                    o += 4 * xiStride;
+                    (u20 - u10).Store(o); (u21 - u11).Store(o + xiStride); (u22 - u12).Store(o + 2 * xiStride); (u23 - u13).Store(o + 3 * xiStride);
+                    o += 4 * xiStride;
+                    (u10 - u30).Store(o); (u11 - u31).Store(o + xiStride); (u12 - u32).Store(o + 2 * xiStride); (u13 - u33).Store(o + 3 * xiStride);
+                }
+            }
+        });
+    }
+
+    /// <summary>d B for one patch row of 16 tiles: r[2k + j] is column j of tile k (j &lt; 4).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static void Row(float* r, Vector512<int> even, Vector512<int> odd,
+        out Vector512<float> u0, out Vector512<float> u1, out Vector512<float> u2, out Vector512<float> u3)
+    {
+        Vector512<float> a = Vector512.Load(r), b = Vector512.Load(r + 16), c = Vector512.Load(r + 2), d = Vector512.Load(r + 18);
+        var c0 = Avx512F.PermuteVar16x32x2(a, even, b);
+        var c1 = Avx512F.PermuteVar16x32x2(a, odd, b);
+        var c2 = Avx512F.PermuteVar16x32x2(c, even, d);
+        var c3 = Avx512F.PermuteVar16x32x2(c, odd, d);
+        u0 = c0 - c2; u1 = c1 + c2; u2 = c2 - c1; u3 = c1 - c3;
+    }
+
+    /// <summary>y[co, 2 ty + r, 2 tx + c] (= or +=) (A^T M A)[r, c] (+ bias[co]) for the band's tiles, inside the image.</summary>
+    static void OutputTransform(float* m, int cout, int h, int w, int ty0, int rb, int tw, int ld, float* y, float[]? bias, bool accumulate)
+    {
+        nint ms = (nint)m, ys = (nint)y;
+        int groups = (tw + 15) / 16;
+        Parallel.For(0, cout, CpuThreads.Options, co =>
+        {
+            long xiStride = (long)cout * ld;
+            float* mc = (float*)ms + (long)co * ld;
+            float* yc = (float*)ys + (long)co * h * w;
+            var vb = Vector512.Create(bias is null ? 0f : bias[co]);
+            var lo = InterLo; var hi = InterHi;
+            float* tmp = stackalloc float[32];
+            for (int tyl = 0; tyl < rb; tyl++)
+            {
+                int oy = 2 * (ty0 + tyl);
+                for (int g = 0; g < groups; g++)
+                {
+                    float* q = mc + (long)tyl * tw + 16 * g;
+                    Vector512<float> s00, s01, s02, s03, s10, s11, s12, s13;
+                    {
+                        var m0 = Vector512.Load(q); var m1 = Vector512.Load(q + 4 * xiStride);
+                        var m2 = Vector512.Load(q + 8 * xiStride); var m3 = Vector512.Load(q + 12 * xiStride);
+                        s00 = m0 + m1 + m2; s10 = m1 - m2 - m3;
+                    }
+                    {
+                        var m0 = Vector512.Load(q + xiStride); var m1 = Vector512.Load(q + 5 * xiStride);
+                        var m2 = Vector512.Load(q + 9 * xiStride); var m3 = Vector512.Load(q + 13 * xiStride);
+                        s01 = m0 + m1 + m2; s11 = m1 - m2 - m3;
+                    }
+                    {
+                        var m0 = Vector512.Load(q + 2 * xiStride); var m1 = Vector512.Load(q + 6 * xiStride);
+                        var m2 = Vector512.Load(q + 10 * xiStride); var m3 = Vector512.Load(q + 14 * xiStride);
+                        s02 = m0 + m1 + m2; s12 = m1 - m2 - m3;
+                    }
+                    {
+                        var m0 = Vector512.Load(q + 3 * xiStride); var m1 = Vector512.Load(q + 7 * xiStride);
+                        var m2 = Vector512.Load(q + 11 * xiStride); var m3 = Vector512.Load(q + 15 * xiStride);
+                        s03 = m0 + m1 + m2; s13 = m1 - m2 - m3;
+                    }
+                    var y00 = s00 + s01 + s02 + vb; var y01 = s01 - s02 - s03 + vb;
+                    var y10 = s10 + s11 + s12 + vb; var y11 = s11 - s12 - s13 + vb;
+                    int x0 = 32 * g, n = Math.Min(32, w - x0);
+                    float* row = yc + (long)oy * w + x0;
+                    Put(Avx512F.PermuteVar16x32x2(y00, lo, y01), Avx512F.PermuteVar16x32x2(y00, hi, y01), row, n, accumulate, tmp);
+                    if (oy + 1 < h)
+                        Put(Avx512F.PermuteVar16x32x2(y10, lo, y11), Avx512F.PermuteVar16x32x2(y10, hi, y11), row + w, n, accumulate, tmp);
+                }
+            }
+        });
+    }
+
+    /// <summary>The first n (1..32) of the 32 floats [a, b] into d (= or +=); t: 32 floats of room for a partial store.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static void Put(Vector512<float> a, Vector512<float> b, float* d, int n, bool accumulate, float* t)
+    {
+        if (n == 32)
+        {
+            if (accumulate) { a += Vector512.Load(d); b += Vector512.Load(d + 16); }
+            a.Store(d); b.Store(d + 16);
+            return;
+        }
+        a.Store(t); b.Store(t + 16);
+        if (accumulate) for (int i = 0; i < n; i++) d[i] += t[i];
+        else for (int i = 0; i < n; i++) d[i] = t[i];
+    }
+}
