@@ -339,9 +339,12 @@ public sealed class Upscaler : IDisposable
         int tile = Options.Tile ?? AutoTile(ph, pw, null, "color");
         if (double.IsNaN(_bytesPerPixel)) _bytesPerPixel = MeasureBytesPerPixel();
         int th = Math.Min(ph, tile), tw = Math.Min(pw, tile), s = _net.Config.Scale;
-        // what the widest convolution (conv_up2, C -> C 3x3 at the x4 stage) holds outside the pool while it runs
+        // what the widest convolution (conv_up2, C -> C 3x3 at the x4 stage) holds outside the pool while it runs, less
+        // what it held on the calibration tile: the kernels' scratch pool (one for all threads) keeps that, and the
+        // band copies are capped (CpuConv.BandFloats), so on all but the smallest models the tile adds little
         int c = _net.Config.ModelChannels;
-        double scratch = _ctx.Backend.Conv2dForwardScratchBytes(new ConvShape(1, c, s * th, s * tw, c, 3, 1, 1));
+        double scratch = Math.Max(0, _ctx.Backend.Conv2dForwardScratchBytes(new ConvShape(1, c, s * th, s * tw, c, 3, 1, 1))
+                                     - _ctx.Backend.Conv2dForwardScratchBytes(new ConvShape(1, c, s * m, s * m, c, 3, 1, 1)));
         return _bytesPerPixel * th * tw + scratch + TileMemoryBudget.ImageBytes(h, w, channels, s, m);
     }
 

@@ -197,7 +197,8 @@ public static unsafe class CpuConv
     /// pool's power-of-two buckets): the band copies on the stride-1 path, the im2col matrix on the explicit one.</summary>
     public static long ForwardScratchBytes(in ConvShape s)
     {
-        static long Bucket(long n, int size) => size * (n <= 16 ? 16 : n <= 1L << 30 ? (long)System.Numerics.BitOperations.RoundUpToPowerOf2((ulong)n) : n);
+        // the pages a call touches: a pooled array is a power of two long, but the pages past the request stay unmapped
+        static long Bucket(long n, int size) => size * Math.Max(n, 16);
         int kdim = s.Cin * s.K * s.K;
         long p = (long)s.OutH * s.OutW;
         if (UseWinograd(s))
