@@ -43,6 +43,16 @@ public static class ModelWeights
         return r;
     }
 
+    /// <summary><see cref="Export"/> for <see cref="SafetensorsFile"/>'s streaming writer: float32 tensors are read
+    /// from the backend when the writer reaches them; buffers stored in other dtypes (small) are converted now.</summary>
+    public static List<KeyValuePair<string, TensorSource>> ExportSources(Module net, string prefix = Prefix)
+    {
+        var r = new List<KeyValuePair<string, TensorSource>>();
+        foreach (var (name, t, dtype) in net.StateDict())
+            r.Add(KeyValuePair.Create(prefix + name, dtype is "I64" or "F16" ? TensorSource.Of(Convert(t.ToArray(), t.Shape, dtype)) : TensorSource.Of(t)));
+        return r;
+    }
+
     public static HostTensor Convert(float[] v, int[] shape, string dtype) => dtype switch
     {
         "I64" => HostTensor.FromLongs(v.Select(x => (long)x).ToArray(), shape),

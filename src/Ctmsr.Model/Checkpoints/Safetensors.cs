@@ -114,7 +114,16 @@ public sealed class SafetensorsFile : IDisposable
     public void Dispose() { _view.Dispose(); _map.Dispose(); }
 
     /// <summary>Writes tensors (sorted by name, as the reference writer does) atomically: temp file, then rename.</summary>
-    public static void Write(string path, IEnumerable<KeyValuePair<string, HostTensor>> tensors, IReadOnlyDictionary<string, string>? metadata = null)
+    public static void Write(string path, IEnumerable<KeyValuePair<string, HostTensor>> tensors, IReadOnlyDictionary<string, string>? metadata = null) =>
+        WriteSources(path, tensors.Select(t => KeyValuePair.Create(t.Key, TensorSource.Of(t.Value))), metadata);
+
+    /// <summary>
+    /// Writes tensors whose bytes are produced one at a time as the writer reaches them (<see cref="TensorSource"/>):
+    /// the host holds one tensor's bytes at a time, in one reused buffer, instead of a copy of every tensor. A
+    /// training checkpoint of the x4 model (3.4 GB) used to take two such copies (6.9 GB of fresh pages; 100 s
+    /// and a 14 GB peak on this project's machine).
+    /// </summary>
+    public static void WriteSources(string path, IEnumerable<KeyValuePair<string, TensorSource>> tensors, IReadOnlyDictionary<string, string>? metadata = null)
     {
         var list = tensors.OrderBy(t => t.Key, StringComparer.Ordinal).ToList();
         var header = new JsonObject();
@@ -124,17 +133,20 @@ public sealed class SafetensorsFile : IDisposable
             foreach (var (k, v) in metadata) m[k] = v;
             header["__metadata__"] = m;
         }
-        long off = 0;
+        long off = 0, largest = 0;
         foreach (var (name, t) in list)
         {
             header[name] = new JsonObject
             {
                 ["dtype"] = DTypeName(t.DType),
                 ["shape"] = new JsonArray(t.Shape.Select(s => (JsonNode)s).ToArray()),
-                ["data_offsets"] = new JsonArray(off, off + t.Bytes.LongLength),
+                ["data_offsets"] = new JsonArray(off, off + t.ByteLength),
             };
-            off += t.Bytes.LongLength;
+            off += t.ByteLength;
+            largest = Math.Max(largest, t.ByteLength);
         }
+        if (largest > Array.MaxLength)
+            throw new ArgumentException($"{path}: a tensor of {largest} bytes is larger than one host array can hold; split it");
         var hb = Encoding.UTF8.GetBytes(header.ToJsonString());
         int pad = (8 - hb.Length % 8) % 8;
         AtomicFile.Write(path, s =>
@@ -142,7 +154,33 @@ public sealed class SafetensorsFile : IDisposable
             s.Write(BitConverter.GetBytes((long)(hb.Length + pad)));
             s.Write(hb);
             for (int i = 0; i < pad; i++) s.WriteByte((byte)' ');
-            foreach (var (_, t) in list) s.Write(t.Bytes);
+            var buf = GC.AllocateUninitializedArray<byte>((int)largest);
+            foreach (var (_, t) in list)
+            {
+                var span = buf.AsSpan(0, (int)t.ByteLength);
+                t.Fill(span);
+                s.Write(span);
+            }
         });
     }
+}
+
+/// <summary>
+/// A tensor for <see cref="SafetensorsFile.WriteSources"/>:
+/// its dtype and shape, and a routine that writes its little-endian bytes into a span of exactly
+/// <see cref="ByteLength"/> bytes when the writer reaches it.
+/// </summary>
+public sealed class TensorSource(DType dtype, int[] shape, Action<Span<byte>> fill)
+{
+    public DType DType { get; } = dtype;
+    public int[] Shape { get; } = shape;
+    public Action<Span<byte>> Fill { get; } = fill;
+    public long ByteLength => Shape.Aggregate(1L, (a, b) => a * b) * HostTensor.SizeOf(DType);
+
+    /// <summary>A tensor already in host memory.</summary>
+    public static TensorSource Of(HostTensor t) => new(t.DType, t.Shape, d => t.Bytes.CopyTo(d));
+
+    /// <summary>A float32 tensor on any backend, downloaded when written (no host copy before that).</summary>
+    public static TensorSource Of(Ctmsr.Autograd.Tensor t, int[]? shape = null) =>
+        new(DType.F32, shape ?? t.Shape, d => t.Backend.Download(t.Buffer, System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(d)));
 }

@@ -25,17 +25,17 @@ public static class TrainingCheckpoint
 
     public static void Save(string path, CtmsrNet net, AdamW opt, Ema ema, CtmsrNet? teacher, TrainState state)
     {
-        var t = new Dictionary<string, HostTensor>(StringComparer.Ordinal);
-        foreach (var (k, v) in ModelWeights.Export(net)) t[Params + k] = v;
-        foreach (var (k, v) in EmaStateDict(net, ema)) t[ParamsEma + k] = v;
-        if (teacher is not null) foreach (var (k, v) in ModelWeights.Export(teacher)) t[Teacher + k] = v;
+        var t = new Dictionary<string, TensorSource>(StringComparer.Ordinal);
+        foreach (var (k, v) in ModelWeights.ExportSources(net)) t[Params + k] = v;
+        foreach (var (k, v) in EmaSources(net, ema)) t[ParamsEma + k] = v;
+        if (teacher is not null) foreach (var (k, v) in ModelWeights.ExportSources(teacher)) t[Teacher + k] = v;
         var names = net.NamedParameters().Select(p => p.name).ToList();
         if (names.Count != opt.State.Count) throw new InvalidOperationException("the optimiser does not hold the network's parameters");
         for (int i = 0; i < names.Count; i++)
         {
             var (p, m, v) = opt.State[i];
-            t[MomentM + names[i]] = HostTensor.FromFloats(m.ToArray(), p.Shape);
-            t[MomentV + names[i]] = HostTensor.FromFloats(v.ToArray(), p.Shape);
+            t[MomentM + names[i]] = TensorSource.Of(m, p.Shape);
+            t[MomentV + names[i]] = TensorSource.Of(v, p.Shape);
         }
         var meta = net.Config.ToMetadata();
         meta["format"] = Format;
@@ -45,18 +45,19 @@ public static class TrainingCheckpoint
         meta["dropout_seed"] = U(state.DropoutSeed);
         meta["dropout_offset"] = U(state.DropoutOffset);
         meta["teacher_iteration"] = I(state.TeacherIteration);
-        SafetensorsFile.Write(path, t, meta);
+        SafetensorsFile.WriteSources(path, t, meta);
     }
 
-    /// <summary>The EMA weights with the network's buffers, under official names ("model." prefix).</summary>
-    public static Dictionary<string, HostTensor> EmaStateDict(CtmsrNet net, Ema ema)
+    /// <summary>The EMA weights with the network's buffers, under official names ("model." prefix), each read from the
+    /// backend when the streaming writer reaches it.</summary>
+    static Dictionary<string, TensorSource> EmaSources(CtmsrNet net, Ema ema)
     {
-        var r = ModelWeights.Export(net);
+        var r = ModelWeights.ExportSources(net).ToDictionary(StringComparer.Ordinal);
         var names = net.NamedParameters().Select(p => p.name).ToList();
         for (int i = 0; i < names.Count; i++)
         {
             var (p, e) = ema.Pairs[i];
-            r[ModelWeights.Prefix + names[i]] = HostTensor.FromFloats(e.ToArray(), p.Shape);
+            r[ModelWeights.Prefix + names[i]] = TensorSource.Of(e, p.Shape);
         }
         return r;
     }
@@ -67,7 +68,7 @@ public static class TrainingCheckpoint
         var meta = net.Config.ToMetadata();
         meta["format"] = "ctmsr";
         meta["iteration"] = I(iteration);
-        SafetensorsFile.Write(path, EmaStateDict(net, ema), meta);
+        SafetensorsFile.WriteSources(path, EmaSources(net, ema), meta);
     }
 
     public static bool IsTrainingCheckpoint(string path)

@@ -137,4 +137,48 @@ public class SafetensorsTests
         Assert.That(f.Metadata.ContainsKey("adam_step") || f.Metadata.ContainsKey("stage"), Is.False);
         Assert.That(f.Floats("model.w"), Is.EqualTo(new[] { 3f, 4f }));
     }
+
+    [Test]
+    public void StreamingWrite_OfDeviceTensors_ReadsBackTheirValues_AndFillsOneAtATime()
+    {
+        using var ctx = new Ctmsr.Autograd.Context(new Ctmsr.Kernels.Cpu.CpuBackend());
+        float[] big = Enumerable.Range(0, 1000).Select(i => MathF.Sin(i) * 1e3f).ToArray();
+        using var a = Ctmsr.Autograd.Tensor.From(ctx, big, 10, 100);
+        using var b = Ctmsr.Autograd.Tensor.From(ctx, [float.NaN, -0f, float.NegativeInfinity], 3);
+        var filled = new List<string>();
+        TensorSource Traced(string name, TensorSource t) => new(t.DType, t.Shape, d =>
+        {
+            Assert.That(d.Length, Is.EqualTo(t.ByteLength), name);
+            filled.Add(name);
+            t.Fill(d);
+        });
+        var path = Path.Combine(_dir, "dev.safetensors");
+        SafetensorsFile.WriteSources(path, new Dictionary<string, TensorSource>
+        {
+            ["z.b"] = Traced("z.b", TensorSource.Of(b)),
+            ["a.big"] = Traced("a.big", TensorSource.Of(a, [1000])),
+            ["m.host"] = Traced("m.host", TensorSource.Of(HostTensor.FromLongs([5, -6], 2))),
+        });
+        Assert.That(filled, Is.EqualTo(new[] { "a.big", "m.host", "z.b" }), "filled in file order, each once");
+        using var f = SafetensorsFile.Open(path);
+        Assert.That(f.Get("a.big").Shape, Is.EqualTo(new[] { 1000 }));
+        Assert.That(f.Floats("a.big"), Is.EqualTo(big));
+        Assert.That(f.Floats("z.b").Select(BitConverter.SingleToInt32Bits), Is.EqualTo(new[] { float.NaN, -0f, float.NegativeInfinity }.Select(BitConverter.SingleToInt32Bits)));
+        Assert.That(f.Get("m.host").ToLongs(), Is.EqualTo(new long[] { 5, -6 }));
+    }
+
+    [Test]
+    public void StreamingWrite_ThatFailsMidway_LeavesTheOldFileAndNoTemporary()
+    {
+        var path = Path.Combine(_dir, "keep.safetensors");
+        SafetensorsFile.Write(path, new Dictionary<string, HostTensor> { ["w"] = HostTensor.FromFloats([1f], 1) });
+        var before = File.ReadAllBytes(path);
+        Assert.Throws<IOException>(() => SafetensorsFile.WriteSources(path, new Dictionary<string, TensorSource>
+        {
+            ["a"] = TensorSource.Of(HostTensor.FromFloats([2f], 1)),
+            ["b"] = new(DType.F32, [1], _ => throw new IOException("device lost")),
+        }));
+        Assert.That(File.ReadAllBytes(path), Is.EqualTo(before));
+        Assert.That(Directory.GetFiles(_dir), Is.EqualTo(new[] { path }));
+    }
 }
