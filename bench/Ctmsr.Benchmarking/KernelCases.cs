@@ -8,7 +8,10 @@ namespace Ctmsr.Benchmarking;
 /// The kernel cases of `ctmsr bench --what kernels`, at the model's shapes for a configuration, batch and
 /// LR size: square GEMMs plus the Swin qkv projection; the 3x3 convs of level 0, level 1, the decoder's
 /// concatenated input and conv_up2 (forward, backward data, backward weight); window attention at
-/// levels 0 and 1 (forward, backward incl. the bias-table gradient); GroupNorm at C and 2C channels.
+/// levels 0 and 1 (forward, backward incl. the bias-table gradient); GroupNorm at C and 2C channels; and the
+/// perceptual networks' strided and large-kernel convolutions on an HR crop of the model's (the ResNet18 stem and
+/// stage entries of `--perceptual resnet18`, LPIPS-Alex's first two layers; forward and backward data, as these
+/// networks are frozen).
 /// </summary>
 public static class KernelCases
 {
@@ -29,6 +32,18 @@ public static class KernelCases
         })
             foreach (var pass in new[] { "fwd", "bwd-data", "bwd-weight" })
                 list.Add(Conv(what, s, pass));
+
+        int hr = cfg.Scale * lr, alex1 = (hr + 4 - 11) / 4 + 1, alex2 = (alex1 - 3) / 2 + 1;
+        foreach (var (what, s) in new (string, ConvShape)[]
+        {
+            ("resnet18 stem", new(batch, 3, hr, hr, 64, 7, 2, 3)),
+            ("resnet18 layer2 entry", new(batch, 64, hr / 4, hr / 4, 128, 3, 2, 1)),
+            ("resnet18 layer2 downsample", new(batch, 64, hr / 4, hr / 4, 128, 1, 2, 0)),
+            ("resnet18 layer4 entry", new(batch, 256, hr / 16, hr / 16, 512, 3, 2, 1)),
+            ("lpips-alex conv1", new(batch, 3, hr, hr, 64, 11, 4, 2)),
+            ("lpips-alex conv2", new(batch, 64, alex2, alex2, 192, 5, 1, 2)),
+        })
+            foreach (var pass in new[] { "fwd", "bwd-data" }) list.Add(Conv(what, s, pass)); // frozen: no weight gradient
 
         int heads = cfg.NumHeads, d = e / heads, ws = cfg.WindowSize;
         for (int level = 0; level < 2 && (lr >> level) % ws == 0 && (lr >> level) > 0; level++)
@@ -76,13 +91,13 @@ public static class KernelCases
 
     public static KernelCase Conv(string what, ConvShape s, string pass) => new()
     {
-        Op = $"conv {s.K}x{s.K}",
+        Op = s.Stride == 1 ? $"conv {s.K}x{s.K}" : $"conv {s.K}x{s.K}/{s.Stride}",
         Shape = $"{what}: {s.N}x{s.Cin}x{s.H}x{s.W} -> {s.Cout}",
         Pass = pass,
         Flops = FlopCount.Conv(s),
         Torch = new JsonObject
         {
-            ["kind"] = "conv", ["n"] = s.N, ["cin"] = s.Cin, ["h"] = s.H, ["w"] = s.W, ["cout"] = s.Cout, ["k"] = s.K, ["pad"] = s.Pad,
+            ["kind"] = "conv", ["n"] = s.N, ["cin"] = s.Cin, ["h"] = s.H, ["w"] = s.W, ["cout"] = s.Cout, ["k"] = s.K, ["pad"] = s.Pad, ["stride"] = s.Stride,
             ["pass"] = pass.Replace('-', '_'),
         },
         Setup = (be, owned) =>

@@ -5,7 +5,7 @@
 Request:  {"threads": 2, "repeat": 5, "warmup": 1, "min_seconds": 0.2, "device": "cpu"|"cuda", "cases": [case, ...]}
 Cases (sizes as in our engine; "pass" picks forward or backward):
   {"kind": "gemm", "m", "n", "k", "ta", "tb"}                          C = op(A) op(B)
-  {"kind": "conv", "n", "cin", "h", "w", "cout", "k", "pad", "pass": "fwd"|"bwd_data"|"bwd_weight"}
+  {"kind": "conv", "n", "cin", "h", "w", "cout", "k", "pad", "stride" (default 1), "pass": "fwd"|"bwd_data"|"bwd_weight"}
   {"kind": "attention", "windows", "ws", "heads", "d", "pass": "fwd"|"bwd"}   the twin's window attention core
   {"kind": "groupnorm", "n", "c", "h", "w", "groups", "eps", "pass": "fwd"|"bwd"}
   {"kind": "forward", "config": {...}, "batch", "lr"}     D(x; sigma=1, lq), eval, no grad
@@ -100,12 +100,13 @@ def kernel_fn(c):
         return lambda: torch.mm(a, b, out=out)
     if kind == "conv":
         n, cin, h, w, cout, k, p = c["n"], c["cin"], c["h"], c["w"], c["cout"], c["k"], c["pad"]
+        st = c.get("stride", 1)
         x, wt, b = randn(n, cin, h, w), randn(cout, cin, k, k), randn(cout)
         if c["pass"] == "fwd":
-            return lambda: F.conv2d(x, wt, b, 1, p)
-        dy = torch.randn_like(F.conv2d(x, wt, b, 1, p))
+            return lambda: F.conv2d(x, wt, b, st, p)
+        dy = torch.randn_like(F.conv2d(x, wt, b, st, p))
         mask = [True, False, False] if c["pass"] == "bwd_data" else [False, True, True]
-        return lambda: torch.ops.aten.convolution_backward(dy, x, wt, [cout], [1, 1], [p, p], [1, 1], False, [0, 0], 1, mask)
+        return lambda: torch.ops.aten.convolution_backward(dy, x, wt, [cout], [st, st], [p, p], [1, 1], False, [0, 0], 1, mask)
     if kind == "attention":
         heads, d, ws = c["heads"], c["d"], c["ws"]
         att = ctmsr_twin.WindowAttention(heads * d, heads, ws).to(DEVICE)
