@@ -381,16 +381,8 @@ public sealed class CpuBackend : Backend
         // PyTorch's AdamW (foreach=False): p *= 1 - lr*wd; m, v updated; p -= lr/bc1 * m / (sqrt(v)/sqrt(bc2) + eps)
         float bc1 = 1f - MathF.Pow(beta1, step), bc2Sqrt = MathF.Sqrt(1f - MathF.Pow(beta2, step));
         float stepSize = lr / bc1, decay = 1f - lr * weightDecay;
-        Chunked(count, (s, e) =>
-        {
-            for (int i = s; i < e; i++)
-            {
-                float g = G[i];
-                float mi = beta1 * M[i] + (1f - beta1) * g, vi = beta2 * V[i] + (1f - beta2) * g * g;
-                M[i] = mi; V[i] = vi;
-                P[i] = P[i] * decay - stepSize * mi / (MathF.Sqrt(vi) / bc2Sqrt + eps);
-            }
-        });
+        Chunked(count, (s, e) => CpuOptim.AdamW(P.AsSpan(s, e - s), G.AsSpan(s, e - s), M.AsSpan(s, e - s), V.AsSpan(s, e - s),
+            beta1, beta2, eps, stepSize, decay, bc2Sqrt));
     }
 
     public override void FillUniform(long count, ulong seed, ulong offset, DeviceBuffer y)

@@ -129,6 +129,42 @@ public class AutogradTests
     }
 
     [Test]
+    public void AdamWOnTheCpu_IsBitForBitTheScalarFloat32Formula()
+    {
+        // The single-tensor AdamW update in float32, element by element, in the order of PyTorch's (torch/optim/adamw.py,
+        // foreach=False; addcdiv computes (value * m) / denom): p *= 1 - lr wd; m = b1 m + (1 - b1) g;
+        // v = b2 v + (1 - b2) g^2; p -= (lr / bc1) m / (sqrt(v) / sqrt(bc2) + eps). The CPU kernel runs it in SIMD
+        // lanes with a scalar tail (n is not a multiple of 16); lanes must not change a bit (no fused multiply-add).
+        const int n = 16 * 70 + 13;
+        var r = new Random(5);
+        float[] p0 = new float[n], g = new float[n];
+        for (int i = 0; i < n; i++) { p0[i] = (float)(r.NextDouble() * 4 - 2); g[i] = (float)((r.NextDouble() - 0.5) * Math.Pow(10, r.Next(-6, 3))); }
+        g[3] = 0f; g[n - 1] = -0f;
+        using var ctx = new Context(new CpuBackend());
+        var p = Tensor.EmptyPersistent(ctx, n); p.CopyFrom(p0); p.RequiresGrad = true;
+        const float lr = 2e-3f, b1 = 0.9f, b2 = 0.999f, eps = 1e-8f, wd = 0.01f;
+        var opt = new AdamW([p], lr, (b1, b2), eps, wd);
+        float[] ep = (float[])p0.Clone(), em = new float[n], ev = new float[n];
+        for (int step = 1; step <= 3; step++)
+        {
+            p.Grad = Tensor.From(ctx, g, n);
+            opt.StepOnce();
+            float bc1 = 1f - MathF.Pow(b1, step), bc2 = 1f - MathF.Pow(b2, step);
+            for (int i = 0; i < n; i++)
+            {
+                ep[i] *= 1f - lr * wd;
+                em[i] = em[i] * b1 + (1f - b1) * g[i];
+                ev[i] = ev[i] * b2 + (1f - b2) * g[i] * g[i];
+                float denom = MathF.Sqrt(ev[i]) / MathF.Sqrt(bc2) + eps;
+                ep[i] -= lr / bc1 * em[i] / denom;
+            }
+        }
+        var got = p.ToArray();
+        for (int i = 0; i < n; i++)
+            Assert.That(BitConverter.SingleToInt32Bits(got[i]), Is.EqualTo(BitConverter.SingleToInt32Bits(ep[i])), $"element {i}: {got[i]:R} vs {ep[i]:R}");
+    }
+
+    [Test]
     public void EmaFollowsTheParameters()
     {
         using var ctx = new Context(new CpuBackend());
