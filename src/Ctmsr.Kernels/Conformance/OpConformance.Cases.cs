@@ -40,8 +40,9 @@ public static partial class OpConformance
         // the model's 3x3 layer at 64x64, batch 2: the weight gradient sums over 8192 positions
         AddConv(new ConvShape(2, 16, 64, 64, 8, 3, 1, 1), 1e-4);
         // convolutions of an x2 upsampling (s is the convolution of the upsampled map): the banded stride-1 path that
-        // reads the half-size map, a small map (explicit im2col), pointwise and strided
-        foreach (var s in new ConvShape[] { new(2, 7, 64, 62, 5, 3, 1, 1), new(1, 16, 96, 96, 32, 3, 1, 1), new(2, 7, 10, 14, 5, 3, 1, 1), new(2, 5, 8, 6, 6, 1, 1, 0), new(1, 3, 12, 12, 4, 3, 2, 1) })
+        // reads the half-size map, Winograd (CPU with AVX-512: Cin >= 32, Cout > 64), a small map (explicit im2col),
+        // pointwise and strided
+        foreach (var s in new ConvShape[] { new(2, 7, 64, 62, 5, 3, 1, 1), new(1, 32, 20, 18, 72, 3, 1, 1), new(1, 16, 96, 96, 32, 3, 1, 1), new(2, 7, 10, 14, 5, 3, 1, 1), new(2, 5, 8, 6, 6, 1, 1, 0), new(1, 3, 12, 12, 4, 3, 2, 1) })
         {
             long nx = (long)s.N * s.Cin * (s.H / 2) * (s.W / 2), nw = (long)s.Cout * s.Cin * s.K * s.K, ny = (long)s.N * s.Cout * s.OutH * s.OutW;
             string g = $"{s.N}x{s.Cin}x{s.H / 2}x{s.W / 2} up2 -> {s.Cout}, k{s.K} s{s.Stride} p{s.Pad}";

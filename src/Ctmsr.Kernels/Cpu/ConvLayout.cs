@@ -94,19 +94,24 @@ static unsafe class ConvLayout
                 int iy = r0 + j - pad;
                 if (iy < 0 || iy >= h) { new Span<float>(d, wp).Clear(); continue; }
                 new Span<float>(d, pad).Clear();
-                float* sr = src + (long)(iy >> 1) * ws, o = d + pad;
-                int ix = 0;
-                for (; ix + 4 <= ws; ix += 4)
-                {
-                    var v = Vector128.Load(sr + ix);
-                    Vector128.Shuffle(v, Vector128.Create(0, 0, 1, 1)).Store(o + 2 * ix);
-                    Vector128.Shuffle(v, Vector128.Create(2, 2, 3, 3)).Store(o + 2 * ix + 4);
-                }
-                for (; ix < ws; ix++) { float v = sr[ix]; o[2 * ix] = v; o[2 * ix + 1] = v; }
+                CopyRowUp2(src + (long)(iy >> 1) * ws, ws, d + pad);
                 new Span<float>(d + pad + w, pad).Clear();
             }
         });
         new Span<float>(xp + c * plane, slack).Clear();
+    }
+
+    /// <summary>o[2 i] = o[2 i + 1] = src[i] for i &lt; n: one row of a nearest x2 upsampling.</summary>
+    public static void CopyRowUp2(float* src, int n, float* o)
+    {
+        int ix = 0;
+        for (; ix + 4 <= n; ix += 4)
+        {
+            var v = Vector128.Load(src + ix);
+            Vector128.Shuffle(v, Vector128.Create(0, 0, 1, 1)).Store(o + 2 * ix);
+            Vector128.Shuffle(v, Vector128.Create(2, 2, 3, 3)).Store(o + 2 * ix + 4);
+        }
+        for (; ix < n; ix++) { float v = src[ix]; o[2 * ix] = v; o[2 * ix + 1] = v; }
     }
 
     /// <summary>y[c, oy, ox] (=/+=) t[c, oy * wp + ox] (+ bias[c]) for a band of <paramref name="rows"/> output rows;

@@ -64,8 +64,10 @@ static unsafe class ConvWinograd
         return (16L * s.Cout * s.Cin, (long)s.Cin * hq * wq, 16L * s.Cin * ld, 16L * s.Cout * ld);
     }
 
-    /// <summary>y[n] (= or +=) conv(x[n], w) (+ bias) for all N samples; w is [Cout][Cin][3][3].</summary>
-    public static void Forward(in ConvShape s, float* x, float* w, float[]? bias, float* y, bool accumulate)
+    /// <summary>y[n] (= or +=) conv(x[n], w) (+ bias) for all N samples; w is [Cout][Cin][3][3]. With
+    /// <paramref name="up2"/> x is [N, Cin, H / 2, W / 2] and the convolution is of its nearest x2 upsampling, read
+    /// with halved indices as each band is padded: bit for bit the result on the upsampled map.</summary>
+    public static void Forward(in ConvShape s, float* x, float* w, float[]? bias, float* y, bool accumulate, bool up2 = false)
     {
         int cin = s.Cin, cout = s.Cout, th = (s.H + 1) / 2, tw = (s.W + 1) / 2, rt = BandTileRows(s);
         int wq = 32 * ((tw + 15) / 16) + 2, hq = 2 * rt + 2;
@@ -75,7 +77,7 @@ static unsafe class ConvWinograd
         using var xpArr = Scratch<float>.Rent(lxp, "Winograd convolution (padded input)");
         using var vArr = Scratch<float>.Rent(lv, "Winograd convolution (transformed input)");
         using var mArr = Scratch<float>.Rent(lm, "Winograd convolution (transformed output)");
-        long xs = (long)cin * s.H * s.W, ys = (long)cout * s.H * s.W;
+        long xs = up2 ? (long)cin * (s.H / 2) * (s.W / 2) : (long)cin * s.H * s.W, ys = (long)cout * s.H * s.W;
         fixed (float* u = uArr.Array, xp = xpArr.Array, v = vArr.Array, m = mArr.Array, kr = Kron)
         {
             int pairs = checked(cout * cin);
@@ -84,7 +86,7 @@ static unsafe class ConvWinograd
                 for (int ty0 = 0; ty0 < th; ty0 += rt)
                 {
                     int rb = Math.Min(rt, th - ty0), t = rb * tw;
-                    InputTransform(x + n * xs, cin, s.H, s.W, ty0, rb, tw, xp, hq, wq, v, ld);
+                    InputTransform(x + n * xs, cin, s.H, s.W, ty0, rb, tw, xp, hq, wq, v, ld, up2);
                     if (CpuConv.WinogradGemmsAcrossThreads)
                     {
                         nint us = (nint)u, vs = (nint)v, ms = (nint)m;
@@ -108,20 +110,21 @@ static unsafe class ConvWinograd
 
     /// <summary>For tile rows [ty0, ty0 + rb): V[xi, ci, tyl tw + tx] = (B^T d B)[xi] of channel ci's patch, through a
     /// zero-padded copy of the band's input rows (xp[ci]: hq rows of wq, column 1 + ix holds x[.., ix]).</summary>
-    static void InputTransform(float* x, int cin, int h, int w, int ty0, int rb, int tw, float* xp, int hq, int wq, float* v, int ld)
+    static void InputTransform(float* x, int cin, int h, int w, int ty0, int rb, int tw, float* xp, int hq, int wq, float* v, int ld, bool up2)
     {
         nint xs = (nint)x, xps = (nint)xp, vs = (nint)v;
         int groups = (tw + 15) / 16;
         Parallel.For(0, cin, CpuThreads.Options, ci =>
         {
-            float* src = (float*)xs + (long)ci * h * w, pad = (float*)xps + (long)ci * hq * wq;
+            float* src = (float*)xs + (up2 ? (long)ci * (h / 2) * (w / 2) : (long)ci * h * w), pad = (float*)xps + (long)ci * hq * wq;
             for (int pr = 0; pr < 2 * rb + 2; pr++)
             {
                 float* d = pad + (long)pr * wq;
                 int iy = 2 * ty0 + pr - 1;
                 if (iy < 0 || iy >= h) { new Span<float>(d, wq).Clear(); continue; }
                 d[0] = 0f;
-                new ReadOnlySpan<float>(src + (long)iy * w, w).CopyTo(new Span<float>(d + 1, w));
+                if (up2) ConvLayout.CopyRowUp2(src + (long)(iy >> 1) * (w / 2), w / 2, d + 1);
+                else new ReadOnlySpan<float>(src + (long)iy * w, w).CopyTo(new Span<float>(d + 1, w));
                 new Span<float>(d + 1 + w, wq - 1 - w).Clear();
             }
             long xiStride = (long)cin * ld;

@@ -95,8 +95,9 @@ public static unsafe class CpuConv
 
     /// <summary>
     /// <see cref="Forward"/> of the nearest x2 upsampling of x: x is [N, Cin, H / 2, W / 2] and <paramref name="s"/>
-    /// describes the convolution of the upsampled [N, Cin, H, W] map. The stride-1 banded path builds each band's
-    /// padded input straight from x with halved indices (<see cref="ConvLayout.PadRowsUp2"/>), so neither the
+    /// describes the convolution of the upsampled [N, Cin, H, W] map. The stride-1 banded path and Winograd build each
+    /// band's padded input straight from x with halved indices (<see cref="ConvLayout.PadRowsUp2"/>,
+    /// <see cref="ConvLayout.CopyRowUp2"/>; the same route as <see cref="Forward"/> takes), so neither the
     /// upsampled map nor a pass over it exists, and every output element is the same sum in the same order as
     /// upsampling then <see cref="Forward"/>: bit for bit equal. The other paths (small maps, pointwise) upsample one
     /// sample into scratch first.
@@ -111,7 +112,10 @@ public static unsafe class CpuConv
         if (bias is not null) Validate(s, "bias", bias, s.Cout);
         long xs = (long)s.Cin * (s.H / 2) * (s.W / 2), ys = (long)s.Cout * s.OutH * s.OutW;
         fixed (float* px = x, pw = w, py = y)
+        {
+            if (UseWinograd(s)) { ConvWinograd.Forward(s, px, pw, bias, py, false, up2: true); return; }
             for (int n = 0; n < s.N; n++) Sample(s, px + n * xs, pw, bias, py + n * ys, false, up2: true);
+        }
     }
 
     /// <summary>y (=/+=) conv(x, w) + bias for one sample; w is [Cout, Cin K K] row-major. With <paramref name="up2"/>

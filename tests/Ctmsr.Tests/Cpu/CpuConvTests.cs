@@ -248,6 +248,48 @@ public class CpuConvTests
         Close(banded, Down(ry), $"banded Winograd forward {s}");
     }
 
+    /// <summary>Winograd of an x2 upsampling read with halved indices (conv_up1/conv_up2 at inference): bit for bit
+    /// Winograd on the upsampled map, in one band and in bands of one tile row, batch 2, with and without bias; and
+    /// the reference's output.</summary>
+    [TestCase(5, 7, 40, 70)]
+    [TestCase(1, 16, 33, 65)]
+    public void WinogradOfAnUpsamplingIsWinogradOnTheUpsampledMap(int hs, int ws, int cin, int cout)
+    {
+        Assume.That(System.Runtime.Intrinsics.X86.Avx512F.IsSupported, "Winograd runs on AVX-512 only");
+        var s = new ConvShape(2, cin, 2 * hs, 2 * ws, cout, 3, 1, 1);
+        var small = new ConvShape(2, cin, hs, ws, cout, 3, 1, 1);
+        var (x, wt, b, _) = Data(small);
+        var up = new float[s.N * cin * s.H * s.W];
+        for (int p = 0; p < s.N * cin; p++)
+            for (int i = 0; i < s.H; i++)
+                for (int j = 0; j < s.W; j++) up[((long)p * s.H + i) * s.W + j] = x[((long)p * hs + i / 2) * ws + j / 2];
+        try
+        {
+            foreach (var bias in new[] { b, null })
+            {
+                CpuConv.Route = ConvRoute.Auto; // cin >= 32, cout > 64: Auto takes Winograd
+                var want = new float[s.OutputLength()];
+                CpuConv.Forward(s, up, wt, bias, want);
+                var got = Enumerable.Repeat(float.NaN, want.Length).ToArray();
+                CpuConv.ForwardUpsample2x(s, x, wt, bias, got);
+                Assert.That(got, Is.EqualTo(want), $"one band, bias {bias is not null}");
+                CpuConv.BandFloats = 16L * Math.Max(cin, cout) * ((s.W + 1) / 2);
+                var banded = Enumerable.Repeat(float.NaN, want.Length).ToArray();
+                CpuConv.ForwardUpsample2x(s, x, wt, bias, banded);
+                CpuConv.BandFloats = CpuConv.DefaultBandFloats;
+                Assert.That(banded, Is.EqualTo(want), $"bands of one tile row, bias {bias is not null}");
+                CpuConv.Route = ConvRoute.Gemm;
+                var gemm = new float[want.Length];
+                CpuConv.ForwardUpsample2x(s, x, wt, bias, gemm);
+                Assert.That(gemm, Is.Not.EqualTo(want), "the Auto route above is Winograd, not the GEMM (their roundings differ)");
+                var ry = Ref.Allocate(want.Length);
+                Ref.Conv2dForward(s, Up(up), Up(wt), bias is null ? null : Up(bias), ry);
+                Close(got, Down(ry), $"Winograd up2 forward {s}");
+            }
+        }
+        finally { CpuConv.BandFloats = CpuConv.DefaultBandFloats; CpuConv.Route = ConvRoute.Auto; }
+    }
+
     [Test]
     public void ShortBufferThrowsWithMessage()
     {
