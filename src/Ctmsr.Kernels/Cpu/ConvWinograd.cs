@@ -18,7 +18,7 @@ namespace Ctmsr.Kernels.Cpu;
 /// columns by two-source permutes, and the two output columns of a tile are interleaved back the same way.
 /// F(2, 3)'s rounding is a little larger than the direct sum's (the transforms add up to 9 inputs before the products).
 /// </summary>
-static unsafe class ConvWinograd
+static unsafe partial class ConvWinograd
 {
     public static bool Supported => Avx512F.IsSupported;
 

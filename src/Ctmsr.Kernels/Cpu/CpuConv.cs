@@ -329,6 +329,7 @@ public static unsafe class CpuConv
                         for (int i = 0; i < p; i++) acc += row[i];
                         db[co] += (float)acc;
                     }
+            if (UseWinograd(s)) { ConvWinograd.BackwardWeight(s, px, pdy, pdw); return; }
             if (Pointwise(s))
             {
                 // dW (Cout x Cin) += dy[n] (Cout x P) x[n]^T
