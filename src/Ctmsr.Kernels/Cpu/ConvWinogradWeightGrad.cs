@@ -18,13 +18,35 @@ namespace Ctmsr.Kernels.Cpu;
 /// </summary>
 static unsafe partial class ConvWinograd
 {
+    /// <summary>Samples whose tiles one band holds side by side (1 unless a whole sample takes one band and more fit in
+    /// the band budget): on small maps the GEMMs then reduce over several samples' tiles at once, not a few dozen.</summary>
+    static int WeightGradSamplesPerBand(in ConvShape s)
+    {
+        int th = (s.H + 1) / 2, tw = (s.W + 1) / 2;
+        if (s.N <= 1 || BandTileRows(s) < th) return 1;
+        long perTile = 16L * Math.Max(s.Cin, s.Cout);
+        long tiles = Math.Min(Math.Max(TargetBandFloats / perTile, MinBandTiles), CpuConv.BandFloats / perTile);
+        return (int)Math.Clamp(tiles / ((long)th * tw), 1, s.N);
+    }
+
+    /// <summary>Tiles one band's GEMMs reduce over at most (the reduction length K of the 16 GEMMs).</summary>
+    public static long WeightGradBandTiles(in ConvShape s) => (long)WeightGradSamplesPerBand(s) * BandTileRows(s) * ((s.W + 1) / 2);
+
+    /// <summary>Floats of the four scratch arrays <see cref="BackwardWeight"/> rents: M, the padded input band, V, Z.</summary>
+    public static (long M, long Xp, long V, long Z) WeightGradScratchLengths(in ConvShape s)
+    {
+        var (m, xp, _, _) = ScratchLengths(s);
+        long ld = WeightGradBandTiles(s) + 16;
+        return (m, xp, 16L * s.Cin * ld, 16L * s.Cout * ld);
+    }
+
     /// <summary>dw[co, ci, 3, 3] += sum_n conv-weight-gradient(x[n], dy[n]) for all N samples.</summary>
     public static void BackwardWeight(in ConvShape s, float* x, float* dy, float* dw)
     {
-        int cin = s.Cin, cout = s.Cout, th = (s.H + 1) / 2, tw = (s.W + 1) / 2, rt = BandTileRows(s);
+        int cin = s.Cin, cout = s.Cout, th = (s.H + 1) / 2, tw = (s.W + 1) / 2, rt = BandTileRows(s), sg = WeightGradSamplesPerBand(s);
         int wq = 32 * ((tw + 15) / 16) + 2, hq = 2 * rt + 2;
-        int ld = checked(rt * tw + 16);
-        var (lm, lxp, lv, lz) = ScratchLengths(s);
+        int ld = checked((int)WeightGradBandTiles(s) + 16);
+        var (lm, lxp, lv, lz) = WeightGradScratchLengths(s);
         using var mArr = Scratch<float>.Rent(lm, "Winograd weight gradient (transformed gradient sums)");
         using var xpArr = Scratch<float>.Rent(lxp, "Winograd weight gradient (padded input)");
         using var vArr = Scratch<float>.Rent(lv, "Winograd weight gradient (transformed input)");
@@ -34,12 +56,16 @@ static unsafe partial class ConvWinograd
         {
             int pairs = checked(cout * cin);
             float beta = 0f;
-            for (int n = 0; n < s.N; n++)
+            for (int n0 = 0; n0 < s.N; n0 += sg)
                 for (int ty0 = 0; ty0 < th; ty0 += rt)
                 {
-                    int rb = Math.Min(rt, th - ty0), t = rb * tw;
-                    InputTransform(x + n * xs, cin, s.H, s.W, ty0, rb, tw, xp, hq, wq, v, ld);
-                    GradTransform(dy + n * ys, cout, s.H, s.W, ty0, rb, tw, z, ld);
+                    // samples in increasing order: a sample's last vector of tiles spills into the next one's, written after
+                    int rb = Math.Min(rt, th - ty0), ns = Math.Min(sg, s.N - n0), per = rb * tw, t = ns * per;
+                    for (int j = 0; j < ns; j++)
+                    {
+                        InputTransform(x + (n0 + j) * xs, cin, s.H, s.W, ty0, rb, tw, xp, hq, wq, v + (long)j * per, ld);
+                        GradTransform(dy + (n0 + j) * ys, cout, s.H, s.W, ty0, rb, tw, z + (long)j * per, ld);
+                    }
                     if (CpuConv.WinogradGemmsAcrossThreads)
                     {
                         nint zs = (nint)z, vs = (nint)v, ms = (nint)m;

@@ -285,6 +285,28 @@ public class CpuConvTests
         Assert.That(Math.Sqrt(e / n), Is.LessThan(1e-6), "bands against one band");
     }
 
+    /// <summary>The Winograd weight gradient with several small samples' tiles in one band: all three in one (the
+    /// default budget) and two then one (a budget of 18 tiles: 2 samples of 3 x 3 tiles, the last group shorter).</summary>
+    [TestCase(0L)]
+    [TestCase(16L * 9 * 18)]
+    public void WinogradWeightGradientWithSamplesSharingABandMatchesTheReference(long bandFloats)
+    {
+        Assume.That(System.Runtime.Intrinsics.X86.Avx512F.IsSupported, "Winograd runs on AVX-512 only");
+        var s = new ConvShape(3, 6, 5, 6, 9, 3, 1, 1);
+        var (x, wt, _, dy) = Data(s);
+        var dw = new float[wt.Length];
+        try
+        {
+            CpuConv.Route = ConvRoute.Winograd;
+            if (bandFloats > 0) CpuConv.BandFloats = bandFloats;
+            CpuConv.BackwardWeight(s, x, dy, dw, null);
+        }
+        finally { CpuConv.BandFloats = CpuConv.DefaultBandFloats; CpuConv.Route = ConvRoute.Auto; }
+        var rdw = Up(new float[wt.Length]);
+        Ref.Conv2dBackwardWeight(s, Up(x), Up(dy), rdw, null);
+        Close(dw, Down(rdw), $"Winograd weight gradient, band of {bandFloats} floats, {s}");
+    }
+
     /// <summary>Winograd over bands of one tile row (2 output rows; an odd height ends in a half band): the reference's
     /// output, and bit for bit the single band's.</summary>
     [TestCase(6, 9, 35)]
