@@ -22,8 +22,8 @@ public sealed class WinogradWeightGradLab : LabKernel
     public override IReadOnlyList<LabVariant> Variants { get; } =
     [
         new(1, "gemm bwd-weight", "the blocked GEMM, A = dy, B = col(x)^T packed from the padded input (the route before Winograd)"),
-        new(2, "winograd bwd-weight, GEMMs across threads", "Winograd F(2x2, 3x3): 16 NT GEMMs Cout x Cin x tiles between AVX-512 transforms, one per thread (each serial), then dW += M^T Kr"),
-        new(3, "winograd bwd-weight, GEMMs parallel inside", "variant 2 with the 16 GEMMs one after another, each parallel inside"),
+        new(2, "winograd bwd-weight", "Winograd F(2x2, 3x3): 16 NT GEMMs Cout x Cin x tiles between AVX-512 transforms, one after another, each parallel inside, then dW += M^T Kr (as routed)"),
+        new(3, "winograd bwd-weight, GEMMs across threads", "variant 2 with the 16 GEMMs one per thread, each serial (as the forward's)"),
     ];
 
     static readonly ConvShape[] Dims =
@@ -104,11 +104,11 @@ public sealed class WinogradWeightGradLab : LabKernel
         public override void Run(int variant)
         {
             var before = CpuConv.Route;
-            bool across = CpuConv.WinogradGemmsAcrossThreads;
+            bool across = CpuConv.WinogradWeightGradGemmsAcrossThreads;
             CpuConv.Route = variant switch { 1 => ConvRoute.Gemm, 2 or 3 => ConvRoute.Winograd, _ => throw new ArgumentOutOfRangeException(nameof(variant)) };
-            CpuConv.WinogradGemmsAcrossThreads = variant != 3;
+            CpuConv.WinogradWeightGradGemmsAcrossThreads = variant == 3;
             try { CpuConv.BackwardWeight(s, x, dy, dw, null); }
-            finally { CpuConv.Route = before; CpuConv.WinogradGemmsAcrossThreads = across; }
+            finally { CpuConv.Route = before; CpuConv.WinogradWeightGradGemmsAcrossThreads = across; }
         }
 
         public override double Check(int variant)
