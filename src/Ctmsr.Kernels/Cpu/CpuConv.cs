@@ -55,8 +55,9 @@ public static unsafe class CpuConv
     public static bool WinogradGemmsAcrossThreads { get; set; } = CpuThreads.Limit <= 16;
 
     /// <summary>Whether the Winograd weight gradient's 16 GEMMs of a band run one per thread, each serial, rather than one
-    /// after another, each parallel inside (default: lab conv-wino-wgrad variant 2 against 3 took as long or less at
-    /// every shape measured, 1.5-3x less on 16^2-64^2 maps and 32-64 channels, on the loaded 2-core machine).</summary>
+    /// after another, each parallel inside (the default, unlike the forward's: lab conv-wino-wgrad variant 2 against 3,
+    /// medians of 3 on the loaded 2-core machine, took 1.1-3x less time on 8^2-64^2 maps and at 32-64 channels, and
+    /// ~1.1x more at 128-192 channels on 256^2 maps, within that machine's noise).</summary>
     public static bool WinogradWeightGradGemmsAcrossThreads { get; set; }
 
     /// <summary>Tiles a band's GEMMs must reduce over (the whole band: tiles of all the samples that share it) for Auto to
@@ -67,9 +68,9 @@ public static unsafe class CpuConv
     /// <summary>Whether the weight gradient runs as Winograd F(2x2, 3x3) (<see cref="ConvWinograd.BackwardWeight"/>): 3x3,
     /// stride 1, pad 1, AVX-512, and forced (Route or CTMSR_CONV_ROUTE=winograd) or, under Auto, Cin and Cout >= 32 and a
     /// band of at least <see cref="WinogradWeightGradMinTiles"/> tiles. Unlike the forward, 32-64 output channels qualify:
-    /// the weight gradient has no direct kernel, and Winograd took 1.3-2.7x less time than the GEMM route there (lab
-    /// conv-wino-wgrad, 32-64 channels at 32^2-256^2; 1.4-1.9x at the x4 model's 192-384 channels, 32^2-256^2). Fewer
-    /// channels were not measured.</summary>
+    /// the weight gradient has no direct kernel, and Winograd took 1.3-3.5x less time than the GEMM route at 32-128
+    /// channels, 32^2-256^2 maps (lab conv-wino-wgrad) and 1.4-1.7x less at the x4 model's 192-384 channels, 32^2-256^2.
+    /// Fewer channels were not measured.</summary>
     static bool UseWinogradWeightGrad(in ConvShape s) => ConvWinograd.Supported && ConvWinograd.Fits(s) && Route switch
     {
         ConvRoute.Winograd => true,
@@ -401,7 +402,7 @@ public enum ConvRoute
     Gemm,
     /// <summary>Always the direct kernel (unpacked input, 8 channels x 48 pixels), where AVX-512 has it.</summary>
     Direct,
-    /// <summary>Winograd F(2x2, 3x3) on the blocked GEMM for 3x3 stride-1 pad-1 convolutions (forward and backward data),
+    /// <summary>Winograd F(2x2, 3x3) on the blocked GEMM for 3x3 stride-1 pad-1 convolutions (forward, backward data and weight),
     /// where AVX-512 has it; the blocked GEMM for other shapes.</summary>
     Winograd,
 }
