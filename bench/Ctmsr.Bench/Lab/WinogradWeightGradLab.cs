@@ -10,7 +10,8 @@ namespace Ctmsr.Bench.Lab;
 /// on the same GEMM (<see cref="ConvWinograd"/>'s BackwardWeight). No bias gradient (the same serial sum on both
 /// routes). Rate: GFLOP/s of the direct sum (2 Cout Cin 9 P). The float64 answer is the direct sum
 /// dW[co, ci, ky, kx] = sum_p dy[co, p] x[ci, p + (ky - 1, kx - 1)] in doubles, here in parallel and vectorised (the
-/// reference backend's serial loop would take minutes at 256^2).
+/// reference backend's serial loop would take minutes at 256^2). Time it with DOTNET_TieredCompilation=0: otherwise the
+/// variant timed first runs partly on unoptimised (tier-0) code of the shared transforms and looks slower.
 /// </summary>
 public sealed class WinogradWeightGradLab : LabKernel
 {
@@ -22,8 +23,8 @@ public sealed class WinogradWeightGradLab : LabKernel
     public override IReadOnlyList<LabVariant> Variants { get; } =
     [
         new(1, "gemm bwd-weight", "the blocked GEMM, A = dy, B = col(x)^T packed from the padded input (the route before Winograd)"),
-        new(2, "winograd bwd-weight", "Winograd F(2x2, 3x3): 16 NT GEMMs Cout x Cin x tiles between AVX-512 transforms, one after another, each parallel inside, then dW += M^T Kr (as routed)"),
-        new(3, "winograd bwd-weight, GEMMs across threads", "variant 2 with the 16 GEMMs one per thread, each serial (as the forward's)"),
+        new(2, "winograd bwd-weight", "Winograd F(2x2, 3x3): 16 NT GEMMs Cout x Cin x tiles between AVX-512 transforms, one per thread (each serial), then dW += M^T Kr (as routed)"),
+        new(3, "winograd bwd-weight, GEMMs parallel inside", "variant 2 with the 16 GEMMs one after another, each parallel inside"),
     ];
 
     static readonly ConvShape[] Dims =
@@ -104,11 +105,11 @@ public sealed class WinogradWeightGradLab : LabKernel
         public override void Run(int variant)
         {
             var before = CpuConv.Route;
-            bool across = CpuConv.WinogradWeightGradGemmsAcrossThreads;
+            bool across = CpuConv.WinogradGemmsAcrossThreads;
             CpuConv.Route = variant switch { 1 => ConvRoute.Gemm, 2 or 3 => ConvRoute.Winograd, _ => throw new ArgumentOutOfRangeException(nameof(variant)) };
-            CpuConv.WinogradWeightGradGemmsAcrossThreads = variant == 3;
+            CpuConv.WinogradGemmsAcrossThreads = variant != 3;
             try { CpuConv.BackwardWeight(s, x, dy, dw, null); }
-            finally { CpuConv.Route = before; CpuConv.WinogradWeightGradGemmsAcrossThreads = across; }
+            finally { CpuConv.Route = before; CpuConv.WinogradGemmsAcrossThreads = across; }
         }
 
         public override double Check(int variant)

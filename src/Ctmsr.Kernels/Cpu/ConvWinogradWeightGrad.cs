@@ -68,7 +68,7 @@ static unsafe partial class ConvWinograd
                         InputTransform(x + (n0 + j) * xs, cin, s.H, s.W, ty0, rb, tw, xp, hq, wq, v + (long)j * per, ld);
                         GradTransform(dy + (n0 + j) * ys, cout, s.H, s.W, ty0, rb, tw, z + (long)j * per, ld);
                     }
-                    if (CpuConv.WinogradWeightGradGemmsAcrossThreads)
+                    if (CpuConv.WinogradGemmsAcrossThreads)
                     {
                         nint zs = (nint)z, vs = (nint)v, ms = (nint)m;
                         float b = beta;

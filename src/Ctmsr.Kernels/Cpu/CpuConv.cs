@@ -51,26 +51,23 @@ public static unsafe class CpuConv
 
     /// <summary>Whether Winograd's 16 GEMMs of a band run one per thread, each serial (default while there are at most 16
     /// threads: one fork-join a band instead of 16, and each GEMM's operands stay in one core's cache; lab conv-wino
-    /// variant 6 against 2), rather than one after another, each parallel inside. Settable for the kernel lab.</summary>
+    /// variant 6 against 2), rather than one after another, each parallel inside. The weight gradient's 16 GEMMs follow it
+    /// too. Settable for the kernel lab.</summary>
     public static bool WinogradGemmsAcrossThreads { get; set; } = CpuThreads.Limit <= 16;
-
-    /// <summary>Whether the Winograd weight gradient's 16 GEMMs of a band run one per thread, each serial, rather than one
-    /// after another, each parallel inside (the default, unlike the forward's: lab conv-wino-wgrad variant 2 against 3,
-    /// medians of 3 on the loaded 2-core machine, took 1.1-3x less time on 8^2-64^2 maps and at 32-64 channels, and
-    /// ~1.1x more at 128-192 channels on 256^2 maps, within that machine's noise).</summary>
-    public static bool WinogradWeightGradGemmsAcrossThreads { get; set; }
 
     /// <summary>Tiles a band's GEMMs must reduce over (the whole band: tiles of all the samples that share it) for Auto to
     /// take the Winograd weight gradient: below, the 16 Cout x Cin sums are read and written for too few products (lab
-    /// conv-wino-wgrad: 0.4x the GEMM route at 16 tiles, 384 channels 8^2; 1.2x at 64 tiles, 384 channels 16^2).</summary>
-    public const int WinogradWeightGradMinTiles = 64;
+    /// conv-wino-wgrad at 384 channels: 0.4x the GEMM route's speed at 16 tiles (8^2), 0.95x at 64 (16^2), 1.2x at 256
+    /// (4 samples of 16^2); 128 was not measured).</summary>
+    public const int WinogradWeightGradMinTiles = 256;
 
     /// <summary>Whether the weight gradient runs as Winograd F(2x2, 3x3) (<see cref="ConvWinograd.BackwardWeight"/>): 3x3,
     /// stride 1, pad 1, AVX-512, and forced (Route or CTMSR_CONV_ROUTE=winograd) or, under Auto, Cin and Cout >= 32 and a
     /// band of at least <see cref="WinogradWeightGradMinTiles"/> tiles. Unlike the forward, 32-64 output channels qualify:
-    /// the weight gradient has no direct kernel, and Winograd took 1.3-3.5x less time than the GEMM route at 32-128
-    /// channels, 32^2-256^2 maps (lab conv-wino-wgrad) and 1.4-1.7x less at the x4 model's 192-384 channels, 32^2-256^2.
-    /// Fewer channels were not measured.</summary>
+    /// the weight gradient has no direct kernel, and Winograd took 1.1-1.7x less time than the GEMM route at 32-128
+    /// channels, 32^2-256^2 maps (lab conv-wino-wgrad) and 1.4-1.5x less at the x4 model's 192-384 channels, 32^2-256^2.
+    /// Fewer channels were not measured. Its 16 GEMMs go across threads as the forward's (WinogradGemmsAcrossThreads:
+    /// lab variant 2 against 3, as fast or up to 1.45x faster but at 384 -> 192 channels 64^2, 0.9x).</summary>
     static bool UseWinogradWeightGrad(in ConvShape s) => ConvWinograd.Supported && ConvWinograd.Fits(s) && Route switch
     {
         ConvRoute.Winograd => true,
