@@ -64,10 +64,11 @@ public static unsafe class CpuConv
     /// <summary>Whether the weight gradient runs as Winograd F(2x2, 3x3) (<see cref="ConvWinograd.BackwardWeight"/>): 3x3,
     /// stride 1, pad 1, AVX-512, and forced (Route or CTMSR_CONV_ROUTE=winograd) or, under Auto, Cin and Cout >= 32 and a
     /// band of at least <see cref="WinogradWeightGradMinTiles"/> tiles. Unlike the forward, 32-64 output channels qualify:
-    /// the weight gradient has no direct kernel, and Winograd took 1.1-1.7x less time than the GEMM route at 32-128
-    /// channels, 32^2-256^2 maps (lab conv-wino-wgrad) and 1.4-1.5x less at the x4 model's 192-384 channels, 32^2-256^2.
-    /// Fewer channels were not measured. Its 16 GEMMs go across threads as the forward's (WinogradGemmsAcrossThreads:
-    /// lab variant 2 against 3, as fast or up to 1.45x faster but at 384 -> 192 channels 64^2, 0.9x).</summary>
+    /// the weight gradient has no direct kernel, and Winograd took 1.04-1.6x less time than the GEMM route at 32-128
+    /// channels, 32^2-256^2 maps, and 1.5x less at the x4 model's 192-384 channels, 32^2-256^2 (lab conv-wino-wgrad,
+    /// medians of 3 with DOTNET_TieredCompilation=0 on the shared 2-core machine). Fewer channels were not measured. Its 16
+    /// GEMMs go across threads as the forward's (WinogradGemmsAcrossThreads: lab variant 2 against 3, as fast or up to
+    /// 1.3x faster, except 64 channels at 32^2, 0.85x).</summary>
     static bool UseWinogradWeightGrad(in ConvShape s) => ConvWinograd.Supported && ConvWinograd.Fits(s) && Route switch
     {
         ConvRoute.Winograd => true,
