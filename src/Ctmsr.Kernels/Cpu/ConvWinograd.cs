@@ -17,8 +17,9 @@ namespace Ctmsr.Kernels.Cpu;
 /// and output transforms run on 16 tiles along x at once (AVX-512): a padded input row is split into its even and odd
 /// columns by two-source permutes, and the two output columns of a tile are interleaved back the same way.
 /// F(2, 3)'s rounding is a little larger than the direct sum's (the transforms add up to 9 inputs before the products).
+/// The weight gradient, the adjoint of this map in g, is in ConvWinogradWeightGrad.cs.
 /// </summary>
-static unsafe class ConvWinograd
+static unsafe partial class ConvWinograd
 {
     public static bool Supported => Avx512F.IsSupported;
 

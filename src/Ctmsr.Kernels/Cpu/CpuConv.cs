@@ -11,7 +11,8 @@ namespace Ctmsr.Kernels.Cpu;
 /// (where the discarded columns would cost more than ~10 %) and strides > 1 build an explicit im2col in pooled scratch.
 /// Backward data at stride 1 is a forward conv of dy with the flipped, transposed weight and pad K - 1 - pad;
 /// backward weight is dW += dy * col(x)^T with the same col layouts (transposed packing). 3x3 stride-1 pad-1 forward and
-/// backward data with enough channels run as Winograd F(2x2, 3x3) instead (<see cref="ConvWinograd"/>, UseWinograd).
+/// backward data with enough channels run as Winograd F(2x2, 3x3) instead (<see cref="ConvWinograd"/>, UseWinograd), and
+/// so does the weight gradient (UseWinogradWeightGrad: its own measured bounds).
 /// </summary>
 public static unsafe class CpuConv
 {
@@ -50,8 +51,30 @@ public static unsafe class CpuConv
 
     /// <summary>Whether Winograd's 16 GEMMs of a band run one per thread, each serial (default while there are at most 16
     /// threads: one fork-join a band instead of 16, and each GEMM's operands stay in one core's cache; lab conv-wino
-    /// variant 6 against 2), rather than one after another, each parallel inside. Settable for the kernel lab.</summary>
+    /// variant 6 against 2), rather than one after another, each parallel inside. The weight gradient's 16 GEMMs follow it
+    /// too. Settable for the kernel lab.</summary>
     public static bool WinogradGemmsAcrossThreads { get; set; } = CpuThreads.Limit <= 16;
+
+    /// <summary>Tiles a band's GEMMs must reduce over (the whole band: tiles of all the samples that share it) for Auto to
+    /// take the Winograd weight gradient: below, the 16 Cout x Cin sums are read and written for too few products (lab
+    /// conv-wino-wgrad at 384 channels: 0.4x the GEMM route's speed at 16 tiles (8^2), 0.95x at 64 (16^2), 1.2x at 256
+    /// (4 samples of 16^2); 128 was not measured).</summary>
+    public const int WinogradWeightGradMinTiles = 256;
+
+    /// <summary>Whether the weight gradient runs as Winograd F(2x2, 3x3) (<see cref="ConvWinograd.BackwardWeight"/>): 3x3,
+    /// stride 1, pad 1, AVX-512, and forced (Route or CTMSR_CONV_ROUTE=winograd) or, under Auto, Cin and Cout >= 32 and a
+    /// band of at least <see cref="WinogradWeightGradMinTiles"/> tiles. Unlike the forward, 32-64 output channels qualify:
+    /// the weight gradient has no direct kernel, and Winograd took 1.04-1.6x less time than the GEMM route at 32-128
+    /// channels, 32^2-256^2 maps, and 1.5x less at the x4 model's 192-384 channels, 32^2-256^2 (lab conv-wino-wgrad,
+    /// medians of 3 with DOTNET_TieredCompilation=0 on the shared 2-core machine). Fewer channels were not measured. Its 16
+    /// GEMMs go across threads as the forward's (WinogradGemmsAcrossThreads: lab variant 2 against 3, as fast or up to
+    /// 1.3x faster, except 64 channels at 32^2, 0.85x).</summary>
+    static bool UseWinogradWeightGrad(in ConvShape s) => ConvWinograd.Supported && ConvWinograd.Fits(s) && Route switch
+    {
+        ConvRoute.Winograd => true,
+        ConvRoute.Auto => s.Cin >= WinogradMinCin && s.Cout >= WinogradMinCin && ConvWinograd.WeightGradBandTiles(s) >= WinogradWeightGradMinTiles,
+        _ => false,
+    };
 
     /// <summary>Input channels from which Auto takes Winograd F(2x2, 3x3) for a 3x3 stride-1 pad-1 convolution with more
     /// than <see cref="DirectMaxCout"/> output channels (lab conv-wino: 1.3-2x less CPU time than the GEMM route at
@@ -333,6 +356,7 @@ public static unsafe class CpuConv
                         for (int i = 0; i < p; i++) acc += row[i];
                         db[co] += (float)acc;
                     }
+            if (UseWinogradWeightGrad(s)) { ConvWinograd.BackwardWeight(s, px, pdy, pdw); return; }
             if (Pointwise(s))
             {
                 // dW (Cout x Cin) += dy[n] (Cout x P) x[n]^T
@@ -380,7 +404,7 @@ public enum ConvRoute
     Gemm,
     /// <summary>Always the direct kernel (unpacked input, 8 channels x 48 pixels), where AVX-512 has it.</summary>
     Direct,
-    /// <summary>Winograd F(2x2, 3x3) on the blocked GEMM for 3x3 stride-1 pad-1 convolutions (forward and backward data),
+    /// <summary>Winograd F(2x2, 3x3) on the blocked GEMM for 3x3 stride-1 pad-1 convolutions (forward, backward data and weight),
     /// where AVX-512 has it; the blocked GEMM for other shapes.</summary>
     Winograd,
 }

@@ -223,6 +223,90 @@ public class CpuConvTests
         finally { CpuConv.Route = ConvRoute.Auto; }
     }
 
+    /// <summary>Winograd weight gradient (dw and db accumulate onto prior contents) on the same shapes. Bound: the rest of
+    /// the file's relative L2 1e-5; the errors seen are ~1e-7 to 5e-7, like the forward's (transforms of up to 4 dy and
+    /// 16 x values before the products, then the float sum over all tiles that the GEMM route does over pixels).</summary>
+    [TestCaseSource(nameof(WinogradShapes))]
+    public void WinogradWeightGradientMatchesTheReference(ConvShape s)
+    {
+        Assume.That(System.Runtime.Intrinsics.X86.Avx512F.IsSupported, "Winograd runs on AVX-512 only");
+        var (x, w, b, dy) = Data(s);
+        float[] dw = (float[])w.Clone(), db = (float[])b.Clone(); // arbitrary prior contents: must be added to
+        try
+        {
+            CpuConv.Route = ConvRoute.Winograd;
+            CpuConv.BackwardWeight(s, x, dy, dw, db);
+        }
+        finally { CpuConv.Route = ConvRoute.Auto; }
+        DeviceBuffer rdw = Up(w), rdb = Up(b);
+        Ref.Conv2dBackwardWeight(s, Up(x), Up(dy), rdw, rdb);
+        Close(dw, Down(rdw), $"dw {s}");
+        Close(db, Down(rdb), $"db {s}");
+        // the gradient alone (a zero start), so that the prior contents cannot hide a small error
+        var dw0 = new float[w.Length];
+        try
+        {
+            CpuConv.Route = ConvRoute.Winograd;
+            CpuConv.BackwardWeight(s, x, dy, dw0, null);
+        }
+        finally { CpuConv.Route = ConvRoute.Auto; }
+        var rdw0 = Up(new float[w.Length]);
+        Ref.Conv2dBackwardWeight(s, Up(x), Up(dy), rdw0, null);
+        Close(dw0, Down(rdw0), $"dw from zero {s}");
+    }
+
+    /// <summary>The Winograd weight gradient over bands of one tile row (partial sums of the tiles accumulated band after
+    /// band, an odd height ending in a half band): the reference's, and within 1e-6 of the single band's (the sum over
+    /// tiles is split differently, so not bit for bit).</summary>
+    [TestCase(6, 9, 35)]
+    [TestCase(20, 14, 50)]
+    public void WinogradWeightGradientInRowBandsMatchesTheReferenceAndOneBand(int c, int h, int w)
+    {
+        Assume.That(System.Runtime.Intrinsics.X86.Avx512F.IsSupported, "Winograd runs on AVX-512 only");
+        var s = new ConvShape(2, c, h, w, c + 3, 3, 1, 1);
+        var (x, wt, _, dy) = Data(s);
+        var whole = new float[wt.Length];
+        var banded = new float[wt.Length];
+        try
+        {
+            CpuConv.Route = ConvRoute.Winograd;
+            CpuConv.BackwardWeight(s, x, dy, whole, null);
+            CpuConv.BandFloats = 16L * (c + 3) * ((w + 1) / 2);
+            CpuConv.BackwardWeight(s, x, dy, banded, null);
+        }
+        finally { CpuConv.BandFloats = CpuConv.DefaultBandFloats; CpuConv.Route = ConvRoute.Auto; }
+        var rdw = Up(new float[wt.Length]);
+        Ref.Conv2dBackwardWeight(s, Up(x), Up(dy), rdw, null);
+        var want = Down(rdw);
+        Close(banded, want, $"banded Winograd weight gradient {s}");
+        Close(whole, want, $"one-band Winograd weight gradient {s}");
+        double e = 0, n = 0;
+        for (int i = 0; i < whole.Length; i++) { double d = banded[i] - (double)whole[i]; e += d * d; n += (double)whole[i] * whole[i]; }
+        Assert.That(Math.Sqrt(e / n), Is.LessThan(1e-6), "bands against one band");
+    }
+
+    /// <summary>The Winograd weight gradient with several small samples' tiles in one band: all three in one (the
+    /// default budget) and two then one (a budget of 18 tiles: 2 samples of 3 x 3 tiles, the last group shorter).</summary>
+    [TestCase(0L)]
+    [TestCase(16L * 9 * 18)]
+    public void WinogradWeightGradientWithSamplesSharingABandMatchesTheReference(long bandFloats)
+    {
+        Assume.That(System.Runtime.Intrinsics.X86.Avx512F.IsSupported, "Winograd runs on AVX-512 only");
+        var s = new ConvShape(3, 6, 5, 6, 9, 3, 1, 1);
+        var (x, wt, _, dy) = Data(s);
+        var dw = new float[wt.Length];
+        try
+        {
+            CpuConv.Route = ConvRoute.Winograd;
+            if (bandFloats > 0) CpuConv.BandFloats = bandFloats;
+            CpuConv.BackwardWeight(s, x, dy, dw, null);
+        }
+        finally { CpuConv.BandFloats = CpuConv.DefaultBandFloats; CpuConv.Route = ConvRoute.Auto; }
+        var rdw = Up(new float[wt.Length]);
+        Ref.Conv2dBackwardWeight(s, Up(x), Up(dy), rdw, null);
+        Close(dw, Down(rdw), $"Winograd weight gradient, band of {bandFloats} floats, {s}");
+    }
+
     /// <summary>Winograd over bands of one tile row (2 output rows; an odd height ends in a half band): the reference's
     /// output, and bit for bit the single band's.</summary>
     [TestCase(6, 9, 35)]
