@@ -9,7 +9,7 @@ namespace Ctmsr.Bench.Lab;
 /// </summary>
 public static class KernelLab
 {
-    public static readonly IReadOnlyList<LabKernel> Kernels = [new GroupNormBackwardLab(), new GroupNormSiluLab(), new GeluLab(), new AttentionLab(), new ConvSmallLab(), new WinogradLab()];
+    public static readonly IReadOnlyList<LabKernel> Kernels = [new GroupNormBackwardLab(), new GroupNormSiluLab(), new GeluLab(), new AttentionLab(), new ConvSmallLab(), new WinogradLab(), new WinogradSmallLab()];
 
     public static int Run(string[] args)
     {

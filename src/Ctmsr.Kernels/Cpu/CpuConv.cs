@@ -21,7 +21,7 @@ public static unsafe class CpuConv
 
     /// <summary>Which GEMM the forward (and the stride-1 backward data, a forward conv) runs; Auto chooses by shape.
     /// Settable so that the kernel lab and tests can run either path on any shape; the environment variable
-    /// CTMSR_CONV_ROUTE (auto, gemm, direct, winograd) sets it for a whole process, for before/after timings of a model.</summary>
+    /// CTMSR_CONV_ROUTE (auto, gemm, direct, winograd, winogradsmall) sets it for a whole process, for before/after timings of a model.</summary>
     public static ConvRoute Route { get; set; } = RouteFromEnvironment();
 
     static ConvRoute RouteFromEnvironment()
@@ -29,7 +29,7 @@ public static unsafe class CpuConv
         string? v = Environment.GetEnvironmentVariable("CTMSR_CONV_ROUTE");
         if (string.IsNullOrEmpty(v)) return ConvRoute.Auto;
         if (Enum.TryParse<ConvRoute>(v, ignoreCase: true, out var r) && Enum.IsDefined(r)) return r;
-        Console.Error.WriteLine($"CTMSR_CONV_ROUTE='{v}' is not auto, gemm, direct or winograd: ignored (convolutions choose by shape)");
+        Console.Error.WriteLine($"CTMSR_CONV_ROUTE='{v}' is not auto, gemm, direct, winograd or winogradsmall: ignored (convolutions choose by shape)");
         return ConvRoute.Auto;
     }
 
@@ -68,6 +68,20 @@ public static unsafe class CpuConv
         _ => false,
     };
 
+    /// <summary>Whether a 3x3 stride-1 pad-1 convolution runs as Winograd F(2x2, 3x3) on the direct kernel
+    /// (<see cref="ConvWinogradSmall"/>): forced (Route or CTMSR_CONV_ROUTE=winogradsmall) or, under Auto, at most
+    /// <see cref="DirectMaxCout"/> output channels and at least <see cref="WinogradSmallMinChannels"/> in and out.</summary>
+    static bool UseWinogradSmall(in ConvShape s) => ConvWinogradSmall.Supported && ConvWinograd.Fits(s) && Route switch
+    {
+        ConvRoute.WinogradSmall => true,
+        ConvRoute.Auto => s.Cout <= DirectMaxCout && s.Cin >= WinogradSmallMinChannels && s.Cout >= WinogradSmallMinChannels,
+        _ => false,
+    };
+
+    /// <summary>Channels (in and out) from which Auto takes <see cref="ConvWinogradSmall"/> over the direct kernel for a
+    /// 3x3 stride-1 pad-1 convolution with at most DirectMaxCout outputs (lab conv-small: TODO).</summary>
+    public const int WinogradSmallMinChannels = 16;
+
     /// <summary>Explicit im2col wins when the padded-width layout would waste >10 % of the GEMM columns (small maps).</summary>
     static bool UseIm2Col(in ConvShape s)
     {
@@ -89,6 +103,7 @@ public static unsafe class CpuConv
         fixed (float* px = x, pw = w, py = y)
         {
             if (UseWinograd(s)) { ConvWinograd.Forward(s, px, pw, bias, py, false); return; }
+            if (UseWinogradSmall(s)) { ConvWinogradSmall.Forward(s, px, pw, bias, py, false); return; }
             for (int n = 0; n < s.N; n++) Sample(s, px + n * xs, pw, bias, py + n * ys, false);
         }
     }
@@ -111,7 +126,10 @@ public static unsafe class CpuConv
         if (bias is not null) Validate(s, "bias", bias, s.Cout);
         long xs = (long)s.Cin * (s.H / 2) * (s.W / 2), ys = (long)s.Cout * s.OutH * s.OutW;
         fixed (float* px = x, pw = w, py = y)
+        {
+            if (UseWinogradSmall(s)) { ConvWinogradSmall.Forward(s, px, pw, bias, py, false, up2: true); return; }
             for (int n = 0; n < s.N; n++) Sample(s, px + n * xs, pw, bias, py + n * ys, false, up2: true);
+        }
     }
 
     /// <summary>y (=/+=) conv(x, w) + bias for one sample; w is [Cout, Cin K K] row-major. With <paramref name="up2"/>
@@ -206,6 +224,11 @@ public static unsafe class CpuConv
             var (u, xp, v, m) = ConvWinograd.ScratchLengths(s);
             return Bucket(u, 4) + Bucket(xp, 4) + Bucket(v, 4) + Bucket(m, 4);
         }
+        if (UseWinogradSmall(s))
+        {
+            var (u, xp, v, m) = ConvWinogradSmall.ScratchLengths(s);
+            return Bucket(u, 4) + Bucket(xp, 4) + Bucket(v, 4) + Bucket(m, 4) + Bucket(s.Cin, 8);
+        }
         bool direct = UseDirect(s);
         long packed = direct ? Bucket(ConvDirect.PackedLength(s.Cout, kdim), 4) : 0;
         if (Pointwise(s)) return direct ? packed + Bucket(kdim, 8) : 0;
@@ -271,14 +294,15 @@ public static unsafe class CpuConv
             }
             // Full correlation with the flipped kernel: W'[ci, co, ky, kx] = W[co, ci, K-1-ky, K-1-kx].
             var t = new ConvShape(s.N, s.Cout, oh, ow, s.Cin, s.K, 1, s.K - 1 - s.Pad);
-            bool wino = s.Stride == 1 && UseWinograd(t);
-            if (wino || (s.Stride == 1 && s.Pad <= s.K - 1 && !UseIm2Col(s)))
+            bool wino = s.Stride == 1 && UseWinograd(t), winoSmall = s.Stride == 1 && !wino && UseWinogradSmall(t);
+            if (wino || winoSmall || (s.Stride == 1 && s.Pad <= s.K - 1 && !UseIm2Col(s)))
             {
                 using var wfArr = Scratch<float>.Rent((long)s.Cout * kdim, "convolution backward (flipped weights)");
                 fixed (float* wf = wfArr.Array)
                 {
                     FlipTranspose(pw, s.Cout, s.Cin, kk, wf);
                     if (wino) ConvWinograd.Forward(t, pdy, wf, null, pdx, accumulate);
+                    else if (winoSmall) ConvWinogradSmall.Forward(t, pdy, wf, null, pdx, accumulate);
                     else for (int n = 0; n < s.N; n++) Sample(t, pdy + n * ys, wf, null, pdx + n * xs, accumulate);
                 }
                 return;
@@ -379,4 +403,7 @@ public enum ConvRoute
     /// <summary>Winograd F(2x2, 3x3) on the blocked GEMM for 3x3 stride-1 pad-1 convolutions (forward and backward data),
     /// where AVX-512 has it; the blocked GEMM for other shapes.</summary>
     Winograd,
+    /// <summary>Winograd F(2x2, 3x3) on the direct kernel (<see cref="ConvWinogradSmall"/>) for 3x3 stride-1 pad-1
+    /// convolutions (forward and backward data), where AVX-512 has it; the Auto route for other shapes.</summary>
+    WinogradSmall,
 }
