@@ -165,7 +165,7 @@ static unsafe class ConvWinograd
     }
 
     /// <summary>y[co, 2 ty + r, 2 tx + c] (= or +=) (A^T M A)[r, c] (+ bias[co]) for the band's tiles, inside the image.</summary>
-    internal static void OutputTransform(float* m, int cout, int h, int w, int ty0, int rb, int tw, int ld, float* y, float[]? bias, bool accumulate)
+    static void OutputTransform(float* m, int cout, int h, int w, int ty0, int rb, int tw, int ld, float* y, float[]? bias, bool accumulate)
     {
         nint ms = (nint)m, ys = (nint)y;
         int groups = (tw + 15) / 16;

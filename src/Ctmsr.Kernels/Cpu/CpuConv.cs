@@ -226,8 +226,8 @@ public static unsafe class CpuConv
         }
         if (UseWinogradSmall(s))
         {
-            var (u, xp, v, m) = ConvWinogradSmall.ScratchLengths(s);
-            return Bucket(u, 4) + Bucket(xp, 4) + Bucket(v, 4) + Bucket(m, 4) + Bucket(s.Cin, 8);
+            var (u, workers) = ConvWinogradSmall.ScratchLengths(s);
+            return Bucket(u, 4) + Bucket(workers, 4) + Bucket(Math.Max(s.Cin, s.Cout), 8);
         }
         bool direct = UseDirect(s);
         long packed = direct ? Bucket(ConvDirect.PackedLength(s.Cout, kdim), 4) : 0;
