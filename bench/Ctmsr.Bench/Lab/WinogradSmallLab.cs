@@ -40,6 +40,9 @@ public sealed class WinogradSmallLab : LabKernel
         new(1, 32, 1024, 1024, 3, 3, 1, 1),
         new(1, 16, 256, 256, 16, 3, 1, 1),
         new(1, 8, 256, 256, 8, 3, 1, 1),
+        new(1, 192, 256, 256, 3, 3, 1, 1),
+        new(1, 32, 256, 256, 3, 3, 1, 1),
+        new(1, 16, 256, 256, 3, 3, 1, 1),
     ];
     public override IReadOnlyList<string> Shapes { get; } =
         [.. Dims.Select(s => $"{s.N}x{s.Cin}x{s.H}x{s.W} -> {s.Cout}")];

@@ -11,7 +11,8 @@ namespace Ctmsr.Kernels.Cpu;
 /// (where the discarded columns would cost more than ~10 %) and strides > 1 build an explicit im2col in pooled scratch.
 /// Backward data at stride 1 is a forward conv of dy with the flipped, transposed weight and pad K - 1 - pad;
 /// backward weight is dW += dy * col(x)^T with the same col layouts (transposed packing). 3x3 stride-1 pad-1 forward and
-/// backward data with enough channels run as Winograd F(2x2, 3x3) instead (<see cref="ConvWinograd"/>, UseWinograd).
+/// backward data with enough channels run as Winograd F(2x2, 3x3) instead (<see cref="ConvWinograd"/>, UseWinograd; at
+/// most 64 output channels <see cref="ConvWinogradSmall"/>, UseWinogradSmall).
 /// </summary>
 public static unsafe class CpuConv
 {
@@ -70,16 +71,21 @@ public static unsafe class CpuConv
 
     /// <summary>Whether a 3x3 stride-1 pad-1 convolution runs as Winograd F(2x2, 3x3) on the direct kernel
     /// (<see cref="ConvWinogradSmall"/>): forced (Route or CTMSR_CONV_ROUTE=winogradsmall) or, under Auto, at most
-    /// <see cref="DirectMaxCout"/> output channels and at least <see cref="WinogradSmallMinChannels"/> in and out.</summary>
+    /// <see cref="DirectMaxCout"/> output channels and either Cin >= 32 or Cin, Cout >= 16. Lab conv-wino-small, one
+    /// thread (the shared 2-core machine under load), CPU ms direct -> Winograd: 32->32 at 256^2 16.6 -> 10.3-11.7,
+    /// 512^2 78 -> 48-52; 64->64 at 128^2 13.8 -> 11.7; 51->32 21.9 -> 16.7-19.0, 96->32 49.2 -> 32.9-38.3 at 256^2;
+    /// 128->64 at 128^2 26.1 -> 21.1-23.0; 32->64 at 128^2 6.5 -> 6.2-6.4 (a tie); 16->16 at 256^2 4.8 -> 3.1-4.2; the
+    /// final convolutions to 3 channels: 32->3 at 256^2 8.3 -> 5.3-6.7, at 1024^2 117 -> 91, 192->3 at 256^2 50 -> 39;
+    /// backward data alike (1.1-1.6x). Slower: 8->8 (1.2 -> 4.3) and 16->3 (2.3 -> 3.4), where the transforms cost
+    /// more than the products save; 32->32 at 64^2 a tie.</summary>
     static bool UseWinogradSmall(in ConvShape s) => ConvWinogradSmall.Supported && ConvWinograd.Fits(s) && Route switch
     {
         ConvRoute.WinogradSmall => true,
-        ConvRoute.Auto => s.Cout <= DirectMaxCout && s.Cin >= WinogradSmallMinChannels && s.Cout >= WinogradSmallMinChannels,
+        ConvRoute.Auto => s.Cout <= DirectMaxCout && (s.Cin >= 2 * WinogradSmallMinChannels || (s.Cin >= WinogradSmallMinChannels && s.Cout >= WinogradSmallMinChannels)),
         _ => false,
     };
 
-    /// <summary>Channels (in and out) from which Auto takes <see cref="ConvWinogradSmall"/> over the direct kernel for a
-    /// 3x3 stride-1 pad-1 convolution with at most DirectMaxCout outputs (lab conv-small: TODO).</summary>
+    /// <summary>Channels from which Auto takes <see cref="ConvWinogradSmall"/> (see UseWinogradSmall).</summary>
     public const int WinogradSmallMinChannels = 16;
 
     /// <summary>Explicit im2col wins when the padded-width layout would waste >10 % of the GEMM columns (small maps).</summary>
