@@ -19,8 +19,7 @@ public sealed class WinogradSmallLab : LabKernel
     public override IReadOnlyList<LabVariant> Variants { get; } =
     [
         new(1, "direct fwd", "forward, the direct kernel (8 channels x 48 pixels, padded-width implicit im2col), as routed before"),
-        new(2, "winograd-small fwd", "forward, Winograd F(2x2, 3x3): 16 products Cout x tiles x Cin on the direct kernel, bands of ~1M floats of V and M"),
-        new(3, "winograd-small fwd, 256K-float bands", "forward, variant 2 with bands capped at 256K floats of V and M (CpuConv.BandFloats)"),
+        new(2, "winograd-small fwd", "forward, Winograd F(2x2, 3x3): 16 products Cout x tiles x Cin on the direct kernel, one 48-tile piece of a tile row at a time in per-worker buffers"),
         new(4, "direct bwd-data", "backward data, the direct kernel on the flipped, transposed kernel"),
         new(5, "winograd-small bwd-data", "backward data, Winograd on the direct kernel, flipped, transposed kernel"),
         new(6, "auto fwd", "forward, CpuConv as routed now"),
@@ -81,17 +80,16 @@ public sealed class WinogradSmallLab : LabKernel
             CpuConv.Route = variant switch
             {
                 1 or 4 => ConvRoute.Direct,
-                2 or 3 or 5 => ConvRoute.WinogradSmall,
+                2 or 5 => ConvRoute.WinogradSmall,
                 6 => ConvRoute.Auto,
                 _ => throw new ArgumentOutOfRangeException(nameof(variant)),
             };
-            if (variant == 3) CpuConv.BandFloats = 1 << 18;
             try
             {
                 if (variant is 4 or 5) CpuConv.BackwardData(s, dy, w, dx, false);
                 else CpuConv.Forward(s, x, w, b, y);
             }
-            finally { CpuConv.Route = before; CpuConv.BandFloats = CpuConv.DefaultBandFloats; }
+            finally { CpuConv.Route = before; }
         }
 
         public override double Check(int variant)

@@ -71,7 +71,7 @@ public static unsafe class CpuConv
 
     /// <summary>Whether a 3x3 stride-1 pad-1 convolution runs as Winograd F(2x2, 3x3) on the direct kernel
     /// (<see cref="ConvWinogradSmall"/>): forced (Route or CTMSR_CONV_ROUTE=winogradsmall) or, under Auto, at most
-    /// <see cref="DirectMaxCout"/> output channels and either Cin >= 32 or Cin, Cout >= 16. Lab conv-wino-small, one
+    /// <see cref="DirectMaxCout"/> output channels, maps of at least 128^2 and either Cin >= 32 or Cin, Cout >= 16. Lab conv-wino-small, one
     /// thread (the shared 2-core machine under load), CPU ms direct -> Winograd: 32->32 at 256^2 16.6 -> 10.3-11.7,
     /// 512^2 78 -> 48-52; 64->64 at 128^2 13.8 -> 11.7; 51->32 21.9 -> 16.7-19.0, 96->32 49.2 -> 32.9-38.3 at 256^2;
     /// 128->64 at 128^2 26.1 -> 21.1-23.0; 32->64 at 128^2 6.5 -> 6.2-6.4 (a tie); 16->16 at 256^2 4.8 -> 3.1-4.2; the
@@ -81,12 +81,14 @@ public static unsafe class CpuConv
     static bool UseWinogradSmall(in ConvShape s) => ConvWinogradSmall.Supported && ConvWinograd.Fits(s) && Route switch
     {
         ConvRoute.WinogradSmall => true,
-        ConvRoute.Auto => s.Cout <= DirectMaxCout && (s.Cin >= 2 * WinogradSmallMinChannels || (s.Cin >= WinogradSmallMinChannels && s.Cout >= WinogradSmallMinChannels)),
+        ConvRoute.Auto => s.Cout <= DirectMaxCout && (long)s.H * s.W >= WinogradSmallMinPixels && (s.Cin >= 2 * WinogradSmallMinChannels || (s.Cin >= WinogradSmallMinChannels && s.Cout >= WinogradSmallMinChannels)),
         _ => false,
     };
 
     /// <summary>Channels from which Auto takes <see cref="ConvWinogradSmall"/> (see UseWinogradSmall).</summary>
     public const int WinogradSmallMinChannels = 16;
+    /// <summary>Map pixels from which Auto takes <see cref="ConvWinogradSmall"/>: 128^2 (at 64^2, 32->32 measured 0.94-1.04x).</summary>
+    public const long WinogradSmallMinPixels = 128 * 128;
 
     /// <summary>Explicit im2col wins when the padded-width layout would waste >10 % of the GEMM columns (small maps).</summary>
     static bool UseIm2Col(in ConvShape s)
