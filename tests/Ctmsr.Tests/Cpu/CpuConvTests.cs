@@ -281,33 +281,35 @@ public class CpuConvTests
         finally { CpuConv.Route = ConvRoute.Auto; }
     }
 
-    /// <summary>ConvWinogradSmall over bands of one tile row (an odd height ends in a half band): the reference's output,
-    /// and bit for bit the single band's.</summary>
+    /// <summary>ConvWinogradSmall on one thread and on three (pieces of 48 tiles taken in another order, by other
+    /// workers' buffers): the reference's output, and bit for bit the same.</summary>
     [TestCase(6, 9, 35)]
     [TestCase(20, 14, 50)]
-    [TestCase(32, 7, 97)]
-    public void WinogradSmallInRowBandsMatchesTheReferenceAndOneBand(int c, int h, int w)
+    [TestCase(32, 7, 197)]
+    public void WinogradSmallIsTheSameOnAnyThreadCount(int c, int h, int w)
     {
         Assume.That(System.Runtime.Intrinsics.X86.Avx512F.IsSupported, "Winograd runs on AVX-512 only");
         var s = new ConvShape(2, c, h, w, c + 3, 3, 1, 1);
         var (x, wt, b, _) = Data(s);
-        var whole = new float[s.OutputLength()];
-        var banded = new float[whole.Length];
+        var one = new float[s.OutputLength()];
+        var three = new float[one.Length];
+        int threads = CpuThreads.Limit;
         try
         {
             CpuConv.Route = ConvRoute.WinogradSmall;
-            CpuConv.Forward(s, x, wt, b, whole);
-            CpuConv.BandFloats = 16L * (c + 3) * ((w + 1) / 2);
-            CpuConv.Forward(s, x, wt, b, banded);
+            CpuThreads.Limit = 1;
+            CpuConv.Forward(s, x, wt, b, one);
+            CpuThreads.Limit = 3;
+            CpuConv.Forward(s, x, wt, b, three);
         }
-        finally { CpuConv.BandFloats = CpuConv.DefaultBandFloats; CpuConv.Route = ConvRoute.Auto; }
-        Assert.That(banded, Is.EqualTo(whole), "bands change no output element");
-        var ry = Ref.Allocate(whole.Length);
+        finally { CpuThreads.Limit = threads; CpuConv.Route = ConvRoute.Auto; }
+        Assert.That(three, Is.EqualTo(one), "the thread count changes no output element");
+        var ry = Ref.Allocate(one.Length);
         Ref.Conv2dForward(s, Up(x), Up(wt), Up(b), ry);
-        Close(banded, Down(ry), $"banded Winograd-small forward {s}");
+        Close(three, Down(ry), $"Winograd-small forward {s}");
     }
 
-    /// <summary>The x2-upsampling forward on ConvWinogradSmall (whole and in one-tile-row bands): the reference's
+    /// <summary>The x2-upsampling forward on ConvWinogradSmall (on the default threads and on one): the reference's
     /// convolution of the upsampled map, and bit for bit CpuConv.Forward of that map on the same route.</summary>
     [TestCase(1, 5, 3, 4, 7)]
     [TestCase(2, 32, 9, 17, 32)]
@@ -328,18 +330,19 @@ public class CpuConvTests
         var fused = Enumerable.Repeat(float.NaN, want.Length).ToArray();
         var banded = Enumerable.Repeat(float.NaN, want.Length).ToArray();
         var plain = Enumerable.Repeat(float.NaN, want.Length).ToArray();
+        int threads = CpuThreads.Limit;
         try
         {
             CpuConv.Route = ConvRoute.WinogradSmall;
             CpuConv.ForwardUpsample2x(s, x, w, b, fused);
             CpuConv.Forward(s, u, w, b, plain);
-            CpuConv.BandFloats = 16L * Math.Max(cin, cout) * ws;
+            CpuThreads.Limit = 1;
             CpuConv.ForwardUpsample2x(s, x, w, b, banded);
         }
-        finally { CpuConv.BandFloats = CpuConv.DefaultBandFloats; CpuConv.Route = ConvRoute.Auto; }
+        finally { CpuThreads.Limit = threads; CpuConv.Route = ConvRoute.Auto; }
         Close(fused, want, $"upsampling forward {s}");
         Assert.That(fused, Is.EqualTo(plain), "the same sums as upsampling first");
-        Assert.That(banded, Is.EqualTo(fused), "bands change no output element");
+        Assert.That(banded, Is.EqualTo(fused), "the thread count changes no output element");
     }
 
     [Test]
