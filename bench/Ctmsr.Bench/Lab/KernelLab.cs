@@ -9,13 +9,24 @@ namespace Ctmsr.Bench.Lab;
 /// </summary>
 public static class KernelLab
 {
-    public static readonly IReadOnlyList<LabKernel> Kernels = [new GroupNormBackwardLab(), new GroupNormSiluLab(), new GeluLab(), new AttentionLab(), new ConvSmallLab(), new WinogradLab(), new WinogradWeightGradLab()];
+    public static readonly IReadOnlyList<LabKernel> Kernels = [new GroupNormBackwardLab(), new GroupNormSiluLab(), new GeluLab(), new AttentionLab(), new ConvSmallLab(), new WinogradLab(), new WinogradWeightGradLab(), new WinogradSmallLab()];
 
     public static int Run(string[] args)
     {
+        int ti = Array.IndexOf(args, "--threads");
+        if (ti >= 0)
+        {
+            if (ti + 1 >= args.Length || !int.TryParse(args[ti + 1], out int threads) || threads < 1)
+            {
+                Console.Error.WriteLine("lab: --threads needs a count of at least 1 (e.g. --threads 1)");
+                return 2;
+            }
+            Ctmsr.Kernels.Cpu.CpuThreads.Limit = threads; // on a shared machine one thread's timings are the steadier
+            args = [.. args[..ti], .. args[(ti + 2)..]];
+        }
         if (args.Length == 0 || args[0] is "-h" or "--help" or "list")
         {
-            Console.WriteLine("usage: lab <kernel> [variant|all] [shape index]   (validate against the float64 reference, then time)");
+            Console.WriteLine("usage: lab <kernel> [variant|all] [shape index] [--threads N]   (validate against the float64 reference, then time)");
             foreach (var k in Kernels)
             {
                 Console.WriteLine($"{k.Name}: {k.Math}");

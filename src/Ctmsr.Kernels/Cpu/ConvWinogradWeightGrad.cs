@@ -65,7 +65,7 @@ static unsafe partial class ConvWinograd
                     int rb = Math.Min(rt, th - ty0), ns = Math.Min(sg, s.N - n0), per = rb * tw, t = ns * per;
                     for (int j = 0; j < ns; j++)
                     {
-                        InputTransform(x + (n0 + j) * xs, cin, s.H, s.W, ty0, rb, tw, xp, hq, wq, v + (long)j * per, ld);
+                        InputTransform(x + (n0 + j) * xs, cin, s.H, s.W, ty0, rb, tw, xp, hq, wq, v + (long)j * per, ld, up2: false);
                         GradTransform(dy + (n0 + j) * ys, cout, s.H, s.W, ty0, rb, tw, z + (long)j * per, ld);
                     }
                     if (CpuConv.WinogradGemmsAcrossThreads)

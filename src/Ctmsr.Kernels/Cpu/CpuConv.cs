@@ -11,8 +11,9 @@ namespace Ctmsr.Kernels.Cpu;
 /// (where the discarded columns would cost more than ~10 %) and strides > 1 build an explicit im2col in pooled scratch.
 /// Backward data at stride 1 is a forward conv of dy with the flipped, transposed weight and pad K - 1 - pad;
 /// backward weight is dW += dy * col(x)^T with the same col layouts (transposed packing). 3x3 stride-1 pad-1 forward and
-/// backward data with enough channels run as Winograd F(2x2, 3x3) instead (<see cref="ConvWinograd"/>, UseWinograd), and
-/// so does the weight gradient (UseWinogradWeightGrad: its own measured bounds).
+/// backward data with enough channels run as Winograd F(2x2, 3x3) instead (<see cref="ConvWinograd"/>, UseWinograd; at
+/// most 64 output channels <see cref="ConvWinogradSmall"/>, UseWinogradSmall), and so does the weight gradient
+/// (UseWinogradWeightGrad: its own measured bounds).
 /// </summary>
 public static unsafe class CpuConv
 {
@@ -22,7 +23,7 @@ public static unsafe class CpuConv
 
     /// <summary>Which GEMM the forward (and the stride-1 backward data, a forward conv) runs; Auto chooses by shape.
     /// Settable so that the kernel lab and tests can run either path on any shape; the environment variable
-    /// CTMSR_CONV_ROUTE (auto, gemm, direct, winograd) sets it for a whole process, for before/after timings of a model.</summary>
+    /// CTMSR_CONV_ROUTE (auto, gemm, direct, winograd, winogradsmall) sets it for a whole process, for before/after timings of a model.</summary>
     public static ConvRoute Route { get; set; } = RouteFromEnvironment();
 
     static ConvRoute RouteFromEnvironment()
@@ -30,7 +31,7 @@ public static unsafe class CpuConv
         string? v = Environment.GetEnvironmentVariable("CTMSR_CONV_ROUTE");
         if (string.IsNullOrEmpty(v)) return ConvRoute.Auto;
         if (Enum.TryParse<ConvRoute>(v, ignoreCase: true, out var r) && Enum.IsDefined(r)) return r;
-        Console.Error.WriteLine($"CTMSR_CONV_ROUTE='{v}' is not auto, gemm, direct or winograd: ignored (convolutions choose by shape)");
+        Console.Error.WriteLine($"CTMSR_CONV_ROUTE='{v}' is not auto, gemm, direct, winograd or winogradsmall: ignored (convolutions choose by shape)");
         return ConvRoute.Auto;
     }
 
@@ -91,6 +92,27 @@ public static unsafe class CpuConv
         _ => false,
     };
 
+    /// <summary>Whether a 3x3 stride-1 pad-1 convolution runs as Winograd F(2x2, 3x3) on the direct kernel
+    /// (<see cref="ConvWinogradSmall"/>): forced (Route or CTMSR_CONV_ROUTE=winogradsmall) or, under Auto, at most
+    /// <see cref="DirectMaxCout"/> output channels, maps of at least 128^2 and either Cin >= 32 or Cin, Cout >= 16. Lab conv-wino-small, one
+    /// thread (the shared 2-core machine under load), CPU ms direct -> Winograd: 32->32 at 256^2 16.6 -> 10.3-11.7,
+    /// 512^2 78 -> 48-52; 64->64 at 128^2 13.8 -> 11.7; 51->32 21.9 -> 16.7-19.0, 96->32 49.2 -> 32.9-38.3 at 256^2;
+    /// 128->64 at 128^2 26.1 -> 21.1-23.0; 32->64 at 128^2 6.5 -> 6.2-6.4 (a tie); 16->16 at 256^2 4.8 -> 3.1-4.2; the
+    /// final convolutions to 3 channels: 32->3 at 256^2 8.3 -> 5.3-6.7, at 1024^2 117 -> 91, 192->3 at 256^2 50 -> 39;
+    /// backward data alike (1.1-1.6x). Slower: 8->8 (1.2 -> 4.3) and 16->3 (2.3 -> 3.4), where the transforms cost
+    /// more than the products save; 32->32 at 64^2 a tie.</summary>
+    static bool UseWinogradSmall(in ConvShape s) => ConvWinogradSmall.Supported && ConvWinograd.Fits(s) && Route switch
+    {
+        ConvRoute.WinogradSmall => true,
+        ConvRoute.Auto => s.Cout <= DirectMaxCout && (long)s.H * s.W >= WinogradSmallMinPixels && (s.Cin >= 2 * WinogradSmallMinChannels || (s.Cin >= WinogradSmallMinChannels && s.Cout >= WinogradSmallMinChannels)),
+        _ => false,
+    };
+
+    /// <summary>Channels from which Auto takes <see cref="ConvWinogradSmall"/> (see UseWinogradSmall).</summary>
+    public const int WinogradSmallMinChannels = 16;
+    /// <summary>Map pixels from which Auto takes <see cref="ConvWinogradSmall"/>: 128^2 (at 64^2, 32->32 measured 0.94-1.04x).</summary>
+    public const long WinogradSmallMinPixels = 128 * 128;
+
     /// <summary>Explicit im2col wins when the padded-width layout would waste >10 % of the GEMM columns (small maps).</summary>
     static bool UseIm2Col(in ConvShape s)
     {
@@ -112,6 +134,7 @@ public static unsafe class CpuConv
         fixed (float* px = x, pw = w, py = y)
         {
             if (UseWinograd(s)) { ConvWinograd.Forward(s, px, pw, bias, py, false); return; }
+            if (UseWinogradSmall(s)) { ConvWinogradSmall.Forward(s, px, pw, bias, py, false); return; }
             for (int n = 0; n < s.N; n++) Sample(s, px + n * xs, pw, bias, py + n * ys, false);
         }
     }
@@ -137,6 +160,7 @@ public static unsafe class CpuConv
         fixed (float* px = x, pw = w, py = y)
         {
             if (UseWinograd(s)) { ConvWinograd.Forward(s, px, pw, bias, py, false, up2: true); return; }
+            if (UseWinogradSmall(s)) { ConvWinogradSmall.Forward(s, px, pw, bias, py, false, up2: true); return; }
             for (int n = 0; n < s.N; n++) Sample(s, px + n * xs, pw, bias, py + n * ys, false, up2: true);
         }
     }
@@ -233,6 +257,11 @@ public static unsafe class CpuConv
             var (u, xp, v, m) = ConvWinograd.ScratchLengths(s);
             return Bucket(u, 4) + Bucket(xp, 4) + Bucket(v, 4) + Bucket(m, 4);
         }
+        if (UseWinogradSmall(s))
+        {
+            var (u, workers) = ConvWinogradSmall.ScratchLengths(s);
+            return Bucket(u, 4) + Bucket(workers, 4) + Bucket(Math.Max(s.Cin, s.Cout), 8);
+        }
         bool direct = UseDirect(s);
         long packed = direct ? Bucket(ConvDirect.PackedLength(s.Cout, kdim), 4) : 0;
         if (Pointwise(s)) return direct ? packed + Bucket(kdim, 8) : 0;
@@ -298,14 +327,15 @@ public static unsafe class CpuConv
             }
             // Full correlation with the flipped kernel: W'[ci, co, ky, kx] = W[co, ci, K-1-ky, K-1-kx].
             var t = new ConvShape(s.N, s.Cout, oh, ow, s.Cin, s.K, 1, s.K - 1 - s.Pad);
-            bool wino = s.Stride == 1 && UseWinograd(t);
-            if (wino || (s.Stride == 1 && s.Pad <= s.K - 1 && !UseIm2Col(s)))
+            bool wino = s.Stride == 1 && UseWinograd(t), winoSmall = s.Stride == 1 && !wino && UseWinogradSmall(t);
+            if (wino || winoSmall || (s.Stride == 1 && s.Pad <= s.K - 1 && !UseIm2Col(s)))
             {
                 using var wfArr = Scratch<float>.Rent((long)s.Cout * kdim, "convolution backward (flipped weights)");
                 fixed (float* wf = wfArr.Array)
                 {
                     FlipTranspose(pw, s.Cout, s.Cin, kk, wf);
                     if (wino) ConvWinograd.Forward(t, pdy, wf, null, pdx, accumulate);
+                    else if (winoSmall) ConvWinogradSmall.Forward(t, pdy, wf, null, pdx, accumulate);
                     else for (int n = 0; n < s.N; n++) Sample(t, pdy + n * ys, wf, null, pdx + n * xs, accumulate);
                 }
                 return;
@@ -407,4 +437,7 @@ public enum ConvRoute
     /// <summary>Winograd F(2x2, 3x3) on the blocked GEMM for 3x3 stride-1 pad-1 convolutions (forward, backward data and weight),
     /// where AVX-512 has it; the blocked GEMM for other shapes.</summary>
     Winograd,
+    /// <summary>Winograd F(2x2, 3x3) on the direct kernel (<see cref="ConvWinogradSmall"/>) for 3x3 stride-1 pad-1
+    /// convolutions (forward and backward data), where AVX-512 has it; the Auto route for other shapes.</summary>
+    WinogradSmall,
 }

@@ -374,6 +374,103 @@ public class CpuConvTests
         finally { CpuConv.BandFloats = CpuConv.DefaultBandFloats; CpuConv.Route = ConvRoute.Auto; }
     }
 
+    static IEnumerable<TestCaseData> WinogradSmallCases() =>
+        WinogradShapes.Concat(new ConvShape[] { new(1, 32, 1, 1, 32, 3, 1, 1), new(2, 17, 31, 33, 64, 3, 1, 1), new(1, 64, 20, 26, 3, 3, 1, 1) })
+            .Select(sh => new TestCaseData(sh));
+
+    /// <summary>Winograd on the direct kernel (ConvWinogradSmall), forward and backward data (= and +=), on the shapes of
+    /// the GEMM-based one plus 1-pixel maps at the model's 32 channels, 64 outputs (8 full direct panels) and 3.</summary>
+    [TestCaseSource(nameof(WinogradSmallCases))]
+    public void WinogradSmallMatchesTheReference(ConvShape s)
+    {
+        Assume.That(System.Runtime.Intrinsics.X86.Avx512F.IsSupported, "Winograd runs on AVX-512 only");
+        var (x, w, b, dy) = Data(s);
+        var ry = Ref.Allocate(s.OutputLength());
+        Ref.Conv2dForward(s, Up(x), Up(w), Up(b), ry);
+        var want = Down(ry);
+        var init = Rand(new Random(7), x.Length);
+        try
+        {
+            CpuConv.Route = ConvRoute.WinogradSmall;
+            var y = Enumerable.Repeat(float.NaN, want.Length).ToArray();
+            CpuConv.Forward(s, x, w, b, y);
+            Close(y, want, $"forward {s}");
+            foreach (bool acc in new[] { false, true })
+            {
+                var rdx = Up(acc ? init : new float[x.Length]);
+                Ref.Conv2dBackwardData(s, Up(dy), Up(w), rdx, acc);
+                var dx = acc ? (float[])init.Clone() : Enumerable.Repeat(float.NaN, x.Length).ToArray();
+                CpuConv.BackwardData(s, dy, w, dx, acc);
+                Close(dx, Down(rdx), $"backward data acc={acc} {s}");
+            }
+        }
+        finally { CpuConv.Route = ConvRoute.Auto; }
+    }
+
+    /// <summary>ConvWinogradSmall on one thread and on three (pieces of 48 tiles taken in another order, by other
+    /// workers' buffers): the reference's output, and bit for bit the same.</summary>
+    [TestCase(6, 9, 35)]
+    [TestCase(20, 14, 50)]
+    [TestCase(32, 7, 197)]
+    public void WinogradSmallIsTheSameOnAnyThreadCount(int c, int h, int w)
+    {
+        Assume.That(System.Runtime.Intrinsics.X86.Avx512F.IsSupported, "Winograd runs on AVX-512 only");
+        var s = new ConvShape(2, c, h, w, c + 3, 3, 1, 1);
+        var (x, wt, b, _) = Data(s);
+        var one = new float[s.OutputLength()];
+        var three = new float[one.Length];
+        int threads = CpuThreads.Limit;
+        try
+        {
+            CpuConv.Route = ConvRoute.WinogradSmall;
+            CpuThreads.Limit = 1;
+            CpuConv.Forward(s, x, wt, b, one);
+            CpuThreads.Limit = 3;
+            CpuConv.Forward(s, x, wt, b, three);
+        }
+        finally { CpuThreads.Limit = threads; CpuConv.Route = ConvRoute.Auto; }
+        Assert.That(three, Is.EqualTo(one), "the thread count changes no output element");
+        var ry = Ref.Allocate(one.Length);
+        Ref.Conv2dForward(s, Up(x), Up(wt), Up(b), ry);
+        Close(three, Down(ry), $"Winograd-small forward {s}");
+    }
+
+    /// <summary>The x2-upsampling forward on ConvWinogradSmall (on the default threads and on one): the reference's
+    /// convolution of the upsampled map, and bit for bit CpuConv.Forward of that map on the same route.</summary>
+    [TestCase(1, 5, 3, 4, 7)]
+    [TestCase(2, 32, 9, 17, 32)]
+    [TestCase(1, 17, 1, 1, 20)]
+    public void WinogradSmallUpsample2xMatchesTheReference(int n, int cin, int hs, int ws, int cout)
+    {
+        Assume.That(System.Runtime.Intrinsics.X86.Avx512F.IsSupported, "Winograd runs on AVX-512 only");
+        var s = new ConvShape(n, cin, 2 * hs, 2 * ws, cout, 3, 1, 1);
+        var r = new Random(11);
+        float[] x = Rand(r, (long)n * cin * hs * ws), w = Rand(r, s.WeightLength()), b = Rand(r, cout);
+        var u = new float[s.InputLength()];
+        for (int p = 0; p < n * cin; p++)
+            for (int i = 0; i < 2 * hs; i++)
+                for (int j = 0; j < 2 * ws; j++) u[((long)p * 2 * hs + i) * 2 * ws + j] = x[((long)p * hs + i / 2) * ws + j / 2];
+        var ry = Ref.Allocate(s.OutputLength());
+        Ref.Conv2dForward(s, Up(u), Up(w), Up(b), ry);
+        var want = Down(ry);
+        var fused = Enumerable.Repeat(float.NaN, want.Length).ToArray();
+        var banded = Enumerable.Repeat(float.NaN, want.Length).ToArray();
+        var plain = Enumerable.Repeat(float.NaN, want.Length).ToArray();
+        int threads = CpuThreads.Limit;
+        try
+        {
+            CpuConv.Route = ConvRoute.WinogradSmall;
+            CpuConv.ForwardUpsample2x(s, x, w, b, fused);
+            CpuConv.Forward(s, u, w, b, plain);
+            CpuThreads.Limit = 1;
+            CpuConv.ForwardUpsample2x(s, x, w, b, banded);
+        }
+        finally { CpuThreads.Limit = threads; CpuConv.Route = ConvRoute.Auto; }
+        Close(fused, want, $"upsampling forward {s}");
+        Assert.That(fused, Is.EqualTo(plain), "the same sums as upsampling first");
+        Assert.That(banded, Is.EqualTo(fused), "the thread count changes no output element");
+    }
+
     [Test]
     public void ShortBufferThrowsWithMessage()
     {
