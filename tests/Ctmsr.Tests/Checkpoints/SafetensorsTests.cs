@@ -138,6 +138,61 @@ public class SafetensorsTests
         Assert.That(f.Floats("model.w"), Is.EqualTo(new[] { 3f, 4f }));
     }
 
+    /// <summary>`ctmsr convert A OUT --blend B --alpha 0.25`: 0.75 A + 0.25 B tensor by tensor (values worked by hand),
+    /// index tables copied, the configuration kept; mismatched models and a lone --alpha are refused with the cause.</summary>
+    [Test]
+    public void ConvertBlend_IsTheWeightedSumOfTwoModels_AndRefusesMismatchedOnes()
+    {
+        var meta = Ctmsr.Model.Network.CtmsrConfig.Tiny.ToMetadata();
+        meta["iteration"] = "400";
+        string a = Path.Combine(_dir, "a.safetensors"), b = Path.Combine(_dir, "b.safetensors"), outp = Path.Combine(_dir, "ab.safetensors");
+        SafetensorsFile.Write(a, new Dictionary<string, HostTensor>
+        {
+            ["model.w"] = HostTensor.FromFloats([1f, 2f, -4f, 0.001f], 2, 2),
+            ["model.idx"] = HostTensor.FromLongs([3, 1], 2),
+        }, meta);
+        SafetensorsFile.Write(b, new Dictionary<string, HostTensor>
+        {
+            ["model.w"] = HostTensor.FromFloats([5f, -2f, 4f, 3f], 2, 2),
+            ["model.idx"] = HostTensor.FromLongs([3, 1], 2),
+        });
+        Assert.That(Ctmsr.Cli.Verbs.ConvertVerb.Create().Parse([a, outp, "--blend", b, "--alpha", "0.25"]).Invoke(), Is.Zero);
+        using (var f = SafetensorsFile.Open(outp))
+        {
+            Assert.That(f.Floats("model.w"), Is.EqualTo(new[] { 2f, 1f, -2f, 0.75075f }));
+            Assert.That(f.Get("model.w").Shape, Is.EqualTo(new[] { 2, 2 }));
+            Assert.That(f.Get("model.idx").ToLongs(), Is.EqualTo(new long[] { 3, 1 }));
+            Assert.That(f.Metadata["model_channels"], Is.EqualTo("32"), "the input's configuration is kept");
+            Assert.That(f.Metadata.ContainsKey("iteration"), Is.False, "a blend is of no one iteration");
+            Assert.That(f.Metadata["source"], Does.Contain("a.safetensors").And.Contain("b.safetensors").And.Contain("0.25"));
+        }
+        Assert.That(Ctmsr.Cli.Verbs.ConvertVerb.Create().Parse([a, outp, "--blend", b, "--alpha", "0"]).Invoke(), Is.Zero);
+        using (var f = SafetensorsFile.Open(outp)) Assert.That(f.Floats("model.w"), Is.EqualTo(new[] { 1f, 2f, -4f, 0.001f }), "alpha 0 is the input bit for bit");
+
+        var err = new StringWriter();
+        var stderr = Console.Error;
+        Console.SetError(err);
+        try
+        {
+            Assert.That(Ctmsr.Cli.Verbs.ConvertVerb.Create().Parse([a, outp, "--alpha", "0.5"]).Invoke(), Is.EqualTo(2));
+            Assert.That(Ctmsr.Cli.Verbs.ConvertVerb.Create().Parse([a, outp, "--blend", b, "--alpha", "1.5"]).Invoke(), Is.EqualTo(2));
+            string c = Path.Combine(_dir, "c.safetensors");
+            SafetensorsFile.Write(c, new Dictionary<string, HostTensor>
+            {
+                ["model.w"] = HostTensor.FromFloats([5f, -2f, 4f], 3),
+                ["model.idx"] = HostTensor.FromLongs([3, 1], 2),
+            });
+            Assert.That(Ctmsr.Cli.Verbs.ConvertVerb.Create().Parse([a, outp, "--blend", c, "--alpha", "0.5"]).Invoke(), Is.Not.Zero);
+        }
+        finally { Console.SetError(stderr); }
+        var lines = err.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.That(lines, Has.Length.EqualTo(3), "one line per failure");
+        Assert.That(lines[0], Does.Contain("--blend and --alpha go together"));
+        Assert.That(lines[1], Does.Contain("from 0 to 1"));
+        Assert.That(lines[2], Does.Contain("'model.w'").And.Contain("same network configuration"));
+        using (var f = SafetensorsFile.Open(outp)) Assert.That(f.Floats("model.w"), Is.EqualTo(new[] { 1f, 2f, -4f, 0.001f }), "a refused blend leaves the old output");
+    }
+
     [Test]
     public void StreamingWrite_OfDeviceTensors_ReadsBackTheirValues_AndFillsOneAtATime()
     {
