@@ -179,7 +179,6 @@ static unsafe partial class ConvWinograd
             float* mc = (float*)ms + (long)co * ld;
             float* yc = (float*)ys + (long)co * h * w;
             var vb = Vector512.Create(bias is null ? 0f : bias[co]);
-            var lo = InterLo; var hi = InterHi;
             float* tmp = stackalloc float[32];
             for (int tyl = 0; tyl < rb; tyl++)
             {
@@ -187,37 +186,47 @@ static unsafe partial class ConvWinograd
                 for (int g = 0; g < groups; g++)
                 {
                     float* q = mc + (long)tyl * tw + 16 * g;
-                    Vector512<float> s00, s01, s02, s03, s10, s11, s12, s13;
-                    {
-                        var m0 = Vector512.Load(q); var m1 = Vector512.Load(q + 4 * xiStride);
-                        var m2 = Vector512.Load(q + 8 * xiStride); var m3 = Vector512.Load(q + 12 * xiStride);
-                        s00 = m0 + m1 + m2; s10 = m1 - m2 - m3;
-                    }
-                    {
-                        var m0 = Vector512.Load(q + xiStride); var m1 = Vector512.Load(q + 5 * xiStride);
-                        var m2 = Vector512.Load(q + 9 * xiStride); var m3 = Vector512.Load(q + 13 * xiStride);
-                        s01 = m0 + m1 + m2; s11 = m1 - m2 - m3;
-                    }
-                    {
-                        var m0 = Vector512.Load(q + 2 * xiStride); var m1 = Vector512.Load(q + 6 * xiStride);
-                        var m2 = Vector512.Load(q + 10 * xiStride); var m3 = Vector512.Load(q + 14 * xiStride);
-                        s02 = m0 + m1 + m2; s12 = m1 - m2 - m3;
-                    }
-                    {
-                        var m0 = Vector512.Load(q + 3 * xiStride); var m1 = Vector512.Load(q + 7 * xiStride);
-                        var m2 = Vector512.Load(q + 11 * xiStride); var m3 = Vector512.Load(q + 15 * xiStride);
-                        s03 = m0 + m1 + m2; s13 = m1 - m2 - m3;
-                    }
-                    var y00 = s00 + s01 + s02 + vb; var y01 = s01 - s02 - s03 + vb;
-                    var y10 = s10 + s11 + s12 + vb; var y11 = s11 - s12 - s13 + vb;
-                    int x0 = 32 * g, n = Math.Min(32, w - x0);
-                    float* row = yc + (long)oy * w + x0;
-                    Put(Avx512F.PermuteVar16x32x2(y00, lo, y01), Avx512F.PermuteVar16x32x2(y00, hi, y01), row, n, accumulate, tmp);
-                    if (oy + 1 < h)
-                        Put(Avx512F.PermuteVar16x32x2(y10, lo, y11), Avx512F.PermuteVar16x32x2(y10, hi, y11), row + w, n, accumulate, tmp);
+                    int x0 = 32 * g;
+                    OutputGroup(q, xiStride, vb, yc + (long)oy * w + x0, w, Math.Min(32, w - x0), oy + 1 < h, accumulate, tmp);
                 }
             }
         });
+    }
+
+    /// <summary>One group of 16 tiles of one output channel: (A^T M A)[r, c] (+ vb) from the 16 transformed products at
+    /// q + xi xiStride (xi = 4 r' + c', A^T = [1 1 1 0; 0 1 -1 -1]) into output row `row` and, if secondRow, the row
+    /// below (= or +=); the first n (1..32) columns, the two output columns of a tile interleaved back by permutes.
+    /// Shared by the GEMM-based and the direct-kernel Winograd.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static void OutputGroup(float* q, long xiStride, Vector512<float> vb, float* row, int w, int n, bool secondRow, bool accumulate, float* tmp)
+    {
+        Vector512<float> s00, s01, s02, s03, s10, s11, s12, s13;
+        {
+            var m0 = Vector512.Load(q); var m1 = Vector512.Load(q + 4 * xiStride);
+            var m2 = Vector512.Load(q + 8 * xiStride); var m3 = Vector512.Load(q + 12 * xiStride);
+            s00 = m0 + m1 + m2; s10 = m1 - m2 - m3;
+        }
+        {
+            var m0 = Vector512.Load(q + xiStride); var m1 = Vector512.Load(q + 5 * xiStride);
+            var m2 = Vector512.Load(q + 9 * xiStride); var m3 = Vector512.Load(q + 13 * xiStride);
+            s01 = m0 + m1 + m2; s11 = m1 - m2 - m3;
+        }
+        {
+            var m0 = Vector512.Load(q + 2 * xiStride); var m1 = Vector512.Load(q + 6 * xiStride);
+            var m2 = Vector512.Load(q + 10 * xiStride); var m3 = Vector512.Load(q + 14 * xiStride);
+            s02 = m0 + m1 + m2; s12 = m1 - m2 - m3;
+        }
+        {
+            var m0 = Vector512.Load(q + 3 * xiStride); var m1 = Vector512.Load(q + 7 * xiStride);
+            var m2 = Vector512.Load(q + 11 * xiStride); var m3 = Vector512.Load(q + 15 * xiStride);
+            s03 = m0 + m1 + m2; s13 = m1 - m2 - m3;
+        }
+        var y00 = s00 + s01 + s02 + vb; var y01 = s01 - s02 - s03 + vb;
+        var y10 = s10 + s11 + s12 + vb; var y11 = s11 - s12 - s13 + vb;
+        var lo = InterLo; var hi = InterHi;
+        Put(Avx512F.PermuteVar16x32x2(y00, lo, y01), Avx512F.PermuteVar16x32x2(y00, hi, y01), row, n, accumulate, tmp);
+        if (secondRow)
+            Put(Avx512F.PermuteVar16x32x2(y10, lo, y11), Avx512F.PermuteVar16x32x2(y10, hi, y11), row + w, n, accumulate, tmp);
     }
 
     /// <summary>The first n (1..32) of the 32 floats [a, b] into d (= or +=); t: 32 floats of room for a partial store.</summary>

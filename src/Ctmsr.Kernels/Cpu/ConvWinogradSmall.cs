@@ -182,8 +182,6 @@ static unsafe class ConvWinogradSmall
     static void OutputPiece(float* m, int cout, int h, int w, int ty, int tx0, float* y, float[]? bias, bool accumulate)
     {
         long xiStride = (long)cout * Tiles;
-        var lo = Vector512.Create(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
-        var hi = Vector512.Create(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
         float* tmp = stackalloc float[32];
         int oy = 2 * ty;
         for (int co = 0; co < cout; co++)
@@ -195,50 +193,8 @@ static unsafe class ConvWinogradSmall
                 int x0 = 2 * tx0 + 32 * g;
                 if (x0 >= w) break;
                 float* q = mc + 16 * g;
-                Vector512<float> s00, s01, s02, s03, s10, s11, s12, s13;
-                {
-                    var m0 = Vector512.Load(q); var m1 = Vector512.Load(q + 4 * xiStride);
-                    var m2 = Vector512.Load(q + 8 * xiStride); var m3 = Vector512.Load(q + 12 * xiStride);
-                    s00 = m0 + m1 + m2; s10 = m1 - m2 - m3;
-                }
-                {
-                    var m0 = Vector512.Load(q + xiStride); var m1 = Vector512.Load(q + 5 * xiStride);
-                    var m2 = Vector512.Load(q + 9 * xiStride); var m3 = Vector512.Load(q + 13 * xiStride);
-                    s01 = m0 + m1 + m2; s11 = m1 - m2 - m3;
-                }
-                {
-                    var m0 = Vector512.Load(q + 2 * xiStride); var m1 = Vector512.Load(q + 6 * xiStride);
-                    var m2 = Vector512.Load(q + 10 * xiStride); var m3 = Vector512.Load(q + 14 * xiStride);
-                    s02 = m0 + m1 + m2; s12 = m1 - m2 - m3;
-                }
-                {
-                    var m0 = Vector512.Load(q + 3 * xiStride); var m1 = Vector512.Load(q + 7 * xiStride);
-                    var m2 = Vector512.Load(q + 11 * xiStride); var m3 = Vector512.Load(q + 15 * xiStride);
-                    s03 = m0 + m1 + m2; s13 = m1 - m2 - m3;
-                }
-                var y00 = s00 + s01 + s02 + vb; var y01 = s01 - s02 - s03 + vb;
-                var y10 = s10 + s11 + s12 + vb; var y11 = s11 - s12 - s13 + vb;
-                int cnt = Math.Min(32, w - x0);
-                float* row = yc + (long)oy * w + x0;
-                Put(Avx512F.PermuteVar16x32x2(y00, lo, y01), Avx512F.PermuteVar16x32x2(y00, hi, y01), row, cnt, accumulate, tmp);
-                if (oy + 1 < h)
-                    Put(Avx512F.PermuteVar16x32x2(y10, lo, y11), Avx512F.PermuteVar16x32x2(y10, hi, y11), row + w, cnt, accumulate, tmp);
+                ConvWinograd.OutputGroup(q, xiStride, vb, yc + (long)oy * w + x0, w, Math.Min(32, w - x0), oy + 1 < h, accumulate, tmp);
             }
         }
-    }
-
-    /// <summary>The first n (1..32) of the 32 floats [a, b] into d (= or +=); t: 32 floats of room for a partial store.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static void Put(Vector512<float> a, Vector512<float> b, float* d, int n, bool accumulate, float* t)
-    {
-        if (n == 32)
-        {
-            if (accumulate) { a += Vector512.Load(d); b += Vector512.Load(d + 16); }
-            a.Store(d); b.Store(d + 16);
-            return;
-        }
-        a.Store(t); b.Store(t + 16);
-        if (accumulate) for (int i = 0; i < n; i++) d[i] += t[i];
-        else for (int i = 0; i < n; i++) d[i] = t[i];
     }
 }
