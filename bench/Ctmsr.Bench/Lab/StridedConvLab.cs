@@ -20,6 +20,7 @@ public sealed class StridedConvLab : LabKernel
         new(1, "im2col", "strided: explicit im2col then the GEMM / direct kernel; backward data GEMM then col2im (StridedPhases off), what CpuConv ran before"),
         new(2, "phases", "strided: the input split into stride phases, taps as shifts of a phase plane (forward); backward data per output phase (StridedPhases on)"),
         new(3, "implicit", "stride 1: never an explicit im2col (Im2ColMinWaste 1): the padded-width implicit path, and backward data as the flipped forward"),
+        new(4, "phases-direct", "variant 2 with Route = Direct: the direct kernel whatever the output channels"),
     ];
 
     static readonly (ConvShape S, bool Bwd)[] Dims =
@@ -76,14 +77,16 @@ public sealed class StridedConvLab : LabKernel
         {
             var before = CpuConv.StridedPhases;
             double waste = CpuConv.Im2ColMinWaste;
-            CpuConv.StridedPhases = variant switch { 1 => false, 2 or 3 => true, _ => throw new ArgumentOutOfRangeException(nameof(variant)) };
+            var route = CpuConv.Route;
+            CpuConv.StridedPhases = variant switch { 1 => false, 2 or 3 or 4 => true, _ => throw new ArgumentOutOfRangeException(nameof(variant)) };
+            if (variant == 4) CpuConv.Route = ConvRoute.Direct;
             if (variant == 3) CpuConv.Im2ColMinWaste = 1;
             try
             {
                 if (bwd) CpuConv.BackwardData(s, x, w, y, false);
                 else CpuConv.Forward(s, x, w, b, y);
             }
-            finally { CpuConv.StridedPhases = before; CpuConv.Im2ColMinWaste = waste; }
+            finally { CpuConv.StridedPhases = before; CpuConv.Im2ColMinWaste = waste; CpuConv.Route = route; }
         }
 
         public override double Check(int variant)

@@ -7,8 +7,12 @@ namespace Ctmsr.Kernels.Cpu;
 ///   y[n] (Cout x P) = W (Cout x Cin K K) * col(x[n]) (Cin K K x P), P = OH * OW.
 /// 1x1 stride 1 pad 0: col(x) is x itself, a direct GEMM. Stride 1 otherwise: implicit im2col on a zero-padded
 /// copy of the input: in the padded-width output layout (OH x Wp, Wp = W + 2 pad, columns ox >= OW discarded) every
-/// col row is a shifted contiguous slice of the padded input, so the GEMM packs B straight from it. Small images
-/// (where the discarded columns would cost more than ~10 %) and strides > 1 build an explicit im2col in pooled scratch.
+/// col row is a shifted contiguous slice of the padded input, so the GEMM packs B straight from it. Strides > 1 do the
+/// same on the input split into its stride phases (plane (a, b) holds xpad[st i + a, st j + b]; tap (ky, kx) is plane
+/// (ky % st, kx % st) shifted by (ky / st, kx / st); UsePhases). Small images (where the discarded columns would cost
+/// more than ~10 %) and the strided shapes UsePhases declines build an explicit im2col in pooled scratch.
+/// Strided backward data with enough input channels runs per output phase (BackwardDataPhases: each phase of dx is a
+/// stride-1 correlation of dy with a sub-kernel), else as a GEMM and col2im.
 /// Backward data at stride 1 is a forward conv of dy with the flipped, transposed weight and pad K - 1 - pad;
 /// backward weight is dW += dy * col(x)^T with the same col layouts (transposed packing). 3x3 stride-1 pad-1 forward and
 /// backward data with enough channels run as Winograd F(2x2, 3x3) instead (<see cref="ConvWinograd"/>, UseWinograd; at
