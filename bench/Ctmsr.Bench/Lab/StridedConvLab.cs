@@ -21,6 +21,7 @@ public sealed class StridedConvLab : LabKernel
         new(2, "phases", "strided: the input split into stride phases, taps as shifts of a phase plane (forward); backward data per output phase (StridedPhases on)"),
         new(3, "implicit", "stride 1: never an explicit im2col (Im2ColMinWaste 1): the padded-width implicit path, and backward data as the flipped forward"),
         new(4, "phases-direct", "variant 2 with Route = Direct: the direct kernel whatever the output channels"),
+        new(5, "phases-serial", "variant 2 with PhasesAcrossThreads off: backward data's phases one after another, each parallel inside"),
     ];
 
     static readonly (ConvShape S, bool Bwd)[] Dims =
@@ -78,15 +79,16 @@ public sealed class StridedConvLab : LabKernel
             var before = CpuConv.StridedPhases;
             double waste = CpuConv.Im2ColMinWaste;
             var route = CpuConv.Route;
-            CpuConv.StridedPhases = variant switch { 1 => false, 2 or 3 or 4 => true, _ => throw new ArgumentOutOfRangeException(nameof(variant)) };
+            CpuConv.StridedPhases = variant switch { 1 => false, 2 or 3 or 4 or 5 => true, _ => throw new ArgumentOutOfRangeException(nameof(variant)) };
             if (variant == 4) CpuConv.Route = ConvRoute.Direct;
+            if (variant == 5) CpuConv.PhasesAcrossThreads = false;
             if (variant == 3) CpuConv.Im2ColMinWaste = 1;
             try
             {
                 if (bwd) CpuConv.BackwardData(s, x, w, y, false);
                 else CpuConv.Forward(s, x, w, b, y);
             }
-            finally { CpuConv.StridedPhases = before; CpuConv.Im2ColMinWaste = waste; CpuConv.Route = route; }
+            finally { CpuConv.StridedPhases = before; CpuConv.Im2ColMinWaste = waste; CpuConv.Route = route; CpuConv.PhasesAcrossThreads = true; }
         }
 
         public override double Check(int variant)

@@ -471,6 +471,13 @@ public static unsafe class CpuConv
     /// 64 channels (layer2 entry) 1.15x the GEMM and col2im, 3 channels (the 7x7/2 stem, 11x11/4 conv1) 0.66-0.68x.</summary>
     public const int PhasesBackwardMinCin = 32;
 
+    /// <summary>Whether the per-phase backward data on the direct kernel runs its phases across the threads (each serial)
+    /// while a phase is fewer of the kernel's ~1.5 K-pixel tasks than there are threads (default; else the phases run one
+    /// after another, each as parallel as its tasks allow: at layer2's 32 x 34 pixels, one task, so one thread). Not
+    /// measured against each other yet: the shared machine gave the lab one core (lab conv-strided variant 5 is the
+    /// serial order). Settable for the kernel lab.</summary>
+    public static bool PhasesAcrossThreads { get; set; } = true;
+
     /// <summary>
     /// Backward data of one sample by output phase: the dx pixels (y, x) with (y + pad, x + pad) = (st i + a, st j + b)
     /// receive only the taps ky = a + st t, kx = b + st u, from dy[i - t, j - u]; so each phase (a, b) is a stride-1
@@ -480,17 +487,21 @@ public static unsafe class CpuConv
     /// </summary>
     static void BackwardDataPhases(in ConvShape s, float* dy, float* w, float* dx, bool accumulate)
     {
-        int st = s.Stride, k = s.K, cin = s.Cin, cout = s.Cout;
+        int st = s.Stride, k = s.K, cin = s.Cin, cout = s.Cout, phases = st * st;
         var (tmax, hd, wd) = PhaseBackwardDims(s);
         long plane = (long)hd * wd;
         int taps = (k + st - 1) / st, kmax = cout * taps * taps, nmax = 0;
         for (int a = 0; a < st; a++) nmax = Math.Max(nmax, PhaseRange(a, st, s.Pad, s.H).Count);
         bool direct = UseDirect(new ConvShape(1, cout, s.OutH, s.OutW, cin, k, 1, 0));
+        // The direct kernel splits a phase into tasks of ~1.5 K pixels: a phase of layer2's 32 x 34 is one task, so the
+        // phases themselves go across the threads (each serial inside) while a phase has fewer tasks than threads.
+        bool across = PhasesAcrossThreads && direct && ((long)nmax * wd / ConvDirect.Cols + 31) / 32 < CpuThreads.Limit;
+        long oLen = (long)cin * nmax * wd, wLen = (long)cin * kmax, pLen = direct ? ConvDirect.PackedLength(cin, kmax) : 0;
         using var dypArr = Scratch<float>.Rent(cout * plane + wd + st, "convolution backward (padded dy)");
-        using var outArr = Scratch<float>.Rent((long)cin * nmax * wd, "convolution backward (phase output)");
-        using var wabArr = Scratch<float>.Rent((long)cin * kmax, "convolution backward (phase weights)");
-        using var wpkArr = Scratch<float>.Rent(direct ? ConvDirect.PackedLength(cin, kmax) : 0, "convolution backward (packed weights)");
-        using var offArr = Scratch<long>.Rent(kmax, "convolution backward (offsets)");
+        using var outArr = Scratch<float>.Rent(phases * oLen, "convolution backward (phase outputs)");
+        using var wabArr = Scratch<float>.Rent(phases * wLen, "convolution backward (phase weights)");
+        using var wpkArr = Scratch<float>.Rent(phases * pLen, "convolution backward (packed weights)");
+        using var offArr = Scratch<long>.Rent((long)phases * kmax, "convolution backward (offsets)");
         fixed (float* dyp = dypArr.Array, o = outArr.Array, wab = wabArr.Array, wpk = wpkArr.Array)
         fixed (long* offs = offArr.Array)
         {
@@ -500,43 +511,51 @@ public static unsafe class CpuConv
                 for (int r = 0; r < s.OutH; r++)
                     new ReadOnlySpan<float>(dy + ((long)co * s.OutH + r) * s.OutW, s.OutW)
                         .CopyTo(new Span<float>(dyp + co * plane + (long)(r + tmax) * wd + tmax, s.OutW));
-            for (int a = 0; a < st; a++)
-                for (int b = 0; b < st; b++)
+            var sh = s;
+            nint dyps = (nint)dyp, os = (nint)o, wabs = (nint)wab, wpks = (nint)wpk, offss = (nint)offs, ws = (nint)w, dxs = (nint)dx;
+            void Phase(int ph)
+            {
+                int a = ph / st, b = ph % st;
+                var (i0, ni) = PhaseRange(a, st, sh.Pad, sh.H);
+                var (j0, nj) = PhaseRange(b, st, sh.Pad, sh.W);
+                if (ni == 0 || nj == 0) return;
+                int ta = (k - a + st - 1) / st, tb = (k - b + st - 1) / st, kab = cout * ta * tb, n = ni * wd;
+                float* wa = (float*)wabs + ph * wLen, po = (float*)os + ph * oLen, wsrc = (float*)ws;
+                long* off = (long*)offss + (long)ph * kmax;
+                // wa[ci, (co, t, u)] = w[co, ci, a + st t, b + st u]; offsets of dy[i - t, j - u] for output (i0, j0)
+                for (int ci = 0; ci < cin; ci++)
                 {
-                    var (i0, ni) = PhaseRange(a, st, s.Pad, s.H);
-                    var (j0, nj) = PhaseRange(b, st, s.Pad, s.W);
-                    if (ni == 0 || nj == 0) continue;
-                    int ta = (k - a + st - 1) / st, tb = (k - b + st - 1) / st, kab = cout * ta * tb, n = ni * wd;
-                    // wab[ci, (co, t, u)] = w[co, ci, a + st t, b + st u]; offsets of dy[i - t, j - u] for output (i0, j0)
-                    for (int ci = 0; ci < cin; ci++)
-                    {
-                        float* d = wab + (long)ci * kab;
-                        for (int co = 0; co < cout; co++)
-                            for (int t = 0; t < ta; t++)
-                                for (int u = 0; u < tb; u++)
-                                    *d++ = w[(((long)co * cin + ci) * k + a + st * t) * k + b + st * u];
-                    }
-                    int r = 0;
+                    float* d = wa + (long)ci * kab;
                     for (int co = 0; co < cout; co++)
                         for (int t = 0; t < ta; t++)
                             for (int u = 0; u < tb; u++)
-                                offs[r++] = co * plane + (long)(i0 - t + tmax) * wd + (j0 - u + tmax);
-                    if (direct)
-                    {
-                        ConvDirect.PackWeights(wab, cin, kab, wpk);
-                        ConvDirect.Run(cin, n, kab, wpk, dyp, offs, o, n, false, true);
-                    }
-                    else GemmDriver.Run(cin, n, kab, new StridedSource(wab, kab, 1f), new OffsetRowsSource(dyp, offs), 0f, o, n, true);
-                    // dx[ci, st (i0 + i) + a - pad, st (j0 + j) + b - pad] (=/+=) o[ci, i wd + j]
-                    for (int ci = 0; ci < cin; ci++)
-                        for (int i = 0; i < ni; i++)
-                        {
-                            float* src = o + ((long)ci * ni + i) * wd;
-                            float* drow = dx + ((long)ci * s.H + st * (i0 + i) + a - s.Pad) * s.W + st * j0 + b - s.Pad;
-                            if (accumulate) for (int j = 0; j < nj; j++) drow[st * j] += src[j];
-                            else for (int j = 0; j < nj; j++) drow[st * j] = src[j];
-                        }
+                                *d++ = wsrc[(((long)co * cin + ci) * k + a + st * t) * k + b + st * u];
                 }
+                int r = 0;
+                for (int co = 0; co < cout; co++)
+                    for (int t = 0; t < ta; t++)
+                        for (int u = 0; u < tb; u++)
+                            off[r++] = co * plane + (long)(i0 - t + tmax) * wd + (j0 - u + tmax);
+                if (direct)
+                {
+                    float* pk = (float*)wpks + ph * pLen;
+                    ConvDirect.PackWeights(wa, cin, kab, pk);
+                    ConvDirect.Run(cin, n, kab, pk, (float*)dyps, off, po, n, false, !across);
+                }
+                else GemmDriver.Run(cin, n, kab, new StridedSource(wa, kab, 1f), new OffsetRowsSource((float*)dyps, off), 0f, po, n, true);
+                // dx[ci, st (i0 + i) + a - pad, st (j0 + j) + b - pad] (=/+=) po[ci, i wd + j]: phases write disjoint pixels
+                for (int ci = 0; ci < cin; ci++)
+                    for (int i = 0; i < ni; i++)
+                    {
+                        float* src = po + ((long)ci * ni + i) * wd;
+                        float* drow = (float*)dxs + ((long)ci * sh.H + st * (i0 + i) + a - sh.Pad) * sh.W + st * j0 + b - sh.Pad;
+                        if (accumulate) for (int j = 0; j < nj; j++) drow[st * j] += src[j];
+                        else for (int j = 0; j < nj; j++) drow[st * j] = src[j];
+                    }
+            }
+            // phase 0 has the most taps: it starts first
+            if (across) Parallel.For(0, phases, CpuThreads.Options, Phase);
+            else for (int ph = 0; ph < phases; ph++) Phase(ph);
         }
     }
 

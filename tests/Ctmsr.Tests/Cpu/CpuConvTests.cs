@@ -213,6 +213,35 @@ public class CpuConvTests
                 finally { CpuConv.Route = ConvRoute.Auto; CpuConv.StridedPhases = true; }
     }
 
+    /// <summary>The per-phase backward data is the same bit for bit on 1 and 3 threads and with its phases across the
+    /// threads or one after another (each phase's sums are the same whichever thread runs them), and the reference's.</summary>
+    [Test]
+    public void StridePhaseBackwardDataIsTheSameOnAnyThreadsAndPhaseOrder()
+    {
+        var s = new ConvShape(2, 40, 45, 43, 24, 3, 2, 1);
+        var (_, w, _, dy) = Data(s);
+        int threads = CpuThreads.Limit;
+        var runs = new List<float[]>();
+        try
+        {
+            Assert.That(CpuConv.BackwardDataTakesStridePhases(s), Is.True);
+            foreach (int t in new[] { 1, 3 })
+                foreach (bool across in new[] { true, false })
+                {
+                    CpuThreads.Limit = t;
+                    CpuConv.PhasesAcrossThreads = across;
+                    var dx = Enumerable.Repeat(float.NaN, (int)s.InputLength()).ToArray();
+                    CpuConv.BackwardData(s, dy, w, dx, false);
+                    runs.Add(dx);
+                }
+        }
+        finally { CpuThreads.Limit = threads; CpuConv.PhasesAcrossThreads = true; }
+        for (int i = 1; i < runs.Count; i++) Assert.That(runs[i], Is.EqualTo(runs[0]), $"run {i}");
+        var rdx = Up(new float[s.InputLength()]);
+        Ref.Conv2dBackwardData(s, Up(dy), Up(w), rdx, false);
+        Close(runs[0], Down(rdx), $"backward data {s}");
+    }
+
     /// <summary>The direct kernel over bands of 2 output rows (a band boundary inside a 48-pixel panel's reach, the last
     /// band shorter): the reference's output, and bit for bit the single band's.</summary>
     [TestCase(32, 17, 45)]
