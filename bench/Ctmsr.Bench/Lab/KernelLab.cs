@@ -9,7 +9,7 @@ namespace Ctmsr.Bench.Lab;
 /// </summary>
 public static class KernelLab
 {
-    public static readonly IReadOnlyList<LabKernel> Kernels = [new GroupNormBackwardLab(), new GroupNormSiluLab(), new GeluLab(), new AttentionLab(), new ConvSmallLab(), new WinogradLab(), new WinogradWeightGradLab(), new WinogradSmallLab()];
+    public static readonly IReadOnlyList<LabKernel> Kernels = [new GroupNormBackwardLab(), new GroupNormSiluLab(), new GeluLab(), new AttentionLab(), new ConvSmallLab(), new WinogradLab(), new WinogradWeightGradLab(), new WinogradSmallLab(), new StridedConvLab()];
 
     public static int Run(string[] args)
     {

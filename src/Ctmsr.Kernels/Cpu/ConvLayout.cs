@@ -171,6 +171,64 @@ static unsafe class ConvLayout
         });
     }
 
+    /// <summary>Stride phases of the zero-padded input: xq[(c, a, b), i, j] = x[c, st i + a - pad, st j + b - pad] (zero
+    /// outside the image) for i &lt; hq, j &lt; wq; planes hq x wq in the order ((c st + a) st + b), plus <paramref name="slack"/>
+    /// zeros. A stride-st convolution's tap (ky, kx) then reads plane (ky % st, kx % st) shifted by (ky / st, kx / st):
+    /// a stride-1 shift, as on the padded input of the stride-1 path.</summary>
+    public static void PhaseSplit(float* x, int c, int h, int w, int pad, int st, int hq, int wq, float* xq, int slack)
+    {
+        long plane = (long)hq * wq;
+        nint xs = (nint)x, xd = (nint)xq;
+        ForPlanes(c * st, (long)c * st * st * plane, cia =>
+        {
+            int ci = cia / st, a = cia % st;
+            float* src = (float*)xs + (long)ci * h * w;
+            for (int b = 0; b < st; b++)
+            {
+                float* dst = (float*)xd + ((long)cia * st + b) * plane;
+                // j range whose column st j + b - pad lies in [0, w)
+                int j0 = Math.Min(wq, Math.Max(0, (pad - b + st - 1) / st));
+                int j1 = w - 1 + pad - b < 0 ? j0 : Math.Min(wq, Math.Max(j0, (w - 1 + pad - b) / st + 1));
+                for (int i = 0; i < hq; i++)
+                {
+                    float* d = dst + (long)i * wq;
+                    int iy = st * i + a - pad;
+                    if (iy < 0 || iy >= h) { new Span<float>(d, wq).Clear(); continue; }
+                    float* sr = src + (long)iy * w + b - pad;
+                    for (int j = 0; j < j0; j++) d[j] = 0f;
+                    if (st == 2)
+                    {
+                        int j = j0;
+                        for (; j + 8 < j1; j += 8) // reads sr[2 j + 15], within the row while 2 (j + 8) is
+                        {
+                            var lo = Vector256.Load(sr + 2 * j);
+                            var hi = Vector256.Load(sr + 2 * j + 8);
+                            // even lanes of lo then of hi
+                            var e = Vector256.Shuffle(lo, Vector256.Create(0, 2, 4, 6, 0, 2, 4, 6));
+                            var f = Vector256.Shuffle(hi, Vector256.Create(0, 2, 4, 6, 0, 2, 4, 6));
+                            Vector256.Create(e.GetLower(), f.GetLower()).Store(d + j);
+                        }
+                        for (; j < j1; j++) d[j] = sr[2 * j];
+                    }
+                    else for (int j = j0; j < j1; j++) d[j] = sr[st * j];
+                    for (int j = j1; j < wq; j++) d[j] = 0f;
+                }
+            }
+        });
+        new Span<float>(xq + (long)c * st * st * plane, slack).Clear();
+    }
+
+    /// <summary>Offsets of the reduction rows r = (ci, ky, kx) into <see cref="PhaseSplit"/>'s planes.</summary>
+    public static void PhaseOffsets(int cin, int k, int st, int hq, int wq, long* offs)
+    {
+        long plane = (long)hq * wq;
+        int r = 0;
+        for (int ci = 0; ci < cin; ci++)
+            for (int ky = 0; ky < k; ky++)
+                for (int kx = 0; kx < k; kx++)
+                    offs[r++] = (((long)ci * st + ky % st) * st + kx % st) * plane + (long)(ky / st) * wq + kx / st;
+    }
+
     /// <summary>col[(ci, ky, kx), oy * OW + ox] = x[ci, oy * s - pad + ky, ox * s - pad + kx] (zero outside).</summary>
     public static void Im2Col(in ConvShape s, float* x, float* col)
     {

@@ -7,8 +7,12 @@ namespace Ctmsr.Kernels.Cpu;
 ///   y[n] (Cout x P) = W (Cout x Cin K K) * col(x[n]) (Cin K K x P), P = OH * OW.
 /// 1x1 stride 1 pad 0: col(x) is x itself, a direct GEMM. Stride 1 otherwise: implicit im2col on a zero-padded
 /// copy of the input: in the padded-width output layout (OH x Wp, Wp = W + 2 pad, columns ox >= OW discarded) every
-/// col row is a shifted contiguous slice of the padded input, so the GEMM packs B straight from it. Small images
-/// (where the discarded columns would cost more than ~10 %) and strides > 1 build an explicit im2col in pooled scratch.
+/// col row is a shifted contiguous slice of the padded input, so the GEMM packs B straight from it. Strides > 1 do the
+/// same on the input split into its stride phases (plane (a, b) holds xpad[st i + a, st j + b]; tap (ky, kx) is plane
+/// (ky % st, kx % st) shifted by (ky / st, kx / st); UsePhases). Small images (where the discarded columns would cost
+/// more than ~10 %) and the strided shapes UsePhases declines build an explicit im2col in pooled scratch.
+/// Strided backward data with enough input channels runs per output phase (BackwardDataPhases: each phase of dx is a
+/// stride-1 correlation of dy with a sub-kernel), else as a GEMM and col2im.
 /// Backward data at stride 1 is a forward conv of dy with the flipped, transposed weight and pad K - 1 - pad;
 /// backward weight is dW += dy * col(x)^T with the same col layouts (transposed packing). 3x3 stride-1 pad-1 forward and
 /// backward data with enough channels run as Winograd F(2x2, 3x3) instead (<see cref="ConvWinograd"/>, UseWinograd; at
@@ -113,6 +117,42 @@ public static unsafe class CpuConv
     /// <summary>Map pixels from which Auto takes <see cref="ConvWinogradSmall"/>: 128^2 (at 64^2, 32->32 measured 0.94-1.04x).</summary>
     public const long WinogradSmallMinPixels = 128 * 128;
 
+    /// <summary>Whether a strided forward runs on the input's stride phases (<see cref="ConvLayout.PhaseSplit"/>) instead
+    /// of an explicit im2col: K >= stride > 1, and the phase planes and the phase-width output within BandFloats each.
+    /// Settable for the kernel lab and tests (StridedPhases = false: always im2col).</summary>
+    static bool UsePhases(in ConvShape s)
+    {
+        if (!StridedPhases || s.Stride <= 1 || s.K < s.Stride) return false;
+        long wq = PhaseDims(s).Wq;
+        if (PhaseFloats(s) > BandFloats || s.Cout * s.OutH * wq > BandFloats) return false;
+        // the discarded columns must not cost a GEMM panel more than ~10 % (lab conv-strided: layer4's 8 -> 9 columns
+        // on an 8-row map took 3 32-column panels instead of 2, 0.73x the im2col route)
+        int nr = UseDirect(s) ? ConvDirect.Cols : GemmDriver.NR;
+        long phaseCols = (s.OutH * wq + nr - 1) / nr, denseCols = ((long)s.OutH * s.OutW + nr - 1) / nr;
+        return phaseCols * 10 <= denseCols * 11;
+    }
+
+    /// <summary>Whether <see cref="Forward"/> of <paramref name="s"/> runs on the stride phases under the current Route (for tests).</summary>
+    public static bool ForwardTakesStridePhases(in ConvShape s) => !UseWinograd(s) && !UseWinogradSmall(s) && UsePhases(s);
+
+    /// <summary>Whether <see cref="BackwardData"/> of <paramref name="s"/> runs per output phase under the current Route (for tests).</summary>
+    public static bool BackwardDataTakesStridePhases(in ConvShape s) => UsePhasesBackward(s);
+
+    /// <summary>Whether strided convolutions may take the stride-phase paths (forward: UsePhases). Settable for the kernel lab and tests.</summary>
+    public static bool StridedPhases { get; set; } = true;
+
+    /// <summary>Rows and columns of each stride-phase plane: the output's plus the largest tap shift (K - 1) / stride.</summary>
+    static (int Hq, int Wq) PhaseDims(in ConvShape s) => (s.OutH + (s.K - 1) / s.Stride, s.OutW + (s.K - 1) / s.Stride);
+
+    static long PhaseFloats(in ConvShape s)
+    {
+        var (hq, wq) = PhaseDims(s);
+        return (long)s.Cin * s.Stride * s.Stride * hq * wq;
+    }
+
+    /// <summary>Fraction of discarded GEMM columns from which a stride-1 convolution builds an explicit im2col (0.1). Settable for the kernel lab.</summary>
+    public static double Im2ColMinWaste { get; set; } = 0.1;
+
     /// <summary>Explicit im2col wins when the padded-width layout would waste >10 % of the GEMM columns (small maps).</summary>
     static bool UseIm2Col(in ConvShape s)
     {
@@ -121,7 +161,7 @@ public static unsafe class CpuConv
         long implicitCols = ((long)s.OutH * (s.W + 2 * s.Pad) + nr - 1) / nr;
         long denseCols = ((long)s.OutH * s.OutW + nr - 1) / nr;
         long colFloats = (long)s.Cin * s.K * s.K * s.OutH * s.OutW;
-        return denseCols * 11 < implicitCols * 10 && colFloats <= Im2ColMaxFloats;
+        return denseCols * (1 + Im2ColMinWaste) < implicitCols && colFloats <= Im2ColMaxFloats;
     }
 
     public static void Forward(in ConvShape s, float[] x, float[] w, float[]? bias, float[] y)
@@ -181,6 +221,32 @@ public static unsafe class CpuConv
             return;
         }
         var wa = new StridedSource(w, kdim, 1f);
+        if (UsePhases(s))
+        {
+            // Strided: the input split into its stride phases, each tap a shift of one phase plane (PhaseOffsets), the
+            // output in the phase planes' width wq (columns ox >= OW discarded); no im2col.
+            var (hq, wq) = PhaseDims(s);
+            int pq = oh * wq;
+            using var xqArr = Scratch<float>.Rent(PhaseFloats(s) + s.K, "convolution (stride phases)");
+            using var tqArr = Scratch<float>.Rent((long)s.Cout * pq, "convolution (phase-width output)");
+            using var oqArr = Scratch<long>.Rent(kdim, "convolution (offsets)");
+            bool dq = UseDirect(s);
+            using var wqArr = Scratch<float>.Rent(dq ? ConvDirect.PackedLength(s.Cout, kdim) : 0, "convolution (packed weights)");
+            fixed (float* xq = xqArr.Array, tq = tqArr.Array, wd = wqArr.Array)
+            fixed (long* offs = oqArr.Array)
+            {
+                ConvLayout.PhaseSplit(x, s.Cin, s.H, s.W, s.Pad, s.Stride, hq, wq, xq, s.K);
+                ConvLayout.PhaseOffsets(s.Cin, s.K, s.Stride, hq, wq, offs);
+                if (dq)
+                {
+                    ConvDirect.PackWeights(w, s.Cout, kdim, wd);
+                    ConvDirect.Run(s.Cout, pq, kdim, wd, xq, offs, tq, pq, false, true);
+                }
+                else GemmDriver.Run(s.Cout, pq, kdim, wa, new OffsetRowsSource(xq, offs), 0f, tq, pq, true);
+                ConvLayout.CompactRows(tq, s.Cout, oh, ow, wq, y, (long)oh * ow, accumulate, bias);
+            }
+            return;
+        }
         if (Pointwise(s) || UseIm2Col(s))
         {
             float beta = accumulate ? 1f : 0f;
@@ -264,6 +330,7 @@ public static unsafe class CpuConv
         }
         bool direct = UseDirect(s);
         long packed = direct ? Bucket(ConvDirect.PackedLength(s.Cout, kdim), 4) : 0;
+        if (UsePhases(s)) return Bucket(PhaseFloats(s) + s.K, 4) + Bucket((long)s.Cout * s.OutH * PhaseDims(s).Wq, 4) + Bucket(kdim, 8) + packed;
         if (Pointwise(s)) return direct ? packed + Bucket(kdim, 8) : 0;
         if (UseIm2Col(s)) return Bucket(kdim * p, 4) + (direct ? packed + Bucket(kdim, 8) : 0);
         int wp = s.W + 2 * s.Pad, rows = BandRows(s, wp);
@@ -340,6 +407,11 @@ public static unsafe class CpuConv
                 }
                 return;
             }
+            if (UsePhasesBackward(s))
+            {
+                for (int n = 0; n < s.N; n++) BackwardDataPhases(s, pdy + n * ys, pw, pdx + n * xs, accumulate);
+                return;
+            }
             // General: dcol = W^T dy, then scatter-add (col2im).
             using var colArr = Scratch<float>.Rent((long)kdim * p, "convolution backward (columns)");
             fixed (float* col = colArr.Array)
@@ -349,6 +421,141 @@ public static unsafe class CpuConv
                     if (!accumulate) new Span<float>(pdx + n * xs, checked((int)xs)).Clear();
                     ConvLayout.Col2ImAdd(s, col, pdx + n * xs);
                 }
+        }
+    }
+
+    /// <summary>Output rows i (of one stride phase a) whose input row s i + a - pad lies in the image: [i0, i0 + count).</summary>
+    static (int I0, int Count) PhaseRange(int a, int st, int pad, int h)
+    {
+        int i0 = (pad - a + st - 1) / st; // pad - a >= 1 - st: never negative
+        int last = h - 1 + pad - a;
+        return last < 0 ? (i0, 0) : (i0, Math.Max(0, last / st - i0 + 1));
+    }
+
+    /// <summary>Geometry of the stride-phase backward data: T = (K - 1) / stride, the largest tap shift; dy zero-padded by T
+    /// on the top and left into Hd x Wd planes, wide and tall enough that no phase's kept column or row reads across a
+    /// plane row.</summary>
+    static (int T, int Hd, int Wd) PhaseBackwardDims(in ConvShape s)
+    {
+        int st = s.Stride, t = (s.K - 1) / st, ilast = 0, jlast = 0;
+        for (int a = 0; a < st; a++)
+        {
+            var (i0, ni) = PhaseRange(a, st, s.Pad, s.H);
+            var (j0, nj) = PhaseRange(a, st, s.Pad, s.W);
+            ilast = Math.Max(ilast, i0 + ni); jlast = Math.Max(jlast, j0 + nj);
+        }
+        return (t, Math.Max(s.OutH, ilast) + t + 1, Math.Max(s.OutW, jlast) + t);
+    }
+
+    /// <summary>Whether strided backward data runs per output phase (<see cref="BackwardDataPhases"/>) instead of a GEMM
+    /// and col2im: K >= stride > 1, StridedPhases, the padded dy within BandFloats, and the phases' discarded columns
+    /// costing at most ~10 % more GEMM panels.</summary>
+    static bool UsePhasesBackward(in ConvShape s)
+    {
+        if (!StridedPhases || s.Stride <= 1 || s.K < s.Stride || s.Cin < PhasesBackwardMinCin) return false;
+        var (_, hd, wd) = PhaseBackwardDims(s);
+        if ((long)s.Cout * hd * wd > BandFloats || (long)s.Cin * hd * wd > BandFloats) return false;
+        int nr = UseDirect(new ConvShape(1, s.Cout, s.OutH, s.OutW, s.Cin, s.K, 1, 0)) ? ConvDirect.Cols : GemmDriver.NR;
+        long phaseCols = 0, denseCols = 0;
+        for (int a = 0; a < s.Stride; a++)
+            for (int b = 0; b < s.Stride; b++)
+            {
+                int ni = PhaseRange(a, s.Stride, s.Pad, s.H).Count, nj = PhaseRange(b, s.Stride, s.Pad, s.W).Count;
+                phaseCols += ((long)ni * wd + nr - 1) / nr;
+                denseCols += ((long)ni * nj + nr - 1) / nr;
+            }
+        return phaseCols * 10 <= denseCols * 11;
+    }
+
+    /// <summary>Input channels (the phase GEMMs' rows) from which strided backward data runs per phase: lab conv-strided,
+    /// 64 channels (layer2 entry) 1.15x the GEMM and col2im, 3 channels (the 7x7/2 stem, 11x11/4 conv1) 0.66-0.68x.</summary>
+    public const int PhasesBackwardMinCin = 32;
+
+    /// <summary>Whether the per-phase backward data on the direct kernel runs its phases across the threads (each serial)
+    /// while a phase is fewer of the kernel's ~1.5 K-pixel tasks than there are threads (default; else the phases run one
+    /// after another, each as parallel as its tasks allow: at layer2's 32 x 34 pixels, one task, so one thread). Not
+    /// measured against each other yet: the shared machine gave the lab one core (lab conv-strided variant 5 is the
+    /// serial order). Settable for the kernel lab.</summary>
+    public static bool PhasesAcrossThreads { get; set; } = true;
+
+    /// <summary>
+    /// Backward data of one sample by output phase: the dx pixels (y, x) with (y + pad, x + pad) = (st i + a, st j + b)
+    /// receive only the taps ky = a + st t, kx = b + st u, from dy[i - t, j - u]; so each phase (a, b) is a stride-1
+    /// correlation of dy with its sub-kernel, run as one GEMM (Cin x Cout taps) over shifts of the padded dy (no col
+    /// matrix, no scatter-add), its output in the padded width Wd, then written to its dx pixels. The phases cover every
+    /// dx pixel once (K >= stride: every phase has taps).
+    /// </summary>
+    static void BackwardDataPhases(in ConvShape s, float* dy, float* w, float* dx, bool accumulate)
+    {
+        int st = s.Stride, k = s.K, cin = s.Cin, cout = s.Cout, phases = st * st;
+        var (tmax, hd, wd) = PhaseBackwardDims(s);
+        long plane = (long)hd * wd;
+        int taps = (k + st - 1) / st, kmax = cout * taps * taps, nmax = 0;
+        for (int a = 0; a < st; a++) nmax = Math.Max(nmax, PhaseRange(a, st, s.Pad, s.H).Count);
+        bool direct = UseDirect(new ConvShape(1, cout, s.OutH, s.OutW, cin, k, 1, 0));
+        // The direct kernel splits a phase into tasks of ~1.5 K pixels: a phase of layer2's 32 x 34 is one task, so the
+        // phases themselves go across the threads (each serial inside) while a phase has fewer tasks than threads.
+        bool across = PhasesAcrossThreads && direct && ((long)nmax * wd / ConvDirect.Cols + 31) / 32 < CpuThreads.Limit;
+        long oLen = (long)cin * nmax * wd, wLen = (long)cin * kmax, pLen = direct ? ConvDirect.PackedLength(cin, kmax) : 0;
+        using var dypArr = Scratch<float>.Rent(cout * plane + wd + st, "convolution backward (padded dy)");
+        using var outArr = Scratch<float>.Rent(phases * oLen, "convolution backward (phase outputs)");
+        using var wabArr = Scratch<float>.Rent(phases * wLen, "convolution backward (phase weights)");
+        using var wpkArr = Scratch<float>.Rent(phases * pLen, "convolution backward (packed weights)");
+        using var offArr = Scratch<long>.Rent((long)phases * kmax, "convolution backward (offsets)");
+        fixed (float* dyp = dypArr.Array, o = outArr.Array, wab = wabArr.Array, wpk = wpkArr.Array)
+        fixed (long* offs = offArr.Array)
+        {
+            // dyp[co, r, c] = dy[co, r - T, c - T], zero elsewhere
+            new Span<float>(dyp, checked((int)(cout * plane + wd + st))).Clear();
+            for (int co = 0; co < cout; co++)
+                for (int r = 0; r < s.OutH; r++)
+                    new ReadOnlySpan<float>(dy + ((long)co * s.OutH + r) * s.OutW, s.OutW)
+                        .CopyTo(new Span<float>(dyp + co * plane + (long)(r + tmax) * wd + tmax, s.OutW));
+            var sh = s;
+            nint dyps = (nint)dyp, os = (nint)o, wabs = (nint)wab, wpks = (nint)wpk, offss = (nint)offs, ws = (nint)w, dxs = (nint)dx;
+            void Phase(int ph)
+            {
+                int a = ph / st, b = ph % st;
+                var (i0, ni) = PhaseRange(a, st, sh.Pad, sh.H);
+                var (j0, nj) = PhaseRange(b, st, sh.Pad, sh.W);
+                if (ni == 0 || nj == 0) return;
+                int ta = (k - a + st - 1) / st, tb = (k - b + st - 1) / st, kab = cout * ta * tb, n = ni * wd;
+                float* wa = (float*)wabs + ph * wLen, po = (float*)os + ph * oLen, wsrc = (float*)ws;
+                long* off = (long*)offss + (long)ph * kmax;
+                // wa[ci, (co, t, u)] = w[co, ci, a + st t, b + st u]; offsets of dy[i - t, j - u] for output (i0, j0)
+                for (int ci = 0; ci < cin; ci++)
+                {
+                    float* d = wa + (long)ci * kab;
+                    for (int co = 0; co < cout; co++)
+                        for (int t = 0; t < ta; t++)
+                            for (int u = 0; u < tb; u++)
+                                *d++ = wsrc[(((long)co * cin + ci) * k + a + st * t) * k + b + st * u];
+                }
+                int r = 0;
+                for (int co = 0; co < cout; co++)
+                    for (int t = 0; t < ta; t++)
+                        for (int u = 0; u < tb; u++)
+                            off[r++] = co * plane + (long)(i0 - t + tmax) * wd + (j0 - u + tmax);
+                if (direct)
+                {
+                    float* pk = (float*)wpks + ph * pLen;
+                    ConvDirect.PackWeights(wa, cin, kab, pk);
+                    ConvDirect.Run(cin, n, kab, pk, (float*)dyps, off, po, n, false, !across);
+                }
+                else GemmDriver.Run(cin, n, kab, new StridedSource(wa, kab, 1f), new OffsetRowsSource((float*)dyps, off), 0f, po, n, true);
+                // dx[ci, st (i0 + i) + a - pad, st (j0 + j) + b - pad] (=/+=) po[ci, i wd + j]: phases write disjoint pixels
+                for (int ci = 0; ci < cin; ci++)
+                    for (int i = 0; i < ni; i++)
+                    {
+                        float* src = po + ((long)ci * ni + i) * wd;
+                        float* drow = (float*)dxs + ((long)ci * sh.H + st * (i0 + i) + a - sh.Pad) * sh.W + st * j0 + b - sh.Pad;
+                        if (accumulate) for (int j = 0; j < nj; j++) drow[st * j] += src[j];
+                        else for (int j = 0; j < nj; j++) drow[st * j] = src[j];
+                    }
+            }
+            // phase 0 has the most taps: it starts first
+            if (across) Parallel.For(0, phases, CpuThreads.Options, Phase);
+            else for (int ph = 0; ph < phases; ph++) Phase(ph);
         }
     }
 

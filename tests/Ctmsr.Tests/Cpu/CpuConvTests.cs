@@ -158,6 +158,90 @@ public class CpuConvTests
             finally { CpuConv.Route = ConvRoute.Auto; }
     }
 
+    // Strided convolutions on the stride phases: 7x7/2 and 11x11/4 on 3 channels (the ResNet18 stem, LPIPS-Alex conv1),
+    // K == stride (3x3/3, pad 0), an even kernel (4x4/2), odd sizes, batch 2, outputs on both sides of DirectMaxCout;
+    // the last three have enough input channels for the per-phase backward data.
+    static readonly ConvShape[] StridedPhaseShapes =
+    [
+        new(2, 3, 61, 67, 5, 7, 2, 3),
+        new(1, 3, 131, 129, 70, 11, 4, 2),
+        new(2, 5, 100, 97, 9, 3, 3, 0),
+        new(1, 33, 41, 50, 65, 4, 2, 1),
+        new(2, 64, 64, 64, 128, 3, 2, 1),
+        new(1, 37, 61, 59, 21, 3, 2, 1),
+    ];
+
+    /// <summary>The stride-phase forward (and, with at least PhasesBackwardMinCin input channels, the per-phase backward
+    /// data, assigning and accumulating) on the direct kernel and the GEMM against the float64 reference; the same shapes
+    /// with StridedPhases off (explicit im2col, GEMM and col2im) as well.</summary>
+    [TestCaseSource(nameof(StridedPhaseShapes))]
+    public void StridePhaseRoutesMatchTheReference(ConvShape s)
+    {
+        var (x, w, b, dy) = Data(s);
+        var ry = Ref.Allocate(s.OutputLength());
+        Ref.Conv2dForward(s, Up(x), Up(w), Up(b), ry);
+        var want = Down(ry);
+        var init = Rand(new Random(7), x.Length);
+        var wantDx = new float[2][];
+        foreach (bool acc in new[] { false, true })
+        {
+            var rdx = Up(acc ? init : new float[x.Length]);
+            Ref.Conv2dBackwardData(s, Up(dy), Up(w), rdx, acc);
+            wantDx[acc ? 1 : 0] = Down(rdx);
+        }
+        foreach (bool phases in new[] { true, false })
+            foreach (var route in new[] { ConvRoute.Direct, ConvRoute.Gemm, ConvRoute.Auto })
+                try
+                {
+                    CpuConv.Route = route;
+                    CpuConv.StridedPhases = phases;
+                    if (route != ConvRoute.Direct || System.Runtime.Intrinsics.X86.Avx512F.IsSupported)
+                    {
+                        Assert.That(CpuConv.ForwardTakesStridePhases(s), Is.EqualTo(phases), $"forward route {route} {s}");
+                        Assert.That(CpuConv.BackwardDataTakesStridePhases(s), Is.EqualTo(phases && s.Cin >= CpuConv.PhasesBackwardMinCin), $"backward route {route} {s}");
+                    }
+                    var y = Enumerable.Repeat(float.NaN, want.Length).ToArray();
+                    CpuConv.Forward(s, x, w, b, y);
+                    Close(y, want, $"forward {route} phases={phases} {s}");
+                    foreach (bool acc in new[] { false, true })
+                    {
+                        var dx = acc ? (float[])init.Clone() : Enumerable.Repeat(float.NaN, x.Length).ToArray();
+                        CpuConv.BackwardData(s, dy, w, dx, acc);
+                        Close(dx, wantDx[acc ? 1 : 0], $"backward data acc={acc} {route} phases={phases} {s}");
+                    }
+                }
+                finally { CpuConv.Route = ConvRoute.Auto; CpuConv.StridedPhases = true; }
+    }
+
+    /// <summary>The per-phase backward data is the same bit for bit on 1 and 3 threads and with its phases across the
+    /// threads or one after another (each phase's sums are the same whichever thread runs them), and the reference's.</summary>
+    [Test]
+    public void StridePhaseBackwardDataIsTheSameOnAnyThreadsAndPhaseOrder()
+    {
+        var s = new ConvShape(2, 40, 45, 43, 24, 3, 2, 1);
+        var (_, w, _, dy) = Data(s);
+        int threads = CpuThreads.Limit;
+        var runs = new List<float[]>();
+        try
+        {
+            Assert.That(CpuConv.BackwardDataTakesStridePhases(s), Is.True);
+            foreach (int t in new[] { 1, 3 })
+                foreach (bool across in new[] { true, false })
+                {
+                    CpuThreads.Limit = t;
+                    CpuConv.PhasesAcrossThreads = across;
+                    var dx = Enumerable.Repeat(float.NaN, (int)s.InputLength()).ToArray();
+                    CpuConv.BackwardData(s, dy, w, dx, false);
+                    runs.Add(dx);
+                }
+        }
+        finally { CpuThreads.Limit = threads; CpuConv.PhasesAcrossThreads = true; }
+        for (int i = 1; i < runs.Count; i++) Assert.That(runs[i], Is.EqualTo(runs[0]), $"run {i}");
+        var rdx = Up(new float[s.InputLength()]);
+        Ref.Conv2dBackwardData(s, Up(dy), Up(w), rdx, false);
+        Close(runs[0], Down(rdx), $"backward data {s}");
+    }
+
     /// <summary>The direct kernel over bands of 2 output rows (a band boundary inside a 48-pixel panel's reach, the last
     /// band shorter): the reference's output, and bit for bit the single band's.</summary>
     [TestCase(32, 17, 45)]
