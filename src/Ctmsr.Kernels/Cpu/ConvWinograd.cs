@@ -11,8 +11,10 @@ namespace Ctmsr.Kernels.Cpu;
 /// element-wise product. For each of the 16 positions xi of the 4x4 transform the sum over ci is a GEMM
 ///   M[xi] (Cout x T) = U[xi] (Cout x Cin) * V[xi] (Cin x T) over T tiles,
 /// run on the packed GEMM: 16 multiply-adds per tile and channel pair where the direct sum does 36 (2.25x fewer).
-/// Layouts: U [16][Cout][Cin], computed as one GEMM U = Kr (16 x 9) * w^T with Kr = G (x) G, w [Cout Cin][9];
-/// V [16][Cin][ld] and M [16][Cout][ld], tiles row-major (t = ty tw + tx), ld = T + 16 (a 16-tile vector may run
+/// Layouts: U [16][Cout][Cin] stored in the GEMM's packed A-panel order (<see cref="PackedPairs"/>), computed as one
+/// GEMM U = Kr (16 x 9) * w^T with Kr = G (x) G, w [Cout Cin][9];
+/// V [16][Cin][ld] (stored as the GEMM's packed B panels, see InputTransform) and M [16][Cout][ld], tiles row-major
+/// (t = ty tw + tx), ld = T + 16 (a 16-tile vector may run
 /// past T). Tiles go in bands of tile rows so that V and M stay near 4 MB each (never past <see cref="CpuConv.BandFloats"/>). The input
 /// and output transforms run on 16 tiles along x at once (AVX-512): a padded input row is split into its even and odd
 /// columns by two-source permutes, and the two output columns of a tile are interleaved back the same way.
@@ -62,7 +64,37 @@ static unsafe partial class ConvWinograd
     {
         int tw = (s.W + 1) / 2, rt = BandTileRows(s), wq = 32 * ((tw + 15) / 16) + 2, hq = 2 * rt + 2;
         long ld = (long)rt * tw + 16;
-        return (16L * s.Cout * s.Cin, (long)s.Cin * hq * wq, 16L * s.Cin * ld, 16L * s.Cout * ld);
+        return (16L * PaddedCout(s.Cout) * s.Cin, (long)s.Cin * hq * wq, 16L * s.Cin * PanelLd(ld), 16L * s.Cout * ld);
+    }
+
+    /// <summary>V's tiles a row rounded up to whole NR-tile B panels (V is stored packed).</summary>
+    static long PanelLd(long ld) => (ld + GemmDriver.NR - 1) / GemmDriver.NR * GemmDriver.NR;
+
+    /// <summary>Cout rounded up to whole GEMM A panels (U is stored packed, <see cref="PackedPairs"/>).</summary>
+    static int PaddedCout(int cout) => (cout + GemmDriver.MR - 1) / GemmDriver.MR * GemmDriver.MR;
+
+    /// <summary>
+    /// The B operand of U = Kr w^T with its columns in the order of the GEMM's packed A panels, so that each U[xi] comes
+    /// out already packed (<see cref="PackedPanels"/>: panel q = output channels [q MR, q MR + MR), [Cin][MR] within) and
+    /// the 16 GEMMs of every band read it in place instead of re-packing it band after band: column j is the pair
+    /// (co, ci) with q = j / (MR Cin), ci = j % (MR Cin) / MR, co = q MR + j % MR; w is [Cout Cin][9]. Columns of the
+    /// padding channels (co >= Cout) read pair 0: finite values in rows the micro-kernels never store.
+    /// </summary>
+    readonly struct PackedPairs(float* w, int cin, int cout) : IPanelSource
+    {
+        public void Pack(int x0, int count, int k0, int kc, float* dst, int pw)
+        {
+            int mr = GemmDriver.MR;
+            float** rows = stackalloc float*[count];
+            for (int i = 0; i < count; i++)
+            {
+                int x = x0 + i, q = x / (mr * cin), r = x - q * mr * cin, co = q * mr + r % mr;
+                rows[i] = w + (co < cout ? (long)co * cin + r / mr : 0) * 9 + k0;
+            }
+            GemmPack.TransposeRows(rows, count, kc, dst, pw, 1f);
+        }
+
+        public float* Panel(int x0, int count, int k0, int kc, float* dst, int pw) { Pack(x0, count, k0, kc, dst, pw); return dst; }
     }
 
     /// <summary>y[n] (= or +=) conv(x[n], w) (+ bias) for all N samples; w is [Cout][Cin][3][3]. With
@@ -72,7 +104,7 @@ static unsafe partial class ConvWinograd
     {
         int cin = s.Cin, cout = s.Cout, th = (s.H + 1) / 2, tw = (s.W + 1) / 2, rt = BandTileRows(s);
         int wq = 32 * ((tw + 15) / 16) + 2, hq = 2 * rt + 2;
-        int ld = checked(rt * tw + 16);
+        int ld = checked(rt * tw + 16), ldv = (int)PanelLd(ld);
         var (lu, lxp, lv, lm) = ScratchLengths(s);
         using var uArr = Scratch<float>.Rent(lu, "Winograd convolution (transformed weights)");
         using var xpArr = Scratch<float>.Rent(lxp, "Winograd convolution (padded input)");
@@ -81,24 +113,24 @@ static unsafe partial class ConvWinograd
         long xs = up2 ? (long)cin * (s.H / 2) * (s.W / 2) : (long)cin * s.H * s.W, ys = (long)cout * s.H * s.W;
         fixed (float* u = uArr.Array, xp = xpArr.Array, v = vArr.Array, m = mArr.Array, kr = Kron)
         {
-            int pairs = checked(cout * cin);
-            GemmDriver.Run(16, pairs, 9, new StridedSource(kr, 9, 1f), new StridedSource(w, 9, 1f), 0f, u, pairs, true);
+            int pairs = checked(PaddedCout(cout) * cin);
+            GemmDriver.Run(16, pairs, 9, new StridedSource(kr, 9, 1f), new PackedPairs(w, cin, cout), 0f, u, pairs, true);
             for (int n = 0; n < s.N; n++)
                 for (int ty0 = 0; ty0 < th; ty0 += rt)
                 {
                     int rb = Math.Min(rt, th - ty0), t = rb * tw;
-                    InputTransform(x + n * xs, cin, s.H, s.W, ty0, rb, tw, xp, hq, wq, v, ld, up2);
+                    InputTransform(x + n * xs, cin, s.H, s.W, ty0, rb, tw, xp, hq, wq, v, ldv, up2, packed: true);
                     if (CpuConv.WinogradGemmsAcrossThreads)
                     {
                         nint us = (nint)u, vs = (nint)v, ms = (nint)m;
                         Parallel.For(0, 16, CpuThreads.Options, xi =>
-                            GemmDriver.Run(cout, t, cin, new StridedSource((float*)us + (long)xi * pairs, cin, 1f),
-                                new ContigSource((float*)vs + (long)xi * cin * ld, ld, 1f), 0f, (float*)ms + (long)xi * cout * ld, ld, false));
+                            GemmDriver.Run(cout, t, cin, new PackedPanels((float*)us + (long)xi * pairs, cin, GemmDriver.MR),
+                                new PackedPanels((float*)vs + (long)xi * cin * ldv, cin, GemmDriver.NR), 0f, (float*)ms + (long)xi * cout * ld, ld, false));
                     }
                     else
                         for (int xi = 0; xi < 16; xi++)
-                            GemmDriver.Run(cout, t, cin, new StridedSource(u + (long)xi * pairs, cin, 1f),
-                                new ContigSource(v + (long)xi * cin * ld, ld, 1f), 0f, m + (long)xi * cout * ld, ld, true);
+                            GemmDriver.Run(cout, t, cin, new PackedPanels(u + (long)xi * pairs, cin, GemmDriver.MR),
+                                new PackedPanels(v + (long)xi * cin * ldv, cin, GemmDriver.NR), 0f, m + (long)xi * cout * ld, ld, true);
                     OutputTransform(m, cout, s.H, s.W, ty0, rb, tw, ld, y + n * ys, bias, accumulate);
                 }
         }
@@ -110,8 +142,10 @@ static unsafe partial class ConvWinograd
     static readonly Vector512<int> InterHi = Vector512.Create(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
 
     /// <summary>For tile rows [ty0, ty0 + rb): V[xi, ci, tyl tw + tx] = (B^T d B)[xi] of channel ci's patch, through a
-    /// zero-padded copy of the band's input rows (xp[ci]: hq rows of wq, column 1 + ix holds x[.., ix]).</summary>
-    static void InputTransform(float* x, int cin, int h, int w, int ty0, int rb, int tw, float* xp, int hq, int wq, float* v, int ld, bool up2)
+    /// zero-padded copy of the band's input rows (xp[ci]: hq rows of wq, column 1 + ix holds x[.., ix]). With
+    /// <paramref name="packed"/> each V[xi] is stored as the GEMM's packed B panels (<see cref="PackedPanels"/>: NR tiles
+    /// a panel, [Cin][NR] within, ld a multiple of NR), so the 16 GEMMs read it in place instead of copying it.</summary>
+    static void InputTransform(float* x, int cin, int h, int w, int ty0, int rb, int tw, float* xp, int hq, int wq, float* v, int ld, bool up2, bool packed = false)
     {
         nint xs = (nint)x, xps = (nint)xp, vs = (nint)v;
         int groups = (tw + 15) / 16;
@@ -129,7 +163,9 @@ static unsafe partial class ConvWinograd
                 new Span<float>(d + 1 + w, wq - 1 - w).Clear();
             }
             long xiStride = (long)cin * ld;
-            float* vc = (float*)vs + (long)ci * ld;
+            int pw = GemmDriver.NR;
+            float* vc = (float*)vs + (long)ci * (packed ? pw : ld);
+            float* tmp = stackalloc float[16];
             var even = Even; var odd = Odd;
             // rows in increasing order: a last group's lanes past tw spill into the next tile row, written after
             for (int tyl = 0; tyl < rb; tyl++)
@@ -142,17 +178,37 @@ static unsafe partial class ConvWinograd
                     Row(r1 + p, even, odd, out var u10, out var u11, out var u12, out var u13);
                     Row(r2 + p, even, odd, out var u20, out var u21, out var u22, out var u23);
                     Row(r3 + p, even, odd, out var u30, out var u31, out var u32, out var u33);
-                    float* o = vc + (long)tyl * tw + 16 * g;
-                    (u00 - u20).Store(o); (u01 - u21).Store(o + xiStride); (u02 - u22).Store(o + 2 * xiStride); (u03 - u23).Store(o + 3 * xiStride);
+                    int t0 = tyl * tw + 16 * g, n1 = 16;
+                    float* o = vc + t0;
+                    long next = 0;
+                    if (packed)
+                    {
+                        // panel t0 / P, column t0 % P; past the panel's last column the lanes continue in the next one
+                        int r = t0 % pw;
+                        o = vc + (long)(t0 / pw) * cin * pw + r;
+                        n1 = pw - r;
+                        next = (long)cin * pw - r;
+                    }
+                    PutLanes(u00 - u20, o, n1, next, tmp); PutLanes(u01 - u21, o + xiStride, n1, next, tmp); PutLanes(u02 - u22, o + 2 * xiStride, n1, next, tmp); PutLanes(u03 - u23, o + 3 * xiStride, n1, next, tmp);
                     o += 4 * xiStride;
-                    (u10 + u20).Store(o); (u11 + u21).Store(o + xiStride); (u12 + u22).Store(o + 2 * xiStride); (u13 + u23).Store(o + 3 * xiStride);
+                    PutLanes(u10 + u20, o, n1, next, tmp); PutLanes(u11 + u21, o + xiStride, n1, next, tmp); PutLanes(u12 + u22, o + 2 * xiStride, n1, next, tmp); PutLanes(u13 + u23, o + 3 * xiStride, n1, next, tmp);
                     o += 4 * xiStride;
-                    (u20 - u10).Store(o); (u21 - u11).Store(o + xiStride); (u22 - u12).Store(o + 2 * xiStride); (u23 - u13).Store(o + 3 * xiStride);
+                    PutLanes(u20 - u10, o, n1, next, tmp); PutLanes(u21 - u11, o + xiStride, n1, next, tmp); PutLanes(u22 - u12, o + 2 * xiStride, n1, next, tmp); PutLanes(u23 - u13, o + 3 * xiStride, n1, next, tmp);
                     o += 4 * xiStride;
-                    (u10 - u30).Store(o); (u11 - u31).Store(o + xiStride); (u12 - u32).Store(o + 2 * xiStride); (u13 - u33).Store(o + 3 * xiStride);
+                    PutLanes(u10 - u30, o, n1, next, tmp); PutLanes(u11 - u31, o + xiStride, n1, next, tmp); PutLanes(u12 - u32, o + 2 * xiStride, n1, next, tmp); PutLanes(u13 - u33, o + 3 * xiStride, n1, next, tmp);
                 }
             }
         });
+    }
+
+    /// <summary>16 lanes to o, or (n1 &lt; 16, a packed panel's end) the first n1 to o and the rest to o + next.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static void PutLanes(Vector512<float> a, float* o, int n1, long next, float* tmp)
+    {
+        if (n1 >= 16) { a.Store(o); return; }
+        a.Store(tmp);
+        for (int i = 0; i < n1; i++) o[i] = tmp[i];
+        for (int i = n1; i < 16; i++) o[next + i - n1] = tmp[i];
     }
 
     /// <summary>d B for one patch row of 16 tiles: r[2k + j] is column j of tile k (j &lt; 4).</summary>

@@ -69,6 +69,7 @@ static unsafe class GemmDriver
         float* bp = Scratch(ref t_b, KC * NC);
         float* ap = Scratch(ref t_a, KC * mr);
         float* tmp = Scratch(ref t_tmp, mr * nr);
+        float** bps = stackalloc float*[NC / 16];
         for (int jc = j0; jc < j1; jc += NC)
         {
             int nc = Math.Min(NC, j1 - jc), panels = (nc + nr - 1) / nr;
@@ -76,22 +77,22 @@ static unsafe class GemmDriver
             {
                 int kc = Math.Min(KC, k - pc);
                 for (int q = 0; q < panels; q++)
-                    b.Pack(jc + q * nr, Math.Min(nr, nc - q * nr), pc, kc, bp + (nint)q * kc * nr, nr);
+                    bps[q] = b.Panel(jc + q * nr, Math.Min(nr, nc - q * nr), pc, kc, bp + (nint)q * kc * nr, nr);
                 float be = pc == 0 ? beta : 1f;
                 for (int ir = i0; ir < i1; ir += mr)
                 {
                     int mm = Math.Min(mr, i1 - ir);
-                    a.Pack(ir, mm, pc, kc, ap, mr);
+                    float* aq = a.Panel(ir, mm, pc, kc, ap, mr);
                     float* crow = c + (nint)ir * ldc + jc;
                     for (int q = 0; q < panels; q++)
                     {
                         int nn = Math.Min(nr, nc - q * nr);
-                        float* bq = bp + (nint)q * kc * nr, cc = crow + q * nr;
-                        if (mm == mr && nn == nr) Kernel(kc, ap, bq, cc, ldc, be);
-                        else if (Use512 && nn == nr) GemmRowKernels.KernelRowsx32(mm, kc, ap, bq, cc, ldc, be);
+                        float* bq = bps[q], cc = crow + q * nr;
+                        if (mm == mr && nn == nr) Kernel(kc, aq, bq, cc, ldc, be);
+                        else if (Use512 && nn == nr) GemmRowKernels.KernelRowsx32(mm, kc, aq, bq, cc, ldc, be);
                         else
                         {
-                            Kernel(kc, ap, bq, tmp, nr, 0f);
+                            Kernel(kc, aq, bq, tmp, nr, 0f);
                             Merge(tmp, nr, mm, nn, cc, ldc, be);
                         }
                     }

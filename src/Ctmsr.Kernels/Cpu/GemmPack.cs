@@ -12,11 +12,17 @@ namespace Ctmsr.Kernels.Cpu;
 unsafe interface IPanelSource
 {
     void Pack(int x0, int count, int k0, int kc, float* dst, int w);
+
+    /// <summary>The packed panel of elements (x0 .. x0 + count, k0 .. k0 + kc) as <see cref="Pack"/> lays it out: packed
+    /// into dst and dst returned, or a pointer into the operand when it is already stored packed (<see cref="PackedPanels"/>).</summary>
+    float* Panel(int x0, int count, int k0, int kc, float* dst, int w);
 }
 
 /// <summary>Element (x, p) at data[p * ld + x]: op(A) = A^T (A stored [k, m]) or op(B) = B (stored [k, n]).</summary>
 unsafe readonly struct ContigSource(float* data, long ld, float scale) : IPanelSource
 {
+    public float* Panel(int x0, int count, int k0, int kc, float* dst, int w) { Pack(x0, count, k0, kc, dst, w); return dst; }
+
     public void Pack(int x0, int count, int k0, int kc, float* dst, int w)
     {
         float** rows = stackalloc float*[kc];
@@ -28,6 +34,8 @@ unsafe readonly struct ContigSource(float* data, long ld, float scale) : IPanelS
 /// <summary>Element (x, p) at data[x * ld + p]: op(A) = A (stored [m, k]) or op(B) = B^T (B stored [n, k]).</summary>
 unsafe readonly struct StridedSource(float* data, long ld, float scale) : IPanelSource
 {
+    public float* Panel(int x0, int count, int k0, int kc, float* dst, int w) { Pack(x0, count, k0, kc, dst, w); return dst; }
+
     public void Pack(int x0, int count, int k0, int kc, float* dst, int w)
     {
         float** rows = stackalloc float*[count];
@@ -39,6 +47,8 @@ unsafe readonly struct StridedSource(float* data, long ld, float scale) : IPanel
 /// <summary>Element (x, p) at data[offs[p] + x]: reduction rows start at arbitrary offsets (implicit im2col, B operand).</summary>
 unsafe readonly struct OffsetRowsSource(float* data, long* offs) : IPanelSource
 {
+    public float* Panel(int x0, int count, int k0, int kc, float* dst, int w) { Pack(x0, count, k0, kc, dst, w); return dst; }
+
     public void Pack(int x0, int count, int k0, int kc, float* dst, int w)
     {
         float** rows = stackalloc float*[kc];
@@ -50,12 +60,33 @@ unsafe readonly struct OffsetRowsSource(float* data, long* offs) : IPanelSource
 /// <summary>Element (x, p) at data[offs[x] + p]: each x is a contiguous run along p (implicit im2col transposed).</summary>
 unsafe readonly struct OffsetColsSource(float* data, long* offs) : IPanelSource
 {
+    public float* Panel(int x0, int count, int k0, int kc, float* dst, int w) { Pack(x0, count, k0, kc, dst, w); return dst; }
+
     public void Pack(int x0, int count, int k0, int kc, float* dst, int w)
     {
         float** rows = stackalloc float*[count];
         for (int i = 0; i < count; i++) rows[i] = data + offs[x0 + i] + k0;
         GemmPack.TransposeRows(rows, count, kc, dst, w, 1f);
     }
+}
+
+/// <summary>
+/// An operand stored already packed: panel q (elements x in [q w, q w + w)) is a [k][w] block at data + q k w, element
+/// (x, p) at data[(x / w) k w + p w + x % w]. The driver reads its panels in place (no copy); x0 is always a multiple
+/// of w there. Rows past the operand's extent in the last panel may hold anything finite: the micro-kernels compute
+/// them but never store them.
+/// </summary>
+unsafe readonly struct PackedPanels(float* data, int k, int w) : IPanelSource
+{
+    public void Pack(int x0, int count, int k0, int kc, float* dst, int pw)
+    {
+        Buffer.MemoryCopy(Panel(x0, count, k0, kc, dst, pw), dst, (long)kc * w * 4, (long)kc * w * 4);
+        for (int p = 0; p < kc; p++)
+            for (int i = count; i < w; i++) dst[(nint)p * w + i] = 0f;
+    }
+
+    public float* Panel(int x0, int count, int k0, int kc, float* dst, int pw) =>
+        pw == w ? data + ((long)(x0 / w) * k + k0) * w : throw new InvalidOperationException($"packed panels of width {w} read as width {pw}");
 }
 
 static unsafe class GemmPack
