@@ -166,6 +166,26 @@ public static partial class F
         return y;
     }
 
+    /// <summary>act(Conv2d(x, w, b)): when no tape records, one backend op (<see cref="Backend.Conv2dActForward"/>; the CPU
+    /// applies the bias and the activation in the GEMM's epilogue); otherwise the two ops, for their backward.</summary>
+    public static Tensor Conv2dAct(Tensor x, Tensor w, Tensor? b, Activation act, int stride = 1, int pad = -1)
+    {
+        if (Tape.ShouldRecord(x, w, b))
+        {
+            using var c = Conv2d(x, w, b, stride, pad);
+            return Act(c, act);
+        }
+        SameCtx(x, w);
+        if (x.Rank != 4 || w.Rank != 4 || w[2] != w[3]) throw new ArgumentException($"conv2d expects x [N,C,H,W] and w [O,C,K,K], got {S(x.Shape)} and {S(w.Shape)}");
+        if (x[1] != w[1]) throw new ArgumentException($"conv2d: input has {x[1]} channels, weight expects {w[1]}");
+        int k = w[2];
+        if (pad < 0) pad = k / 2;
+        var s = new ConvShape(x[0], x[1], x[2], x[3], w[0], k, stride, pad);
+        var y = Tensor.Empty(x.Ctx, x[0], w[0], s.OutH, s.OutW);
+        x.Backend.Conv2dActForward(s, x.Buffer, w.Buffer, b?.Buffer, y.Buffer, act, 0f);
+        return y;
+    }
+
     /// <summary>LeakyReLU written over x when no tape records it (inference): returns x itself, so a stage holds one tensor
     /// where it held input and output. With a tape, <see cref="LeakyRelu"/> (a new tensor; x is left as it is). The
     /// caller disposes x only when the result is another tensor.</summary>

@@ -82,6 +82,16 @@ public abstract class Backend : IDisposable
         UpsampleNearest2x(s.N * s.Cin, s.H / 2, s.W / 2, x, u);
         Conv2dForward(s, u, w, bias, y);
     }
+    /// <summary>
+    /// y = act(<see cref="Conv2dForward"/>) (e.g. an MLP's first layer and its GELU, at inference: nothing differentiates
+    /// through it, so the pre-activation is not kept). This default runs the two ops, the activation in place; a
+    /// backend overrides it to apply the activation while each block of y is still in cache.
+    /// </summary>
+    public virtual void Conv2dActForward(in ConvShape s, DeviceBuffer x, DeviceBuffer w, DeviceBuffer? bias, DeviceBuffer y, Activation act, float slope)
+    {
+        Conv2dForward(s, x, w, bias, y);
+        if (act != Activation.Identity) ActivationForward(act, slope, s.OutputLength(), y, y);
+    }
     /// <summary>Bytes a <see cref="Conv2dForward"/> of this shape holds outside the buffers it is given while it runs
     /// (the CPU's band scratch), so a memory plan can count them; 0 where the kernels need none.</summary>
     public virtual long Conv2dForwardScratchBytes(in ConvShape s) => 0;

@@ -22,6 +22,7 @@ public class ForwardingBackend(Backend inner, bool ownsInner = true) : Backend
     public override void Gemm(bool transA, bool transB, int m, int n, int k, float alpha, DeviceBuffer a, long offA, int lda, long strideA, DeviceBuffer b, long offB, int ldb, long strideB, float beta, DeviceBuffer c, long offC, int ldc, long strideC, int batch) => Inner.Gemm(transA, transB, m, n, k, alpha, a, offA, lda, strideA, b, offB, ldb, strideB, beta, c, offC, ldc, strideC, batch);
     public override void Conv2dForward(in ConvShape s, DeviceBuffer x, DeviceBuffer w, DeviceBuffer? bias, DeviceBuffer y) => Inner.Conv2dForward(in s, x, w, bias, y);
     public override void Conv2dUpsample2xForward(in ConvShape s, DeviceBuffer x, DeviceBuffer w, DeviceBuffer? bias, DeviceBuffer y) => Inner.Conv2dUpsample2xForward(in s, x, w, bias, y);
+    public override void Conv2dActForward(in ConvShape s, DeviceBuffer x, DeviceBuffer w, DeviceBuffer? bias, DeviceBuffer y, Activation act, float slope) => Inner.Conv2dActForward(in s, x, w, bias, y, act, slope);
     public override long Conv2dForwardScratchBytes(in ConvShape s) => Inner.Conv2dForwardScratchBytes(in s);
     public override void Conv2dBackwardData(in ConvShape s, DeviceBuffer dy, DeviceBuffer w, DeviceBuffer dx, bool accumulate) => Inner.Conv2dBackwardData(in s, dy, w, dx, accumulate);
     public override void Conv2dBackwardWeight(in ConvShape s, DeviceBuffer x, DeviceBuffer dy, DeviceBuffer dw, DeviceBuffer? db) => Inner.Conv2dBackwardWeight(in s, x, dy, dw, db);

@@ -93,6 +93,12 @@ public sealed class ProfilingBackend(Backend inner, bool ownsInner = false, bool
         Time("Conv2dForward " + Kernel(sh), sh.Flops, 0, () => Inner.Conv2dForward(sh, x, w, bias, y));
     }
 
+    public override void Conv2dActForward(in ConvShape s, DeviceBuffer x, DeviceBuffer w, DeviceBuffer? bias, DeviceBuffer y, Activation act, float slope)
+    {
+        var sh = s;
+        Time($"Conv2dActForward {Kernel(sh)} {act}", sh.Flops, 0, () => Inner.Conv2dActForward(sh, x, w, bias, y, act, slope));
+    }
+
     public override void Conv2dUpsample2xForward(in ConvShape s, DeviceBuffer x, DeviceBuffer w, DeviceBuffer? bias, DeviceBuffer y)
     {
         var sh = s;

@@ -52,6 +52,13 @@ public sealed class RoundedOperandsBackend(Backend inner, MatmulPrecision precis
         base.Conv2dForward(s, rx, rw, bias, y);
     }
 
+    public override void Conv2dActForward(in ConvShape s, DeviceBuffer x, DeviceBuffer w, DeviceBuffer? bias, DeviceBuffer y, Activation act, float slope)
+    {
+        if (current == MatmulPrecision.Fp32) { Interlocked.Increment(ref calls); base.Conv2dActForward(s, x, w, bias, y, act, slope); return; }
+        Conv2dForward(s, x, w, bias, y); // rounds its operands
+        if (act != Activation.Identity) ActivationForward(act, slope, s.OutputLength(), y, y);
+    }
+
     public override void Conv2dUpsample2xForward(in ConvShape s, DeviceBuffer x, DeviceBuffer w, DeviceBuffer? bias, DeviceBuffer y)
     {
         Interlocked.Increment(ref calls);

@@ -1,3 +1,5 @@
+using Ctmsr.Kernels;
+
 namespace Ctmsr.Autograd;
 
 /// <summary>2-D convolution (PyTorch nn.Conv2d): parameters "weight" [cout, cin, k, k] and "bias" [cout]; square kernel,
@@ -18,6 +20,9 @@ public class Conv2d : Module
     }
 
     public Tensor Forward(Tensor x) => F.Conv2d(x, Weight, Bias, Stride, Padding);
+
+    /// <summary>act(this convolution of x) (<see cref="F.Conv2dAct"/>: one op at inference).</summary>
+    public Tensor ForwardAct(Tensor x, Activation act) => F.Conv2dAct(x, Weight, Bias, act, Stride, Padding);
 
     /// <summary>This convolution of the nearest x2 upsampling of x (stride 1; <see cref="F.UpsampleConv2d"/>).</summary>
     public Tensor ForwardUpsampled(Tensor x) =>

@@ -50,6 +50,21 @@ public static partial class OpConformance
             Add("Conv2dUpsample2xForward", g, [nx, nw], [ny], (b, i, o) => b.Conv2dUpsample2xForward(s, i[0], i[1], null, o[0]));
         }
 
+        // act(conv + bias) in one op: pointwise on the GEMM (the CPU's epilogue; a reduction past one 256 slice; pixels off
+        // 16; output channels off 12), an explicit im2col, and the unfused fallback (a banded 3x3; LeakyReLU with its slope)
+        foreach (var (s, act) in new (ConvShape, Activation)[]
+        {
+            (new(2, 37, 9, 11, 70, 1, 1, 0), Activation.Gelu), (new(1, 300, 8, 8, 80, 1, 1, 0), Activation.Gelu),
+            (new(1, 300, 8, 8, 80, 1, 1, 0), Activation.Identity), (new(1, 6, 7, 5, 70, 3, 1, 1), Activation.Gelu),
+            (new(1, 5, 20, 18, 7, 3, 1, 1), Activation.Gelu), (new(2, 5, 9, 7, 70, 1, 1, 0), Activation.LeakyReLU),
+        })
+        {
+            long nx = (long)s.N * s.Cin * s.H * s.W, nw = (long)s.Cout * s.Cin * s.K * s.K, ny = (long)s.N * s.Cout * s.OutH * s.OutW;
+            string g = $"{s.N}x{s.Cin}x{s.H}x{s.W} -> {s.Cout}, k{s.K} s{s.Stride} p{s.Pad}, {act}";
+            Add("Conv2dActForward", g + ", bias", [nx, nw, s.Cout], [ny], (b, i, o) => b.Conv2dActForward(s, i[0], i[1], i[2], o[0], act, 0.2f));
+            Add("Conv2dActForward", g, [nx, nw], [ny], (b, i, o) => b.Conv2dActForward(s, i[0], i[1], null, o[0], act, 0.2f));
+        }
+
         void AddConv(ConvShape s, double longTol)
         {
             long nx = (long)s.N * s.Cin * s.H * s.W, nw = (long)s.Cout * s.Cin * s.K * s.K, ny = (long)s.N * s.Cout * s.OutH * s.OutW;

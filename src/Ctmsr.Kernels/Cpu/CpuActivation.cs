@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 
 namespace Ctmsr.Kernels.Cpu;
@@ -61,7 +62,7 @@ public static class CpuActivation
             for (; i <= e - 16; i += 16)
             {
                 var v = Vector512.Create(x.AsSpan(i, 16));
-                (v * PhiWide(v)).CopyTo(y.AsSpan(i, 16));
+                GeluWide(v).CopyTo(y.AsSpan(i, 16));
             }
         for (; i <= e - 8; i += 8)
         {
@@ -99,6 +100,10 @@ public static class CpuActivation
             dx[i] = accumulate ? dx[i] + d : d;
         }
     }
+
+    /// <summary>GELU(x) = x Phi(x) of 16 floats, the wide path of <see cref="GeluForward"/> (also the GEMM epilogue's).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> GeluWide(Vector512<float> x) => x * PhiWide(x);
 
     /// <summary>
     /// Phi(x) = 0.5 (1 + erf(x / sqrt 2)) of 16 floats, in float: the

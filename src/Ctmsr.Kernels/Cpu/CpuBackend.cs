@@ -61,6 +61,11 @@ public sealed class CpuBackend : Backend
 
     public override void Conv2dForward(in ConvShape s, DeviceBuffer x, DeviceBuffer w, DeviceBuffer? bias, DeviceBuffer y) =>
         CpuConv.Forward(s, F(x), F(w), Fo(bias), F(y));
+    public override void Conv2dActForward(in ConvShape s, DeviceBuffer x, DeviceBuffer w, DeviceBuffer? bias, DeviceBuffer y, Activation act, float slope)
+    {
+        if (CpuConv.FusesActivation(s, act)) CpuConv.ForwardAct(s, F(x), F(w), Fo(bias), F(y), act);
+        else base.Conv2dActForward(s, x, w, bias, y, act, slope);
+    }
     public override void Conv2dUpsample2xForward(in ConvShape s, DeviceBuffer x, DeviceBuffer w, DeviceBuffer? bias, DeviceBuffer y) =>
         CpuConv.ForwardUpsample2x(s, F(x), F(w), Fo(bias), F(y));
     public override void Conv2dBackwardData(in ConvShape s, DeviceBuffer dy, DeviceBuffer w, DeviceBuffer dx, bool accumulate) =>

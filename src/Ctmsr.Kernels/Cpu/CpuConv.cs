@@ -164,7 +164,21 @@ public static unsafe class CpuConv
         return denseCols * (1 + Im2ColMinWaste) < implicitCols && colFloats <= Im2ColMaxFloats;
     }
 
-    public static void Forward(in ConvShape s, float[] x, float[] w, float[]? bias, float[] y)
+    /// <summary>Whether <see cref="ForwardAct"/> computes act(conv + bias) in one pass on this shape: the shapes on the
+    /// GEMM over the whole map (pointwise, or an explicit im2col), whose epilogue applies the bias and the activation.</summary>
+    public static bool FusesActivation(in ConvShape s, Activation act) =>
+        GemmEpilogue.Handles(act) && !UseWinograd(s) && !UseWinogradSmall(s) && !UsePhases(s) && (Pointwise(s) || UseIm2Col(s)) && !UseDirect(s);
+
+    /// <summary>y = act(conv(x, w) + bias) on a shape where <see cref="FusesActivation"/> holds (the GEMM's epilogue).</summary>
+    public static void ForwardAct(in ConvShape s, float[] x, float[] w, float[]? bias, float[] y, Activation act)
+    {
+        if (!FusesActivation(s, act)) throw new InvalidOperationException($"convolution {s} with {act} is not fused on this route");
+        Forward(s, x, w, bias, y, act);
+    }
+
+    public static void Forward(in ConvShape s, float[] x, float[] w, float[]? bias, float[] y) => Forward(s, x, w, bias, y, Activation.Identity);
+
+    static void Forward(in ConvShape s, float[] x, float[] w, float[]? bias, float[] y, Activation act)
     {
         Validate(s, "x", x, (long)s.N * s.Cin * s.H * s.W);
         Validate(s, "w", w, (long)s.Cout * s.Cin * s.K * s.K);
@@ -175,7 +189,7 @@ public static unsafe class CpuConv
         {
             if (UseWinograd(s)) { ConvWinograd.Forward(s, px, pw, bias, py, false); return; }
             if (UseWinogradSmall(s)) { ConvWinogradSmall.Forward(s, px, pw, bias, py, false); return; }
-            for (int n = 0; n < s.N; n++) Sample(s, px + n * xs, pw, bias, py + n * ys, false);
+            for (int n = 0; n < s.N; n++) Sample(s, px + n * xs, pw, bias, py + n * ys, false, act: act);
         }
     }
 
@@ -207,7 +221,7 @@ public static unsafe class CpuConv
 
     /// <summary>y (=/+=) conv(x, w) + bias for one sample; w is [Cout, Cin K K] row-major. With <paramref name="up2"/>
     /// x is the [Cin, H / 2, W / 2] map whose nearest x2 upsampling is convolved.</summary>
-    static void Sample(in ConvShape s, float* x, float* w, float[]? bias, float* y, bool accumulate, bool up2 = false)
+    static void Sample(in ConvShape s, float* x, float* w, float[]? bias, float* y, bool accumulate, bool up2 = false, Activation act = Activation.Identity)
     {
         int oh = s.OutH, ow = s.OutW, p = oh * ow, kdim = s.Cin * s.K * s.K;
         if (up2 && (Pointwise(s) || UseIm2Col(s)))
@@ -247,6 +261,23 @@ public static unsafe class CpuConv
             }
             return;
         }
+        if ((Pointwise(s) || UseIm2Col(s)) && !accumulate && !UseDirect(s))
+        {
+            // bias (and act) in the GEMM's epilogue: no pass to pre-fill y with the bias, no read of y in the GEMM
+            fixed (float* pb = bias)
+            {
+                var epi = new GemmEpilogue(pb, act);
+                if (Pointwise(s)) { GemmDriver.Run(s.Cout, p, kdim, wa, new ContigSource(x, p, 1f), 0f, y, p, true, epi); return; }
+                using var colE = Scratch<float>.Rent((long)kdim * p, "convolution (im2col)");
+                fixed (float* col = colE.Array)
+                {
+                    ConvLayout.Im2Col(s, x, col);
+                    GemmDriver.Run(s.Cout, p, kdim, wa, new ContigSource(col, p, 1f), 0f, y, p, true, epi);
+                }
+            }
+            return;
+        }
+        if (act != Activation.Identity) throw new InvalidOperationException($"convolution {s}: {act} is fused on the GEMM route only");
         if (Pointwise(s) || UseIm2Col(s))
         {
             float beta = accumulate ? 1f : 0f;

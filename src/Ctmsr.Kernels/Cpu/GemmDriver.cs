@@ -31,10 +31,20 @@ static unsafe class GemmDriver
     }
 
     public static void Run<TA, TB>(int m, int n, int k, TA a, TB b, float beta, float* c, int ldc, bool parallel)
+        where TA : struct, IPanelSource where TB : struct, IPanelSource => Run(m, n, k, a, b, beta, c, ldc, parallel, default);
+
+    /// <summary>C = op(A) op(B) + beta C, then <paramref name="epi"/> (a bias per row of C and an activation) on each block
+    /// of C right after its last reduction slice, while the block is in L1: no pass over C of its own.</summary>
+    public static void Run<TA, TB>(int m, int n, int k, TA a, TB b, float beta, float* c, int ldc, bool parallel, GemmEpilogue epi)
         where TA : struct, IPanelSource where TB : struct, IPanelSource
     {
         if (m <= 0 || n <= 0) return;
-        if (k <= 0) { ScaleC(m, n, beta, c, ldc); return; }
+        if (k <= 0)
+        {
+            ScaleC(m, n, beta, c, ldc);
+            if (epi.Active) for (int i = 0; i < m; i++) epi.Apply(c + (nint)i * ldc, i, n);
+            return;
+        }
         int mr = MR, nr = NR;
         long work = (long)m * n * k;
         int threads = parallel && work >= SerialWork ? CpuThreads.Limit : 1;
@@ -50,7 +60,7 @@ static unsafe class GemmDriver
             else if (canN) nb++;
             else break;
         }
-        if (mb * nb == 1) { Tile(ref a, ref b, 0, m, 0, n, k, beta, c, ldc); return; }
+        if (mb * nb == 1) { Tile(ref a, ref b, 0, m, 0, n, k, beta, c, ldc, epi); return; }
         nint cp = (nint)c;
         Parallel.For(0, mb * nb, CpuThreads.Cap(threads), t =>
         {
@@ -58,11 +68,11 @@ static unsafe class GemmDriver
             TA la = a; TB lb = b;
             int i0 = (int)((long)ti * pm / mb) * mr, i1 = Math.Min(m, (int)((long)(ti + 1) * pm / mb) * mr);
             int j0 = (int)((long)tj * pn / nb) * nr, j1 = Math.Min(n, (int)((long)(tj + 1) * pn / nb) * nr);
-            Tile(ref la, ref lb, i0, i1, j0, j1, k, beta, (float*)cp, ldc);
+            Tile(ref la, ref lb, i0, i1, j0, j1, k, beta, (float*)cp, ldc, epi);
         });
     }
 
-    static void Tile<TA, TB>(ref TA a, ref TB b, int i0, int i1, int j0, int j1, int k, float beta, float* c, int ldc)
+    static void Tile<TA, TB>(ref TA a, ref TB b, int i0, int i1, int j0, int j1, int k, float beta, float* c, int ldc, GemmEpilogue epi)
         where TA : struct, IPanelSource where TB : struct, IPanelSource
     {
         int mr = MR, nr = NR;
@@ -79,6 +89,7 @@ static unsafe class GemmDriver
                 for (int q = 0; q < panels; q++)
                     bps[q] = b.Panel(jc + q * nr, Math.Min(nr, nc - q * nr), pc, kc, bp + (nint)q * kc * nr, nr);
                 float be = pc == 0 ? beta : 1f;
+                bool last = epi.Active && pc + kc >= k;
                 for (int ir = i0; ir < i1; ir += mr)
                 {
                     int mm = Math.Min(mr, i1 - ir);
@@ -95,6 +106,8 @@ static unsafe class GemmDriver
                             Kernel(kc, aq, bq, tmp, nr, 0f);
                             Merge(tmp, nr, mm, nn, cc, ldc, be);
                         }
+                        if (last)
+                            for (int i = 0; i < mm; i++) epi.Apply(cc + (nint)i * ldc, ir + i, nn);
                     }
                 }
             }

@@ -1,4 +1,5 @@
 using Ctmsr.Autograd;
+using Ctmsr.Kernels;
 
 namespace Ctmsr.Model.Network;
 
@@ -75,8 +76,7 @@ public sealed class SwinLayer : Module
         using (a)
         {
             using var n2 = _norm2.Forward(a);
-            using var f1 = _fc1.Forward(n2);
-            using var g = F.Gelu(f1);
+            using var g = _fc1.ForwardAct(n2, Activation.Gelu);
             using var f2 = _fc2.Forward(g);
             m = F.Add(a, f2);
         }

@@ -562,4 +562,44 @@ public class CpuConvTests
         var ex = Assert.Throws<ArgumentException>(() => CpuConv.Forward(s, new float[31], new float[54], null, new float[48]));
         Assert.That(ex!.Message, Does.Contain("x holds 31"));
     }
+
+    /// <summary>GELU (and the bias) in the GEMM's epilogue against the float64 reference: pixels off 16 (a row tail through a
+    /// padded vector), output channels off 12, a reduction of two 256 slices, batch 2, one and two threads; and bit for bit
+    /// the separate ops (conv, then GELU's 16-lane path) where no tail exists.</summary>
+    [TestCase(2, 48, 9, 13, 100)]
+    [TestCase(1, 300, 8, 9, 76)]
+    [TestCase(1, 64, 12, 12, 130)]
+    public void PointwiseConvWithGeluInTheEpilogueMatchesTheReference(int n, int cin, int h, int w, int cout)
+    {
+        var s = new ConvShape(n, cin, h, w, cout, 1, 1, 0);
+        Assert.That(CpuConv.FusesActivation(s, Activation.Gelu), Is.True, "the route under test");
+        var (x, wt, b, _) = Data(s);
+        var ry = Ref.Allocate(s.OutputLength());
+        Ref.Conv2dForward(s, Up(x), Up(wt), Up(b), ry);
+        Ref.ActivationForward(Activation.Gelu, 0f, s.OutputLength(), ry, ry);
+        var want = Down(ry);
+        float[]? first = null;
+        foreach (int threads in new[] { 1, 2 })
+        {
+            int before = CpuThreads.Limit;
+            try
+            {
+                CpuThreads.Limit = threads;
+                var y = Enumerable.Repeat(float.NaN, want.Length).ToArray();
+                CpuConv.ForwardAct(s, x, wt, b, y, Activation.Gelu);
+                Close(y, want, $"conv + GELU, {threads} threads, {s}");
+                if (first is null) first = y;
+                else Assert.That(y, Is.EqualTo(first), "the same bits on 1 and 2 threads");
+            }
+            finally { CpuThreads.Limit = before; }
+        }
+        if ((long)h * w % 16 == 0 && cin <= 256)
+        {
+            var sep = new float[want.Length];
+            CpuConv.Forward(s, x, wt, b, sep);
+            var g = new float[sep.Length];
+            CpuActivation.GeluForward(sep, g, 0, g.Length, wide: true);
+            Assert.That(first, Is.EqualTo(g), "fused = conv then GELU, bit for bit");
+        }
+    }
 }
