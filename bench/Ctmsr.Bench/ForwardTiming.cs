@@ -1,0 +1,33 @@
+using System.Diagnostics;
+using System.Globalization;
+using Ctmsr.Benchmarking;
+using Ctmsr.Kernels.Cpu;
+using Ctmsr.Model.Network;
+
+namespace Ctmsr.Bench;
+
+/// <summary>
+/// `forward [x4|small|tiny] [--lr N] [--repeat N]`: the model forward alone on the CPU (ModelBench.Forward: eval mode, no
+/// tape), each step's wall ms and the process's CPU ms a step over the timed steps. On a shared machine the CPU time
+/// is the steadier A/B signal of two builds (it counts the work done, not the time spent waiting for a core).
+/// </summary>
+static class ForwardTiming
+{
+    public static int Run(string[] args)
+    {
+        var cfg = args.Contains("small") ? CtmsrConfig.Small : args.Contains("tiny") ? CtmsrConfig.Tiny : CtmsrConfig.X4;
+        int Opt(string name, int dflt) { int i = Array.IndexOf(args, name); return i >= 0 && i + 1 < args.Length ? int.Parse(args[i + 1], CultureInfo.InvariantCulture) : dflt; }
+        int lr = Opt("--lr", 64), repeat = Opt("--repeat", 5);
+        using var be = new CpuBackend();
+        var proc = Process.GetCurrentProcess();
+        ModelBench.Forward(be, cfg, 1, lr, 1, 1); // weights, JIT and pools warm
+        proc.Refresh();
+        var cpu0 = proc.TotalProcessorTime;
+        var m = ModelBench.Forward(be, cfg, 1, lr, repeat, 0);
+        proc.Refresh();
+        double cpuMs = (proc.TotalProcessorTime - cpu0).TotalMilliseconds / repeat;
+        var t = m.Times.Select(x => x * 1000).OrderBy(x => x).ToArray();
+        Console.WriteLine(FormattableString.Invariant($"forward LR {lr}: wall median {t[t.Length / 2]:0} ms, min {t[0]:0} ms, cpu {cpuMs:0} ms a step (steps: {string.Join(" ", m.Times.Select(x => (x * 1000).ToString("0", CultureInfo.InvariantCulture)))}); load {File.ReadAllText("/proc/loadavg").Split(' ')[0]}"));
+        return 0;
+    }
+}
