@@ -1,4 +1,6 @@
 using Ctmsr.Autograd;
+using Ctmsr.Kernels;
+using Ctmsr.Kernels.Reference;
 using Ctmsr.Model.Checkpoints;
 using Ctmsr.Model.Network;
 
@@ -31,24 +33,13 @@ public static class FixtureVerifier
     public static IEnumerable<Comparison> Run(Context ctx, string fixturePath, IReadOnlyDictionary<string, HostTensor>? weights = null)
     {
         using var fx = SafetensorsFile.Open(fixturePath);
-        foreach (var need in new[] { "input.x", "input.lq", "input.sigma", "output.D" })
-            if (!fx.Contains(need)) throw new InvalidDataException($"{fixturePath}: not a model fixture (no '{need}')");
-        var cfg = CtmsrConfig.FromMetadata(fx.Metadata);
-        var net = new CtmsrNet(ctx, cfg);
-        ModelWeights.Load(net, weights ?? fx.ReadAll("param."));
-        net.Eval();
-        net.Capture = new();
         bool backward = fx.Contains("grad_seed.G");
         Tape.Clear();
         using var scope = Tape.Scope();
-        var xh = fx.Get("input.x"); var lqh = fx.Get("input.lq");
-        var x = Tensor.From(ctx, xh.ToFloats(), xh.Shape);
-        x.RequiresGrad = backward;
-        var lq = Tensor.From(ctx, lqh.ToFloats(), lqh.Shape);
-        var d = Precond.D(net, x, fx.Floats("input.sigma"), lq);
+        var (net, x, d) = Forward(ctx, fx, fixturePath, weights, backward);
         var results = new List<Comparison> { new("output.D", RelL2(d.ToArray(), fx.Floats("output.D")), ForwardBound) };
         foreach (var name in fx.Names.Where(n => n.StartsWith("act.", StringComparison.Ordinal)).OrderBy(n => n, StringComparer.Ordinal))
-            results.Add(new(name, net.Capture.TryGetValue(name[4..], out var a) ? RelL2(a, fx.Floats(name)) : double.PositiveInfinity, ForwardBound));
+            results.Add(new(name, net.Capture!.TryGetValue(name[4..], out var a) ? RelL2(a, fx.Floats(name)) : double.PositiveInfinity, ForwardBound));
         if (backward)
         {
             var g = fx.Get("grad_seed.G");
@@ -63,5 +54,51 @@ public static class FixtureVerifier
             net.ZeroGrad();
         }
         return results;
+    }
+
+    /// <summary>
+    /// <see cref="Run"/> on <paramref name="backend"/> behind a <see cref="KinkAlignedBackend"/> that takes LeakyReLU's
+    /// subgradient from <paramref name="referenceInputs"/> (<see cref="ReferenceKinkInputs"/>) at the few inputs within
+    /// rounding of the kink. The check passes only if every comparison does and <see cref="KinkAlignedBackend.Problem"/>
+    /// is null. The backend stays the caller's.
+    /// </summary>
+    public static (List<Comparison> Comparisons, KinkAlignedBackend Kinks) RunKinkAligned(Backend backend, string fixturePath, IReadOnlyList<float[]> referenceInputs,
+                                                                                            IReadOnlyDictionary<string, HostTensor>? weights = null)
+    {
+        var kinks = new KinkAlignedBackend(backend, referenceInputs, ownsInner: false);
+        using var ctx = new Context(kinks); // disposes the decorator and the pool, not the backend
+        return (Run(ctx, fixturePath, weights).ToList(), kinks);
+    }
+
+    /// <summary>
+    /// The inputs of every LeakyReLU/ReLU of the fixture's forward on the float64 reference backend, in call order: what
+    /// <see cref="KinkAlignedBackend"/> takes the subgradient choice from. Same graph as <see cref="Run"/> (on the tape),
+    /// so the calls match one for one. Several times the float32 check's time (scalar float64 on the CPU).
+    /// </summary>
+    public static List<float[]> ReferenceKinkInputs(string fixturePath, IReadOnlyDictionary<string, HostTensor>? weights = null)
+    {
+        using var fx = SafetensorsFile.Open(fixturePath);
+        var rec = new KinkAlignedBackend.Recorder(new ReferenceBackend());
+        using var ctx = new Context(rec);
+        Tape.Clear();
+        using (Tape.Scope()) Forward(ctx, fx, fixturePath, weights, fx.Contains("grad_seed.G"));
+        Tape.Clear();
+        return rec.Inputs;
+    }
+
+    /// <summary>The fixture's network with its (or the given) weights, in eval mode, capturing activations, run on its inputs.</summary>
+    static (CtmsrNet Net, Tensor X, Tensor D) Forward(Context ctx, SafetensorsFile fx, string fixturePath, IReadOnlyDictionary<string, HostTensor>? weights, bool requiresGrad)
+    {
+        foreach (var need in new[] { "input.x", "input.lq", "input.sigma", "output.D" })
+            if (!fx.Contains(need)) throw new InvalidDataException($"{fixturePath}: not a model fixture (no '{need}')");
+        var net = new CtmsrNet(ctx, CtmsrConfig.FromMetadata(fx.Metadata));
+        ModelWeights.Load(net, weights ?? fx.ReadAll("param."));
+        net.Eval();
+        net.Capture = new();
+        var xh = fx.Get("input.x"); var lqh = fx.Get("input.lq");
+        var x = Tensor.From(ctx, xh.ToFloats(), xh.Shape);
+        x.RequiresGrad = requiresGrad;
+        var lq = Tensor.From(ctx, lqh.ToFloats(), lqh.Shape);
+        return (net, x, Precond.D(net, x, fx.Floats("input.sigma"), lq));
     }
 }
