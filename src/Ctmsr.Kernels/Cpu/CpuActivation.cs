@@ -13,7 +13,7 @@ namespace Ctmsr.Kernels.Cpu;
 /// lanes (Vector256.Exp in place of Math.Exp). The scalar loop ran at ~0.1 GB/s, 8-16% of every config's forward.
 /// SiLU is not here: with Vector256.Exp (float) in its forward, elementwise within 3e-7 of the float64 reference, the
 /// golden gradient test's error rose from 3e-6 to 9e-4 (bound 1e-3); that was later traced to LeakyReLU inputs rounded
-/// across the kink (tests/.../KinkAlignedBackend), not to SiLU. The fused GroupNorm+SiLU (inference only) does use it.
+/// across the kink (Ctmsr.Model.Verification.KinkAlignedBackend), not to SiLU. The fused GroupNorm+SiLU (inference only) does use it.
 /// </summary>
 public static class CpuActivation
 {

@@ -43,7 +43,7 @@ public static unsafe class CpuConv
     /// blocked GEMM's packed B panels serve too few rows to pay for their packing (lab conv-small: 1.15-1.45x on the
     /// tiny/small 3x3 shapes; the 96-channel 1x1 was slower direct). Its summation order differs from the GEMM's, which
     /// rounds the odd network input within ~1e-7 of a ReLU/LeakyReLU kink to the other side; the gradient tests against
-    /// float64 take the subgradient there from the float64 run (tests' KinkAlignedBackend). Force either route with
+    /// float64 take the subgradient there from the float64 run (Ctmsr.Model.Verification.KinkAlignedBackend). Force either route with
     /// Route or CTMSR_CONV_ROUTE.</summary>
     public const int DirectMaxCout = 64;
 
