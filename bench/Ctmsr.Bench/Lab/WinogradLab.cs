@@ -35,6 +35,9 @@ public sealed class WinogradLab : LabKernel
         new(1, 384, 64, 64, 192, 3, 1, 1),
         new(1, 192, 128, 128, 192, 3, 1, 1),
         new(1, 32, 128, 128, 128, 3, 1, 1),
+        new(1, 384, 8, 8, 384, 3, 1, 1), // x4's deepest level at LR 64: 16 tiles, the transformed weights cost as much as the products
+        new(1, 384, 12, 12, 384, 3, 1, 1), // 36 tiles: between the two
+        new(4, 384, 8, 8, 384, 3, 1, 1), // the deepest level at batch 4: 64 tiles share the transformed weights
     ];
     public override IReadOnlyList<string> Shapes { get; } =
         [.. Dims.Select(s => $"{s.N}x{s.Cin}x{s.H}x{s.W} -> {s.Cout}")];

@@ -86,13 +86,20 @@ public static unsafe class CpuConv
     /// 32-384 channels, 16^2-256^2 maps; fewer input channels were not measured).</summary>
     public const int WinogradMinCin = 32;
 
+    /// <summary>2x2 output tiles a sample from which Auto takes Winograd: on smaller maps transforming the weights (once a
+    /// call, 16 products a channel pair) and the short GEMMs (one a band, a sample's tiles wide) cost more than the
+    /// products save. Lab conv-wino, 384 -> 384, ms GEMM route / Winograd, forward and backward data: 8^2 (16 tiles)
+    /// 2.8 / 5.7 and 4.0 / 6.5; 12^2 (36) 3.9 / 4.5 and 4.8 / 5.7; 16^2 (64) 10.2 / 8.3 and 10.3 / 10.5; batch 4 at 8^2
+    /// 11.3 / 13.9 and 15.8 / 15.7.</summary>
+    public const int WinogradMinTiles = 64;
+
     /// <summary>Whether a convolution runs as Winograd F(2x2, 3x3) (<see cref="ConvWinograd"/>): 3x3, stride 1, pad 1,
-    /// AVX-512, and forced (Route or CTMSR_CONV_ROUTE=winograd) or, under Auto, Cin >= WinogradMinCin and Cout >
-    /// DirectMaxCout. Other shapes keep their routes.</summary>
+    /// AVX-512, and forced (Route or CTMSR_CONV_ROUTE=winograd) or, under Auto, Cin >= WinogradMinCin, Cout >
+    /// DirectMaxCout and at least WinogradMinTiles tiles a sample. Other shapes keep their routes.</summary>
     static bool UseWinograd(in ConvShape s) => ConvWinograd.Supported && ConvWinograd.Fits(s) && Route switch
     {
         ConvRoute.Winograd => true,
-        ConvRoute.Auto => s.Cin >= WinogradMinCin && s.Cout > DirectMaxCout,
+        ConvRoute.Auto => s.Cin >= WinogradMinCin && s.Cout > DirectMaxCout && (long)((s.H + 1) / 2) * ((s.W + 1) / 2) >= WinogradMinTiles,
         _ => false,
     };
 
