@@ -48,7 +48,7 @@ static unsafe class ConvDirect
     public static void Run(int cout, int n, int kdim, float* wp, float* data, long* offs, float* c, long ldc, bool accumulate, bool parallel)
     {
         if (n <= 0 || cout <= 0) return;
-        int panels = (n + Cols - 1) / Cols, tasks = (panels + PanelsPerTask - 1) / PanelsPerTask;
+        int panels = (n + Cols - 1) / Cols, tasks = Tasks(panels, CpuThreads.Limit);
         long work = (long)cout * n * kdim;
         nint wps = (nint)wp, ds = (nint)data, os = (nint)offs, cs = (nint)c;
         if (!parallel || tasks == 1 || work < 1L << 21)
@@ -58,7 +58,17 @@ static unsafe class ConvDirect
         }
         Parallel.For(0, tasks, CpuThreads.Options, t =>
             Panels(cout, n, kdim, (float*)wps, (float*)ds, (long*)os, (float*)cs, ldc, accumulate,
-                t * PanelsPerTask, Math.Min(panels, (t + 1) * PanelsPerTask)));
+                (int)((long)t * panels / tasks), (int)((long)(t + 1) * panels / tasks)));
+    }
+
+    /// <summary>Parallel tasks for <paramref name="panels"/> pixel panels: about PanelsPerTask panels each, their count
+    /// rounded up to a multiple of the threads (at most one task a panel). Each output element's reduction is the same in
+    /// any split, so the result does not depend on it.</summary>
+    internal static int Tasks(int panels, int threads)
+    {
+        int tasks = (panels + PanelsPerTask - 1) / PanelsPerTask;
+        if (!CpuConv.DirectBalancedTasks || threads <= 1) return tasks;
+        return Math.Min(panels, (tasks + threads - 1) / threads * threads);
     }
 
     static void Panels(int cout, int n, int kdim, float* wp, float* data, long* offs, float* c, long ldc, bool accumulate, int p0, int p1)

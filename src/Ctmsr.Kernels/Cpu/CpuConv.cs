@@ -54,6 +54,11 @@ public static unsafe class CpuConv
         _ => s.Cout <= DirectMaxCout,
     };
 
+    /// <summary>Whether the direct kernel (<see cref="ConvDirect"/>) splits the pixel panels into a multiple of the thread count of equal tasks
+    /// (default), rather than tasks of 32 pixel panels: 23 panels (LPIPS-Alex conv2's backward data)
+    /// made one task, so one thread, and 86 (AlexNet conv1) three tasks on two threads. Settable for the kernel lab.</summary>
+    public static bool DirectBalancedTasks { get; set; } = true;
+
     /// <summary>Whether Winograd's 16 GEMMs of a band run one per thread, each serial (default while there are at most 16
     /// threads: one fork-join a band instead of 16, and each GEMM's operands stay in one core's cache; lab conv-wino
     /// variant 6 against 2), rather than one after another, each parallel inside. The weight gradient's 16 GEMMs follow it
