@@ -59,6 +59,10 @@ public static unsafe class CpuConv
     /// made one task, so one thread, and 86 (AlexNet conv1) three tasks on two threads. Settable for the kernel lab.</summary>
     public static bool DirectBalancedTasks { get; set; } = true;
 
+    /// <summary>Whether the direct kernel on a padded-width layout computes only each output row's 16-pixel vectors
+    /// (<see cref="ConvDirect.RunRows"/>, default) rather than every padded position. Settable for the kernel lab.</summary>
+    public static bool DirectRowVectors { get; set; } = true;
+
     /// <summary>Whether Winograd's 16 GEMMs of a band run one per thread, each serial (default while there are at most 16
     /// threads: one fork-join a band instead of 16, and each GEMM's operands stay in one core's cache; lab conv-wino
     /// variant 6 against 2), rather than one after another, each parallel inside. The weight gradient's 16 GEMMs follow it
@@ -245,7 +249,7 @@ public static unsafe class CpuConv
                 if (dq)
                 {
                     ConvDirect.PackWeights(w, s.Cout, kdim, wd);
-                    ConvDirect.Run(s.Cout, pq, kdim, wd, xq, offs, tq, pq, false, true);
+                    ConvDirect.RunRows(s.Cout, oh, ow, wq, kdim, wd, xq, offs, tq, pq, false, true);
                 }
                 else GemmDriver.Run(s.Cout, pq, kdim, wa, new OffsetRowsSource(xq, offs), 0f, tq, pq, true);
                 ConvLayout.CompactRows(tq, s.Cout, oh, ow, wq, y, (long)oh * ow, accumulate, bias);
@@ -308,7 +312,7 @@ public static unsafe class CpuConv
                 if (up2) ConvLayout.PadRowsUp2(x, s.Cin, s.H, s.W, s.Pad, r0, hp, xp, s.K);
                 else ConvLayout.PadRows(x, s.Cin, s.H, s.W, s.Pad, r0, hp, xp, s.K);
                 ConvLayout.ShiftOffsets(s.Cin, s.K, hp, wp, offs);
-                if (direct) ConvDirect.Run(s.Cout, pw, kdim, wd, xp, offs, t, pw, false, true);
+                if (direct) ConvDirect.RunRows(s.Cout, rb, ow, wp, kdim, wd, xp, offs, t, pw, false, true);
                 else GemmDriver.Run(s.Cout, pw, kdim, wa, new OffsetRowsSource(xp, offs), 0f, t, pw, true);
                 ConvLayout.CompactRows(t, s.Cout, rb, ow, wp, y + (long)r0 * ow, (long)oh * ow, accumulate, bias);
             }
@@ -545,7 +549,7 @@ public static unsafe class CpuConv
                 {
                     float* pk = (float*)wpks + ph * pLen;
                     ConvDirect.PackWeights(wa, cin, kab, pk);
-                    ConvDirect.Run(cin, n, kab, pk, (float*)dyps, off, po, n, false, !across);
+                    ConvDirect.RunRows(cin, ni, nj, wd, kab, pk, (float*)dyps, off, po, n, false, !across);
                 }
                 else GemmDriver.Run(cin, n, kab, new StridedSource(wa, kab, 1f), new OffsetRowsSource((float*)dyps, off), 0f, po, n, true);
                 // dx[ci, st (i0 + i) + a - pad, st (j0 + j) + b - pad] (=/+=) po[ci, i wd + j]: phases write disjoint pixels

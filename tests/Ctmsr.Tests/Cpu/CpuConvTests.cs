@@ -243,7 +243,8 @@ public class CpuConvTests
     }
 
     /// <summary>The direct kernel split into a multiple of the thread count of equal tasks (DirectBalancedTasks) or into
-    /// tasks of 32 pixel panels gives the same bits on 1, 2 and 3 threads (each output element is one reduction in one
+    /// tasks of 32 pixel panels, over each row's 16-pixel vectors (DirectRowVectors) or every padded-width position, gives
+    /// the same bits on 1, 2 and 3 threads (each output element is one reduction in one
     /// order), and the reference's: a stride-1 5x5 backward data onto 64 channels (LPIPS-Alex conv2's, 23 pixel panels:
     /// one fixed task) and an 11x11/4 forward on stride phases (AlexNet conv1's, 86 panels: three fixed tasks).</summary>
     [TestCase(64, 31, 31, 192, 5, 1, 2, true)]
@@ -258,16 +259,18 @@ public class CpuConvTests
         {
             foreach (int t in new[] { 1, 2, 3 })
                 foreach (bool balanced in new[] { true, false })
+                foreach (bool rowVectors in new[] { true, false })
                 {
                     CpuThreads.Limit = t;
                     CpuConv.DirectBalancedTasks = balanced;
+                    CpuConv.DirectRowVectors = rowVectors;
                     var o = Enumerable.Repeat(float.NaN, (int)(backward ? s.InputLength() : s.OutputLength())).ToArray();
                     if (backward) CpuConv.BackwardData(s, dy, wt, o, false);
                     else CpuConv.Forward(s, x, wt, b, o);
                     runs.Add(o);
                 }
         }
-        finally { CpuThreads.Limit = threads; CpuConv.DirectBalancedTasks = true; }
+        finally { CpuThreads.Limit = threads; CpuConv.DirectBalancedTasks = true; CpuConv.DirectRowVectors = true; }
         for (int i = 1; i < runs.Count; i++) Assert.That(runs[i], Is.EqualTo(runs[0]), $"run {i}");
         if (backward)
         {
