@@ -508,7 +508,7 @@ public static unsafe class CpuConv
         long oLen = (long)cin * nmax * wd, wLen = (long)cin * kmax, pLen = direct ? ConvDirect.PackedLength(cin, kmax) : 0;
         using var dypArr = Scratch<float>.Rent(cout * plane + wd + st, "convolution backward (padded dy)");
         using var outArr = Scratch<float>.Rent(phases * oLen, "convolution backward (phase outputs)");
-        using var wabArr = Scratch<float>.Rent(phases * wLen, "convolution backward (phase weights)");
+        using var wabArr = Scratch<float>.Rent(direct ? 0 : phases * wLen, "convolution backward (phase weights)");
         using var wpkArr = Scratch<float>.Rent(phases * pLen, "convolution backward (packed weights)");
         using var offArr = Scratch<long>.Rent((long)phases * kmax, "convolution backward (offsets)");
         fixed (float* dyp = dypArr.Array, o = outArr.Array, wab = wabArr.Array, wpk = wpkArr.Array)
@@ -522,50 +522,77 @@ public static unsafe class CpuConv
                         .CopyTo(new Span<float>(dyp + co * plane + (long)(r + tmax) * wd + tmax, s.OutW));
             var sh = s;
             nint dyps = (nint)dyp, os = (nint)o, wabs = (nint)wab, wpks = (nint)wpk, offss = (nint)offs, ws = (nint)w, dxs = (nint)dx;
-            void Phase(int ph)
-            {
-                int a = ph / st, b = ph % st;
-                var (i0, ni) = PhaseRange(a, st, sh.Pad, sh.H);
-                var (j0, nj) = PhaseRange(b, st, sh.Pad, sh.W);
-                if (ni == 0 || nj == 0) return;
-                int ta = (k - a + st - 1) / st, tb = (k - b + st - 1) / st, kab = cout * ta * tb, n = ni * wd;
-                float* wa = (float*)wabs + ph * wLen, po = (float*)os + ph * oLen, wsrc = (float*)ws;
-                long* off = (long*)offss + (long)ph * kmax;
-                // wa[ci, (co, t, u)] = w[co, ci, a + st t, b + st u]; offsets of dy[i - t, j - u] for output (i0, j0)
-                for (int ci = 0; ci < cin; ci++)
-                {
-                    float* d = wa + (long)ci * kab;
-                    for (int co = 0; co < cout; co++)
-                        for (int t = 0; t < ta; t++)
-                            for (int u = 0; u < tb; u++)
-                                *d++ = wsrc[(((long)co * cin + ci) * k + a + st * t) * k + b + st * u];
-                }
-                int r = 0;
-                for (int co = 0; co < cout; co++)
-                    for (int t = 0; t < ta; t++)
-                        for (int u = 0; u < tb; u++)
-                            off[r++] = co * plane + (long)(i0 - t + tmax) * wd + (j0 - u + tmax);
-                if (direct)
-                {
-                    float* pk = (float*)wpks + ph * pLen;
-                    ConvDirect.PackWeights(wa, cin, kab, pk);
-                    ConvDirect.RunRows(cin, ni, nj, wd, kab, pk, (float*)dyps, off, po, n, false, !across);
-                }
-                else GemmDriver.Run(cin, n, kab, new StridedSource(wa, kab, 1f), new OffsetRowsSource((float*)dyps, off), 0f, po, n, true);
-                // dx[ci, st (i0 + i) + a - pad, st (j0 + j) + b - pad] (=/+=) po[ci, i wd + j]: phases write disjoint pixels
-                for (int ci = 0; ci < cin; ci++)
-                    for (int i = 0; i < ni; i++)
-                    {
-                        float* src = po + ((long)ci * ni + i) * wd;
-                        float* drow = (float*)dxs + ((long)ci * sh.H + st * (i0 + i) + a - sh.Pad) * sh.W + st * j0 + b - sh.Pad;
-                        if (accumulate) for (int j = 0; j < nj; j++) drow[st * j] += src[j];
-                        else for (int j = 0; j < nj; j++) drow[st * j] = src[j];
-                    }
-            }
+            // the phase's body is a static method: captured variables (fields of the closure) would be reloaded after
+            // every store through a float pointer in its loops
+            void Phase(int ph) => BackwardDataPhase(sh, ph, tmax, wd, plane, kmax, direct, across, accumulate, (float*)dyps,
+                (float*)os + ph * oLen, (float*)wabs + ph * wLen, (float*)wpks + ph * pLen, (long*)offss + (long)ph * kmax, (float*)ws, (float*)dxs);
             // phase 0 has the most taps: it starts first
             if (across) Parallel.For(0, phases, CpuThreads.Options, Phase);
             else for (int ph = 0; ph < phases; ph++) Phase(ph);
         }
+    }
+
+    /// <summary>One output phase (ph = a st + b) of <see cref="BackwardDataPhases"/>: its weights, offsets, GEMM and write-out.</summary>
+    static void BackwardDataPhase(in ConvShape s, int ph, int tmax, int wd, long plane, int kmax, bool direct, bool across, bool accumulate,
+        float* dyp, float* po, float* wa, float* pk, long* off, float* w, float* dx)
+    {
+        int st = s.Stride, k = s.K, cin = s.Cin, cout = s.Cout, a = ph / st, b = ph % st;
+        var (i0, ni) = PhaseRange(a, st, s.Pad, s.H);
+        var (j0, nj) = PhaseRange(b, st, s.Pad, s.W);
+        if (ni == 0 || nj == 0) return;
+        int ta = (k - a + st - 1) / st, tb = (k - b + st - 1) / st, kab = cout * ta * tb, n = ni * wd;
+        // offsets of dy[i - t, j - u] for output (i0, j0), reduction index (co, t, u)
+        int r = 0;
+        for (int co = 0; co < cout; co++)
+            for (int t = 0; t < ta; t++)
+                for (int u = 0; u < tb; u++)
+                    off[r++] = co * plane + (long)(i0 - t + tmax) * wd + (j0 - u + tmax);
+        long wci = (long)k * k, wco = cin * wci, w0 = (long)a * k + b;
+        if (direct)
+        {
+            // packed straight from w: pk[q][(co, t, u)][i] = w[co, q Rows + i, a + st t, b + st u] (the 8 channels of a
+            // panel lie k^2 floats apart; a gather into wa first read w with a stride of Cin k^2 floats)
+            const int R = ConvDirect.Rows;
+            for (int q = 0; q * R < cin; q++)
+            {
+                float* d = pk + (long)q * R * kab;
+                int rows = Math.Min(R, cin - q * R);
+                for (int co = 0; co < cout; co++)
+                    for (int t = 0; t < ta; t++)
+                        for (int u = 0; u < tb; u++)
+                        {
+                            float* src = w + co * wco + (long)q * R * wci + w0 + (long)st * t * k + st * u;
+                            int i = 0;
+                            for (; i < rows; i++) d[i] = src[i * wci];
+                            for (; i < R; i++) d[i] = 0f;
+                            d += R;
+                        }
+            }
+            ConvDirect.RunRows(cin, ni, nj, wd, kab, pk, dyp, off, po, n, false, !across);
+        }
+        else
+        {
+            // wa[ci, (co, t, u)] = w[co, ci, a + st t, b + st u]
+            for (int ci = 0; ci < cin; ci++)
+            {
+                float* d = wa + (long)ci * kab;
+                for (int co = 0; co < cout; co++)
+                    for (int t = 0; t < ta; t++)
+                        for (int u = 0; u < tb; u++)
+                            *d++ = w[co * wco + ci * wci + w0 + (long)st * t * k + st * u];
+            }
+            GemmDriver.Run(cin, n, kab, new StridedSource(wa, kab, 1f), new OffsetRowsSource(dyp, off), 0f, po, n, true);
+        }
+        // dx[ci, st (i0 + i) + a - pad, st (j0 + j) + b - pad] (=/+=) po[ci, i wd + j]: phases write disjoint pixels
+        int h = s.H, wdt = s.W, pad = s.Pad;
+        for (int ci = 0; ci < cin; ci++)
+            for (int i = 0; i < ni; i++)
+            {
+                float* src = po + ((long)ci * ni + i) * wd;
+                float* drow = dx + ((long)ci * h + st * (i0 + i) + a - pad) * wdt + st * j0 + b - pad;
+                if (accumulate) for (int j = 0; j < nj; j++) drow[st * j] += src[j];
+                else for (int j = 0; j < nj; j++) drow[st * j] = src[j];
+            }
     }
 
     /// <summary>wf[ci, co, q] = w[co, ci, kk - 1 - q].</summary>
