@@ -1,4 +1,6 @@
 using System.Buffers;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace Ctmsr.Kernels.Cpu;
 
@@ -524,17 +526,19 @@ public static unsafe class CpuConv
             nint dyps = (nint)dyp, os = (nint)o, wabs = (nint)wab, wpks = (nint)wpk, offss = (nint)offs, ws = (nint)w, dxs = (nint)dx;
             // the phase's body is a static method: captured variables (fields of the closure) would be reloaded after
             // every store through a float pointer in its loops
-            void Phase(int ph) => BackwardDataPhase(sh, ph, tmax, wd, plane, kmax, direct, across, accumulate, (float*)dyps,
-                (float*)os + ph * oLen, (float*)wabs + ph * wLen, (float*)wpks + ph * pLen, (long*)offss + (long)ph * kmax, (float*)ws, (float*)dxs);
+            void Phase(int ph) => BackwardDataPhase(sh, ph, tmax, wd, plane, direct, across, (float*)dyps,
+                (float*)os + ph * oLen, (float*)wabs + ph * wLen, (float*)wpks + ph * pLen, (long*)offss + (long)ph * kmax, (float*)ws);
             // phase 0 has the most taps: it starts first
             if (across) Parallel.For(0, phases, CpuThreads.Options, Phase);
             else for (int ph = 0; ph < phases; ph++) Phase(ph);
+            // written once all phases are done, row by row of dx (the phases wrote interleaved pixels of the same lines)
+            WritePhases(s, o, oLen, wd, dx, accumulate);
         }
     }
 
-    /// <summary>One output phase (ph = a st + b) of <see cref="BackwardDataPhases"/>: its weights, offsets, GEMM and write-out.</summary>
-    static void BackwardDataPhase(in ConvShape s, int ph, int tmax, int wd, long plane, int kmax, bool direct, bool across, bool accumulate,
-        float* dyp, float* po, float* wa, float* pk, long* off, float* w, float* dx)
+    /// <summary>One output phase (ph = a st + b) of <see cref="BackwardDataPhases"/>: its weights, offsets and GEMM into po.</summary>
+    static void BackwardDataPhase(in ConvShape s, int ph, int tmax, int wd, long plane, bool direct, bool across,
+        float* dyp, float* po, float* wa, float* pk, long* off, float* w)
     {
         int st = s.Stride, k = s.K, cin = s.Cin, cout = s.Cout, a = ph / st, b = ph % st;
         var (i0, ni) = PhaseRange(a, st, s.Pad, s.H);
@@ -583,16 +587,61 @@ public static unsafe class CpuConv
             }
             GemmDriver.Run(cin, n, kab, new StridedSource(wa, kab, 1f), new OffsetRowsSource(dyp, off), 0f, po, n, true);
         }
-        // dx[ci, st (i0 + i) + a - pad, st (j0 + j) + b - pad] (=/+=) po[ci, i wd + j]: phases write disjoint pixels
-        int h = s.H, wdt = s.W, pad = s.Pad;
-        for (int ci = 0; ci < cin; ci++)
-            for (int i = 0; i < ni; i++)
+    }
+
+    /// <summary>dx[ci, y, x] (=/+=) the phase outputs' po[(a, b)][ci, i, j] for y + pad = st (i0_a + i) + a, x + pad =
+    /// st (j0_b + j) + b (po of phase ph at o + ph oLen, rows wd apart): a pass over dx's rows, parallel over channels;
+    /// at stride 2 each row interleaves two phase rows with two-source permutes.</summary>
+    static void WritePhases(in ConvShape s, float* o, long oLen, int wd, float* dx, bool accumulate)
+    {
+        int st = s.Stride, h = s.H, w = s.W, pad = s.Pad, cin = s.Cin;
+        int* i0 = stackalloc int[st], ni = stackalloc int[st], j0 = stackalloc int[st], nj = stackalloc int[st];
+        for (int a = 0; a < st; a++) { (i0[a], ni[a]) = PhaseRange(a, st, pad, h); (j0[a], nj[a]) = PhaseRange(a, st, pad, w); }
+        var sh = s;
+        nint os = (nint)o, ds = (nint)dx, i0s = (nint)i0, nis = (nint)ni, j0s = (nint)j0;
+        void Channel(int ci)
+        {
+            int* pi0 = (int*)i0s, pni = (int*)nis, pj0 = (int*)j0s;
+            float** src = stackalloc float*[st];
+            for (int y = 0; y < sh.H; y++)
             {
-                float* src = po + ((long)ci * ni + i) * wd;
-                float* drow = dx + ((long)ci * h + st * (i0 + i) + a - pad) * wdt + st * j0 + b - pad;
-                if (accumulate) for (int j = 0; j < nj; j++) drow[st * j] += src[j];
-                else for (int j = 0; j < nj; j++) drow[st * j] = src[j];
+                int a = (y + sh.Pad) % st, i = (y + sh.Pad) / st - pi0[a];
+                float* drow = (float*)ds + ((long)ci * sh.H + y) * sh.W;
+                // src[b] + j is the phase (a, b) output for x + pad = st (j0_b + j) + b
+                for (int b = 0; b < st; b++) src[b] = (float*)os + (a * st + b) * oLen + ((long)ci * pni[a] + i) * wd - pj0[b];
+                WritePhaseRow(drow, src, st, sh.W, sh.Pad, accumulate);
             }
+        }
+        if ((long)cin * h * w < 1L << 16) for (int ci = 0; ci < cin; ci++) Channel(ci);
+        else Parallel.For(0, cin, CpuThreads.Options, Channel);
+    }
+
+    /// <summary>drow[x] (=/+=) src[(x + pad) % st][(x + pad) / st] for x &lt; w.</summary>
+    static void WritePhaseRow(float* drow, float** src, int st, int w, int pad, bool accumulate)
+    {
+        int x = 0;
+        if (st == 2 && Avx512F.IsSupported)
+        {
+            // x = 2m + e: even x read phase pe = pad % 2 at (2m + pad) / 2, odd x phase 1 - pe at (2m + 1 + pad) / 2
+            int pe = pad & 1;
+            float* se = src[pe] + pad / 2, so = src[1 - pe] + (1 + pad) / 2;
+            var lo = Vector512.Create(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+            var hi = Vector512.Create(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
+            for (; x + 32 <= w; x += 32)
+            {
+                var e = Vector512.Load(se + x / 2);
+                var od = Vector512.Load(so + x / 2);
+                var v0 = Avx512F.PermuteVar16x32x2(e, lo, od);
+                var v1 = Avx512F.PermuteVar16x32x2(e, hi, od);
+                if (accumulate) { v0 += Vector512.Load(drow + x); v1 += Vector512.Load(drow + x + 16); }
+                v0.Store(drow + x); v1.Store(drow + x + 16);
+            }
+        }
+        for (; x < w; x++)
+        {
+            float v = src[(x + pad) % st][(x + pad) / st];
+            if (accumulate) drow[x] += v; else drow[x] = v;
+        }
     }
 
     /// <summary>wf[ci, co, q] = w[co, ci, kk - 1 - q].</summary>

@@ -160,7 +160,8 @@ public class CpuConvTests
 
     // Strided convolutions on the stride phases: 7x7/2 and 11x11/4 on 3 channels (the ResNet18 stem, LPIPS-Alex conv1),
     // K == stride (3x3/3, pad 0), an even kernel (4x4/2), odd sizes, batch 2, outputs on both sides of DirectMaxCout;
-    // the last three have enough input channels for the per-phase backward data.
+    // the last five have enough input channels for the per-phase backward data (pads 0, 1 and 2: both parities of the
+    // stride-2 write-out's interleave).
     static readonly ConvShape[] StridedPhaseShapes =
     [
         new(2, 3, 61, 67, 5, 7, 2, 3),
@@ -169,6 +170,8 @@ public class CpuConvTests
         new(1, 33, 41, 50, 65, 4, 2, 1),
         new(2, 64, 64, 64, 128, 3, 2, 1),
         new(1, 37, 61, 59, 21, 3, 2, 1),
+        new(1, 32, 40, 66, 16, 4, 2, 0),
+        new(1, 40, 36, 70, 24, 5, 2, 2),
     ];
 
     /// <summary>The stride-phase forward (and, with at least PhasesBackwardMinCin input channels, the per-phase backward
