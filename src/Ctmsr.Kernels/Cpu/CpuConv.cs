@@ -53,8 +53,20 @@ public static unsafe class CpuConv
     {
         ConvRoute.Direct => true,
         ConvRoute.Gemm or ConvRoute.Winograd => false,
-        _ => s.Cout <= DirectMaxCout,
+        _ => s.Cout <= DirectMaxCout || WideKernelDirect(s),
     };
+
+    /// <summary>Output channels up to which Auto also takes the direct kernel for a stride-1 convolution of a 5x5 or larger
+    /// kernel on the padded-width path (<see cref="WideKernelDirect"/>).</summary>
+    public const int DirectWideMaxCout = 192;
+
+    /// <summary>Stride 1, K >= 5, at most <see cref="DirectWideMaxCout"/> outputs, the implicit padded-width path and
+    /// DirectRowVectors: the direct kernel computes each row's 16-pixel vectors (31 -> 32 columns on LPIPS-Alex conv2's
+    /// 31^2 map) where the GEMM computes every padded position (35) and packs B for its K^2 Cin-long reduction (lab
+    /// conv-strided variant 4 against 2, one thread: 98-99 against 84-86 GFLOP/s at 64 -> 192 channels, 5x5 on 31^2).
+    /// Other shapes were not measured.</summary>
+    static bool WideKernelDirect(in ConvShape s) =>
+        s.Stride == 1 && s.K >= 5 && s.Cout <= DirectWideMaxCout && DirectRowVectors && !UseIm2Col(s);
 
     /// <summary>Whether the direct kernel (<see cref="ConvDirect"/>) splits the pixel panels into a multiple of the thread count of equal tasks
     /// (default), rather than tasks of 32 pixel panels: 23 panels (LPIPS-Alex conv2's backward data)
