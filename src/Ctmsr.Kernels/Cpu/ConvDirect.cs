@@ -12,6 +12,8 @@ namespace Ctmsr.Kernels.Cpu;
 /// so every output element's reduction runs in the same order whatever the band or tile), broadcasting a weight and
 /// loading three unaligned 16-pixel vectors of B per reduction step. A pixel panel is computed for every channel panel
 /// before moving on, so its B lines stay in L1. The last, partial pixel panel is copied into a zero-padded block first.
+/// On a padded-width layout <see cref="RunRows"/> takes each output row's 16-pixel vectors instead, three to a panel, so
+/// the padding columns past the last vector cost nothing. Tasks split the pixel panels evenly over the threads.
 /// </summary>
 static unsafe class ConvDirect
 {

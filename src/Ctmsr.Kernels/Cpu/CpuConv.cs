@@ -495,10 +495,10 @@ public static unsafe class CpuConv
     public const int PhasesBackwardMinCin = 32;
 
     /// <summary>Whether the per-phase backward data on the direct kernel runs its phases across the threads (each serial)
-    /// while a phase is fewer of the kernel's ~1.5 K-pixel tasks than there are threads (default; else the phases run one
-    /// after another, each as parallel as its tasks allow: at layer2's 32 x 34 pixels, one task, so one thread). Not
-    /// measured against each other yet: the shared machine gave the lab one core (lab conv-strided variant 5 is the
-    /// serial order). Settable for the kernel lab.</summary>
+    /// while a phase is fewer ~1.5 K-pixel tasks than there are threads (default; else the phases run one after another,
+    /// each split into a multiple of the thread count of tasks, DirectBalancedTasks). Not measured against each other at
+    /// two threads yet: the shared machine gave the lab one core (lab conv-strided variant 5 is the serial order).
+    /// Settable for the kernel lab.</summary>
     public static bool PhasesAcrossThreads { get; set; } = true;
 
     /// <summary>
@@ -516,8 +516,8 @@ public static unsafe class CpuConv
         int taps = (k + st - 1) / st, kmax = cout * taps * taps, nmax = 0;
         for (int a = 0; a < st; a++) nmax = Math.Max(nmax, PhaseRange(a, st, s.Pad, s.H).Count);
         bool direct = UseDirect(new ConvShape(1, cout, s.OutH, s.OutW, cin, k, 1, 0));
-        // The direct kernel splits a phase into tasks of ~1.5 K pixels: a phase of layer2's 32 x 34 is one task, so the
-        // phases themselves go across the threads (each serial inside) while a phase has fewer tasks than threads.
+        // A phase under ~1.5 K pixels (layer2's 32 x 32) is small for a fork-join of its own: the phases themselves go
+        // across the threads (each serial inside) while a phase is fewer 32-panel tasks than threads.
         bool across = PhasesAcrossThreads && direct && ((long)nmax * wd / ConvDirect.Cols + 31) / 32 < CpuThreads.Limit;
         long oLen = (long)cin * nmax * wd, wLen = (long)cin * kmax, pLen = direct ? ConvDirect.PackedLength(cin, kmax) : 0;
         using var dypArr = Scratch<float>.Rent(cout * plane + wd + st, "convolution backward (padded dy)");
