@@ -121,15 +121,28 @@ static unsafe class ConvLayout
     {
         nint ts = (nint)t, ys = (nint)y;
         ForPlanes(c, (long)c * rows * ow, ci =>
+            CompactPlane((float*)ts + (long)ci * rows * wp, rows, ow, wp, (float*)ys + ci * yPlane, accumulate, bias is null ? 0f : bias[ci]));
+    }
+
+    /// <summary>One plane of <see cref="CompactRows"/>, 8 floats at a time (the same sums as one at a time).</summary>
+    static void CompactPlane(float* t, int rows, int ow, int wp, float* y, bool accumulate, float b)
+    {
+        var vb = Vector256.Create(b);
+        for (int oy = 0; oy < rows; oy++)
         {
-            float b = bias is null ? 0f : bias[ci];
-            for (int oy = 0; oy < rows; oy++)
+            float* s = t + (long)oy * wp, d = y + (long)oy * ow;
+            int ox = 0;
+            if (accumulate)
             {
-                float* s = (float*)ts + ((long)ci * rows + oy) * wp, d = (float*)ys + ci * yPlane + (long)oy * ow;
-                if (accumulate) for (int ox = 0; ox < ow; ox++) d[ox] += s[ox] + b;
-                else for (int ox = 0; ox < ow; ox++) d[ox] = s[ox] + b;
+                for (; ox + 8 <= ow; ox += 8) (Vector256.Load(d + ox) + (Vector256.Load(s + ox) + vb)).Store(d + ox);
+                for (; ox < ow; ox++) d[ox] += s[ox] + b;
             }
-        });
+            else
+            {
+                for (; ox + 8 <= ow; ox += 8) (Vector256.Load(s + ox) + vb).Store(d + ox);
+                for (; ox < ow; ox++) d[ox] = s[ox] + b;
+            }
+        }
     }
 
     /// <summary>Offsets of the reduction rows r = (ci, ky, kx) into the padded input: ci * Hp * Wp + ky * Wp + kx.</summary>
