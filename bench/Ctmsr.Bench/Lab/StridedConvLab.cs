@@ -22,6 +22,9 @@ public sealed class StridedConvLab : LabKernel
         new(3, "implicit", "stride 1: never an explicit im2col (Im2ColMinWaste 1): the padded-width implicit path, and backward data as the flipped forward"),
         new(4, "phases-direct", "variant 2 with Route = Direct: the direct kernel whatever the output channels"),
         new(5, "phases-serial", "variant 2 with PhasesAcrossThreads off: backward data's phases one after another, each parallel inside"),
+        new(6, "fixed-tasks", "variant 2 with CpuConv.DirectBalancedTasks off: the direct kernel in tasks of 32 pixel panels (what it ran before)"),
+        new(7, "phases-gemm", "variant 2 with Route = Gemm: the blocked GEMM (12 x 32) whatever the output channels"),
+        new(8, "all-positions", "variant 2 with DirectRowVectors off: the direct kernel over every padded-width position, not each row's 16-pixel vectors (what it ran before)"),
     ];
 
     static readonly (ConvShape S, bool Bwd)[] Dims =
@@ -79,16 +82,19 @@ public sealed class StridedConvLab : LabKernel
             var before = CpuConv.StridedPhases;
             double waste = CpuConv.Im2ColMinWaste;
             var route = CpuConv.Route;
-            CpuConv.StridedPhases = variant switch { 1 => false, 2 or 3 or 4 or 5 => true, _ => throw new ArgumentOutOfRangeException(nameof(variant)) };
+            CpuConv.StridedPhases = variant switch { 1 => false, 2 or 3 or 4 or 5 or 6 or 7 or 8 => true, _ => throw new ArgumentOutOfRangeException(nameof(variant)) };
             if (variant == 4) CpuConv.Route = ConvRoute.Direct;
+            if (variant == 7) CpuConv.Route = ConvRoute.Gemm;
+            if (variant == 8) CpuConv.DirectRowVectors = false;
             if (variant == 5) CpuConv.PhasesAcrossThreads = false;
             if (variant == 3) CpuConv.Im2ColMinWaste = 1;
+            if (variant == 6) CpuConv.DirectBalancedTasks = false;
             try
             {
                 if (bwd) CpuConv.BackwardData(s, x, w, y, false);
                 else CpuConv.Forward(s, x, w, b, y);
             }
-            finally { CpuConv.StridedPhases = before; CpuConv.Im2ColMinWaste = waste; CpuConv.Route = route; CpuConv.PhasesAcrossThreads = true; }
+            finally { CpuConv.StridedPhases = before; CpuConv.Im2ColMinWaste = waste; CpuConv.Route = route; CpuConv.PhasesAcrossThreads = true; CpuConv.DirectBalancedTasks = true; CpuConv.DirectRowVectors = true; }
         }
 
         public override double Check(int variant)

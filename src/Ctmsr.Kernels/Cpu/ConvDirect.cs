@@ -12,6 +12,8 @@ namespace Ctmsr.Kernels.Cpu;
 /// so every output element's reduction runs in the same order whatever the band or tile), broadcasting a weight and
 /// loading three unaligned 16-pixel vectors of B per reduction step. A pixel panel is computed for every channel panel
 /// before moving on, so its B lines stay in L1. The last, partial pixel panel is copied into a zero-padded block first.
+/// On a padded-width layout <see cref="RunRows"/> takes each output row's 16-pixel vectors instead, three to a panel, so
+/// the padding columns past the last vector cost nothing. Tasks split the pixel panels evenly over the threads.
 /// </summary>
 static unsafe class ConvDirect
 {
@@ -48,7 +50,7 @@ static unsafe class ConvDirect
     public static void Run(int cout, int n, int kdim, float* wp, float* data, long* offs, float* c, long ldc, bool accumulate, bool parallel)
     {
         if (n <= 0 || cout <= 0) return;
-        int panels = (n + Cols - 1) / Cols, tasks = (panels + PanelsPerTask - 1) / PanelsPerTask;
+        int panels = (n + Cols - 1) / Cols, tasks = Tasks(panels, CpuThreads.Limit);
         long work = (long)cout * n * kdim;
         nint wps = (nint)wp, ds = (nint)data, os = (nint)offs, cs = (nint)c;
         if (!parallel || tasks == 1 || work < 1L << 21)
@@ -58,7 +60,77 @@ static unsafe class ConvDirect
         }
         Parallel.For(0, tasks, CpuThreads.Options, t =>
             Panels(cout, n, kdim, (float*)wps, (float*)ds, (long*)os, (float*)cs, ldc, accumulate,
-                t * PanelsPerTask, Math.Min(panels, (t + 1) * PanelsPerTask)));
+                (int)((long)t * panels / tasks), (int)((long)(t + 1) * panels / tasks)));
+    }
+
+    /// <summary>Whether <see cref="RunRows"/> takes the row mode (default) rather than <see cref="Run"/> over the whole
+    /// padded width. Settable for the kernel lab (CpuConv.DirectRowVectors).</summary>
+    static bool RowMode(int rows, int ow, int wp)
+    {
+        int vpr = (ow + 15) / 16;
+        return CpuConv.DirectRowVectors && vpr * 16 <= wp && (long)rows * vpr < ((long)rows * wp + 15) / 16;
+    }
+
+    /// <summary>
+    /// <see cref="Run"/> over a padded-width layout (rows x wp positions of which the first ow of each row are kept):
+    /// c[co, i wp + j] = sum_r w[co, r] data[offs[r] + i wp + j] for j &lt; ow (and junk up to ow rounded up to 16, or
+    /// wp). Row mode computes only the ceil(ow / 16) 16-pixel vectors of each row, three to a micro-panel, instead of
+    /// every position (LPIPS-Alex conv2's backward data: 62 vectors a channel panel instead of 68; the layer2 entry's
+    /// backward-data phases 64 instead of 68 and no partial panel). Each kept element is the same reduction in the same
+    /// order as in <see cref="Run"/>: the same bits.
+    /// </summary>
+    public static void RunRows(int cout, int rows, int ow, int wp, int kdim, float* wpk, float* data, long* offs, float* c, long ldc, bool accumulate, bool parallel)
+    {
+        if (!RowMode(rows, ow, wp)) { Run(cout, rows * wp, kdim, wpk, data, offs, c, ldc, accumulate, parallel); return; }
+        if (cout <= 0 || rows <= 0) return;
+        int vpr = (ow + 15) / 16, vectors = rows * vpr, panels = (vectors + 2) / 3, tasks = Tasks(panels, CpuThreads.Limit);
+        long work = (long)cout * vectors * 16 * kdim;
+        nint wps = (nint)wpk, ds = (nint)data, os = (nint)offs, cs = (nint)c;
+        if (!parallel || tasks == 1 || work < 1L << 21)
+        {
+            RowPanels(cout, wp, vpr, vectors, kdim, wpk, data, offs, c, ldc, accumulate, 0, panels);
+            return;
+        }
+        Parallel.For(0, tasks, CpuThreads.Options, t =>
+            RowPanels(cout, wp, vpr, vectors, kdim, (float*)wps, (float*)ds, (long*)os, (float*)cs, ldc, accumulate,
+                (int)((long)t * panels / tasks), (int)((long)(t + 1) * panels / tasks)));
+    }
+
+    static void RowPanels(int cout, int wp, int vpr, int vectors, int kdim, float* wpk, float* data, long* offs, float* c, long ldc, bool accumulate, int p0, int p1)
+    {
+        int cpanels = (cout + Rows - 1) / Rows;
+        float* tmp = stackalloc float[Rows * Cols];
+        nint Pos(int v) => (nint)(v / vpr) * wp + v % vpr * 16;
+        for (int pp = p0; pp < p1; pp++)
+        {
+            int v0 = 3 * pp, nv = Math.Min(3, vectors - v0);
+            // a last panel of 1-2 vectors repeats its last one in B and computes into tmp
+            nint d0 = Pos(v0), d1 = Pos(Math.Min(v0 + 1, vectors - 1)), d2 = Pos(Math.Min(v0 + 2, vectors - 1));
+            for (int q = 0; q < cpanels; q++)
+            {
+                int rows = Math.Min(Rows, cout - q * Rows);
+                float* w = wpk + (long)q * Rows * kdim, cc = c + q * Rows * ldc;
+                if (rows == Rows && nv == 3) { Kernel<Rows8>(kdim, w, data, offs, d0, d1, d2, cc, d0, d1, d2, ldc, accumulate); continue; }
+                Kernel<Rows8>(kdim, w, data, offs, d0, d1, d2, tmp, 0, 16, 32, Cols, false);
+                for (int i = 0; i < rows; i++)
+                    for (int u = 0; u < nv; u++)
+                    {
+                        float* t = tmp + i * Cols + 16 * u, d = cc + i * ldc + (u == 0 ? d0 : u == 1 ? d1 : d2);
+                        if (accumulate) for (int j = 0; j < 16; j++) d[j] += t[j];
+                        else for (int j = 0; j < 16; j++) d[j] = t[j];
+                    }
+            }
+        }
+    }
+
+    /// <summary>Parallel tasks for <paramref name="panels"/> pixel panels: about PanelsPerTask panels each, their count
+    /// rounded up to a multiple of the threads (at most one task a panel). Each output element's reduction is the same in
+    /// any split, so the result does not depend on it.</summary>
+    internal static int Tasks(int panels, int threads)
+    {
+        int tasks = (panels + PanelsPerTask - 1) / PanelsPerTask;
+        if (!CpuConv.DirectBalancedTasks || threads <= 1) return tasks;
+        return Math.Min(panels, (tasks + threads - 1) / threads * threads);
     }
 
     static void Panels(int cout, int n, int kdim, float* wp, float* data, long* offs, float* c, long ldc, bool accumulate, int p0, int p1)
@@ -120,6 +192,12 @@ static unsafe class ConvDirect
     /// <summary>C[R x 48] (= or +=) sum_r w[r * Rows + i] * b[offs[r] + j]; R.Rows &lt;= 8.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     static void Kernel<R>(int kdim, float* w, float* b, long* offs, float* c, long ldc, bool accumulate) where R : struct, IRowCount
+        => Kernel<R>(kdim, w, b, offs, 0, 16, 32, c, 0, 16, 32, ldc, accumulate);
+
+    /// <summary>As above with the three 16-pixel vectors of B at b + bj (+ offs[r]) and of C at c + cj: the row mode's
+    /// vectors lie in different output rows.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    static void Kernel<R>(int kdim, float* w, float* b, long* offs, nint b0o, nint b1o, nint b2o, float* c, nint c0o, nint c1o, nint c2o, long ldc, bool accumulate) where R : struct, IRowCount
     {
         var c0_0 = Vector512<float>.Zero; var c0_1 = Vector512<float>.Zero; var c0_2 = Vector512<float>.Zero;
         var c1_0 = Vector512<float>.Zero; var c1_1 = Vector512<float>.Zero; var c1_2 = Vector512<float>.Zero;
@@ -132,7 +210,7 @@ static unsafe class ConvDirect
         for (int r = 0; r < kdim; r++)
         {
             float* s = b + offs[r];
-            var b0 = Vector512.Load(s); var b1 = Vector512.Load(s + 16); var b2 = Vector512.Load(s + 32);
+            var b0 = Vector512.Load(s + b0o); var b1 = Vector512.Load(s + b1o); var b2 = Vector512.Load(s + b2o);
             if (R.Rows > 0) { var a = Vector512.Create(w[0]); c0_0 = Vector512.FusedMultiplyAdd(a, b0, c0_0); c0_1 = Vector512.FusedMultiplyAdd(a, b1, c0_1); c0_2 = Vector512.FusedMultiplyAdd(a, b2, c0_2); }
             if (R.Rows > 1) { var a = Vector512.Create(w[1]); c1_0 = Vector512.FusedMultiplyAdd(a, b0, c1_0); c1_1 = Vector512.FusedMultiplyAdd(a, b1, c1_1); c1_2 = Vector512.FusedMultiplyAdd(a, b2, c1_2); }
             if (R.Rows > 2) { var a = Vector512.Create(w[2]); c2_0 = Vector512.FusedMultiplyAdd(a, b0, c2_0); c2_1 = Vector512.FusedMultiplyAdd(a, b1, c2_1); c2_2 = Vector512.FusedMultiplyAdd(a, b2, c2_2); }
@@ -143,20 +221,20 @@ static unsafe class ConvDirect
             if (R.Rows > 7) { var a = Vector512.Create(w[7]); c7_0 = Vector512.FusedMultiplyAdd(a, b0, c7_0); c7_1 = Vector512.FusedMultiplyAdd(a, b1, c7_1); c7_2 = Vector512.FusedMultiplyAdd(a, b2, c7_2); }
             w += Rows;
         }
-        if (R.Rows > 0) Store(c0_0, c0_1, c0_2, c + 0 * ldc, accumulate);
-        if (R.Rows > 1) Store(c1_0, c1_1, c1_2, c + 1 * ldc, accumulate);
-        if (R.Rows > 2) Store(c2_0, c2_1, c2_2, c + 2 * ldc, accumulate);
-        if (R.Rows > 3) Store(c3_0, c3_1, c3_2, c + 3 * ldc, accumulate);
-        if (R.Rows > 4) Store(c4_0, c4_1, c4_2, c + 4 * ldc, accumulate);
-        if (R.Rows > 5) Store(c5_0, c5_1, c5_2, c + 5 * ldc, accumulate);
-        if (R.Rows > 6) Store(c6_0, c6_1, c6_2, c + 6 * ldc, accumulate);
-        if (R.Rows > 7) Store(c7_0, c7_1, c7_2, c + 7 * ldc, accumulate);
+        if (R.Rows > 0) Store(c0_0, c0_1, c0_2, c + 0 * ldc, c0o, c1o, c2o, accumulate);
+        if (R.Rows > 1) Store(c1_0, c1_1, c1_2, c + 1 * ldc, c0o, c1o, c2o, accumulate);
+        if (R.Rows > 2) Store(c2_0, c2_1, c2_2, c + 2 * ldc, c0o, c1o, c2o, accumulate);
+        if (R.Rows > 3) Store(c3_0, c3_1, c3_2, c + 3 * ldc, c0o, c1o, c2o, accumulate);
+        if (R.Rows > 4) Store(c4_0, c4_1, c4_2, c + 4 * ldc, c0o, c1o, c2o, accumulate);
+        if (R.Rows > 5) Store(c5_0, c5_1, c5_2, c + 5 * ldc, c0o, c1o, c2o, accumulate);
+        if (R.Rows > 6) Store(c6_0, c6_1, c6_2, c + 6 * ldc, c0o, c1o, c2o, accumulate);
+        if (R.Rows > 7) Store(c7_0, c7_1, c7_2, c + 7 * ldc, c0o, c1o, c2o, accumulate);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static void Store(Vector512<float> v0, Vector512<float> v1, Vector512<float> v2, float* c, bool accumulate)
+    static void Store(Vector512<float> v0, Vector512<float> v1, Vector512<float> v2, float* c, nint o0, nint o1, nint o2, bool accumulate)
     {
-        if (accumulate) { v0 += Vector512.Load(c); v1 += Vector512.Load(c + 16); v2 += Vector512.Load(c + 32); }
-        v0.Store(c); v1.Store(c + 16); v2.Store(c + 32);
+        if (accumulate) { v0 += Vector512.Load(c + o0); v1 += Vector512.Load(c + o1); v2 += Vector512.Load(c + o2); }
+        v0.Store(c + o0); v1.Store(c + o1); v2.Store(c + o2);
     }
 }

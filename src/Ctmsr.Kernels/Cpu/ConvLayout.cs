@@ -1,4 +1,5 @@
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace Ctmsr.Kernels.Cpu;
 
@@ -120,15 +121,28 @@ static unsafe class ConvLayout
     {
         nint ts = (nint)t, ys = (nint)y;
         ForPlanes(c, (long)c * rows * ow, ci =>
+            CompactPlane((float*)ts + (long)ci * rows * wp, rows, ow, wp, (float*)ys + ci * yPlane, accumulate, bias is null ? 0f : bias[ci]));
+    }
+
+    /// <summary>One plane of <see cref="CompactRows"/>, 8 floats at a time (the same sums as one at a time).</summary>
+    static void CompactPlane(float* t, int rows, int ow, int wp, float* y, bool accumulate, float b)
+    {
+        var vb = Vector256.Create(b);
+        for (int oy = 0; oy < rows; oy++)
         {
-            float b = bias is null ? 0f : bias[ci];
-            for (int oy = 0; oy < rows; oy++)
+            float* s = t + (long)oy * wp, d = y + (long)oy * ow;
+            int ox = 0;
+            if (accumulate)
             {
-                float* s = (float*)ts + ((long)ci * rows + oy) * wp, d = (float*)ys + ci * yPlane + (long)oy * ow;
-                if (accumulate) for (int ox = 0; ox < ow; ox++) d[ox] += s[ox] + b;
-                else for (int ox = 0; ox < ow; ox++) d[ox] = s[ox] + b;
+                for (; ox + 8 <= ow; ox += 8) (Vector256.Load(d + ox) + (Vector256.Load(s + ox) + vb)).Store(d + ox);
+                for (; ox < ow; ox++) d[ox] += s[ox] + b;
             }
-        });
+            else
+            {
+                for (; ox + 8 <= ow; ox += 8) (Vector256.Load(s + ox) + vb).Store(d + ox);
+                for (; ox < ow; ox++) d[ox] = s[ox] + b;
+            }
+        }
     }
 
     /// <summary>Offsets of the reduction rows r = (ci, ky, kx) into the padded input: ci * Hp * Wp + ky * Wp + kx.</summary>
@@ -179,13 +193,20 @@ static unsafe class ConvLayout
     {
         long plane = (long)hq * wq;
         nint xs = (nint)x, xd = (nint)xq;
-        ForPlanes(c * st, (long)c * st * st * plane, cia =>
+        ForPlanes(c * st, (long)c * st * st * plane, cia => PhaseSplitRows((float*)xs, h, w, pad, st, hq, wq, plane, (float*)xd, cia));
+        new Span<float>(xq + (long)c * st * st * plane, slack).Clear();
+    }
+
+    /// <summary>The st phase planes (a, b) of channel ci, cia = ci st + a (a static method: a closure's captured variables
+    /// would be reloaded after every store in the loops).</summary>
+    static void PhaseSplitRows(float* x, int h, int w, int pad, int st, int hq, int wq, long plane, float* xq, int cia)
+    {
         {
             int ci = cia / st, a = cia % st;
-            float* src = (float*)xs + (long)ci * h * w;
+            float* src = x + (long)ci * h * w;
             for (int b = 0; b < st; b++)
             {
-                float* dst = (float*)xd + ((long)cia * st + b) * plane;
+                float* dst = xq + ((long)cia * st + b) * plane;
                 // j range whose column st j + b - pad lies in [0, w)
                 int j0 = Math.Min(wq, Math.Max(0, (pad - b + st - 1) / st));
                 int j1 = w - 1 + pad - b < 0 ? j0 : Math.Min(wq, Math.Max(j0, (w - 1 + pad - b) / st + 1));
@@ -210,12 +231,25 @@ static unsafe class ConvLayout
                         }
                         for (; j < j1; j++) d[j] = sr[2 * j];
                     }
+                    else if (st == 4 && Avx512F.IsSupported)
+                    {
+                        int j = j0;
+                        var lo = Vector512.Create(0, 4, 8, 12, 16, 20, 24, 28, 0, 4, 8, 12, 16, 20, 24, 28);
+                        var first = Vector512.Create(-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0).AsSingle();
+                        for (; j + 16 < j1; j += 16) // reads sr[4 j + 63], within the row while 4 (j + 16) is
+                        {
+                            float* q = sr + 4 * j;
+                            var e = Avx512F.PermuteVar16x32x2(Vector512.Load(q), lo, Vector512.Load(q + 16));
+                            var f = Avx512F.PermuteVar16x32x2(Vector512.Load(q + 32), lo, Vector512.Load(q + 48));
+                            Vector512.ConditionalSelect(first, e, f).Store(d + j);
+                        }
+                        for (; j < j1; j++) d[j] = sr[4 * j];
+                    }
                     else for (int j = j0; j < j1; j++) d[j] = sr[st * j];
                     for (int j = j1; j < wq; j++) d[j] = 0f;
                 }
             }
-        });
-        new Span<float>(xq + (long)c * st * st * plane, slack).Clear();
+        }
     }
 
     /// <summary>Offsets of the reduction rows r = (ci, ky, kx) into <see cref="PhaseSplit"/>'s planes.</summary>

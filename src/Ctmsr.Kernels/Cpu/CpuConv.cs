@@ -1,4 +1,6 @@
 using System.Buffers;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace Ctmsr.Kernels.Cpu;
 
@@ -51,8 +53,29 @@ public static unsafe class CpuConv
     {
         ConvRoute.Direct => true,
         ConvRoute.Gemm or ConvRoute.Winograd => false,
-        _ => s.Cout <= DirectMaxCout,
+        _ => s.Cout <= DirectMaxCout || WideKernelDirect(s),
     };
+
+    /// <summary>Output channels up to which Auto also takes the direct kernel for a stride-1 convolution of a 5x5 or larger
+    /// kernel on the padded-width path (<see cref="WideKernelDirect"/>).</summary>
+    public const int DirectWideMaxCout = 192;
+
+    /// <summary>Stride 1, K >= 5, at most <see cref="DirectWideMaxCout"/> outputs, the implicit padded-width path and
+    /// DirectRowVectors: the direct kernel computes each row's 16-pixel vectors (31 -> 32 columns on LPIPS-Alex conv2's
+    /// 31^2 map) where the GEMM computes every padded position (35) and packs B for its K^2 Cin-long reduction (lab
+    /// conv-strided variant 4 against 2, one thread: 98-99 against 84-86 GFLOP/s at 64 -> 192 channels, 5x5 on 31^2).
+    /// Other shapes were not measured.</summary>
+    static bool WideKernelDirect(in ConvShape s) =>
+        s.Stride == 1 && s.K >= 5 && s.Cout <= DirectWideMaxCout && DirectRowVectors && !UseIm2Col(s);
+
+    /// <summary>Whether the direct kernel (<see cref="ConvDirect"/>) splits the pixel panels into a multiple of the thread count of equal tasks
+    /// (default), rather than tasks of 32 pixel panels: 23 panels (LPIPS-Alex conv2's backward data)
+    /// made one task, so one thread, and 86 (AlexNet conv1) three tasks on two threads. Settable for the kernel lab.</summary>
+    public static bool DirectBalancedTasks { get; set; } = true;
+
+    /// <summary>Whether the direct kernel on a padded-width layout computes only each output row's 16-pixel vectors
+    /// (<see cref="ConvDirect.RunRows"/>, default) rather than every padded position. Settable for the kernel lab.</summary>
+    public static bool DirectRowVectors { get; set; } = true;
 
     /// <summary>Whether Winograd's 16 GEMMs of a band run one per thread, each serial (default while there are at most 16
     /// threads: one fork-join a band instead of 16, and each GEMM's operands stay in one core's cache; lab conv-wino
@@ -261,7 +284,7 @@ public static unsafe class CpuConv
                 if (dq)
                 {
                     ConvDirect.PackWeights(w, s.Cout, kdim, wd);
-                    ConvDirect.Run(s.Cout, pq, kdim, wd, xq, offs, tq, pq, false, true);
+                    ConvDirect.RunRows(s.Cout, oh, ow, wq, kdim, wd, xq, offs, tq, pq, false, true);
                 }
                 else GemmDriver.Run(s.Cout, pq, kdim, wa, new OffsetRowsSource(xq, offs), 0f, tq, pq, true);
                 ConvLayout.CompactRows(tq, s.Cout, oh, ow, wq, y, (long)oh * ow, accumulate, bias);
@@ -341,7 +364,7 @@ public static unsafe class CpuConv
                 if (up2) ConvLayout.PadRowsUp2(x, s.Cin, s.H, s.W, s.Pad, r0, hp, xp, s.K);
                 else ConvLayout.PadRows(x, s.Cin, s.H, s.W, s.Pad, r0, hp, xp, s.K);
                 ConvLayout.ShiftOffsets(s.Cin, s.K, hp, wp, offs);
-                if (direct) ConvDirect.Run(s.Cout, pw, kdim, wd, xp, offs, t, pw, false, true);
+                if (direct) ConvDirect.RunRows(s.Cout, rb, ow, wp, kdim, wd, xp, offs, t, pw, false, true);
                 else GemmDriver.Run(s.Cout, pw, kdim, wa, new OffsetRowsSource(xp, offs), 0f, t, pw, true);
                 ConvLayout.CompactRows(t, s.Cout, rb, ow, wp, y + (long)r0 * ow, (long)oh * ow, accumulate, bias);
             }
@@ -510,10 +533,10 @@ public static unsafe class CpuConv
     public const int PhasesBackwardMinCin = 32;
 
     /// <summary>Whether the per-phase backward data on the direct kernel runs its phases across the threads (each serial)
-    /// while a phase is fewer of the kernel's ~1.5 K-pixel tasks than there are threads (default; else the phases run one
-    /// after another, each as parallel as its tasks allow: at layer2's 32 x 34 pixels, one task, so one thread). Not
-    /// measured against each other yet: the shared machine gave the lab one core (lab conv-strided variant 5 is the
-    /// serial order). Settable for the kernel lab.</summary>
+    /// while a phase is fewer ~1.5 K-pixel tasks than there are threads (default; else the phases run one after another,
+    /// each split into a multiple of the thread count of tasks, DirectBalancedTasks). Not measured against each other at
+    /// two threads yet: the shared machine gave the lab one core (lab conv-strided variant 5 is the serial order).
+    /// Settable for the kernel lab.</summary>
     public static bool PhasesAcrossThreads { get; set; } = true;
 
     /// <summary>
@@ -531,13 +554,13 @@ public static unsafe class CpuConv
         int taps = (k + st - 1) / st, kmax = cout * taps * taps, nmax = 0;
         for (int a = 0; a < st; a++) nmax = Math.Max(nmax, PhaseRange(a, st, s.Pad, s.H).Count);
         bool direct = UseDirect(new ConvShape(1, cout, s.OutH, s.OutW, cin, k, 1, 0));
-        // The direct kernel splits a phase into tasks of ~1.5 K pixels: a phase of layer2's 32 x 34 is one task, so the
-        // phases themselves go across the threads (each serial inside) while a phase has fewer tasks than threads.
+        // A phase under ~1.5 K pixels (layer2's 32 x 32) is small for a fork-join of its own: the phases themselves go
+        // across the threads (each serial inside) while a phase is fewer 32-panel tasks than threads.
         bool across = PhasesAcrossThreads && direct && ((long)nmax * wd / ConvDirect.Cols + 31) / 32 < CpuThreads.Limit;
         long oLen = (long)cin * nmax * wd, wLen = (long)cin * kmax, pLen = direct ? ConvDirect.PackedLength(cin, kmax) : 0;
         using var dypArr = Scratch<float>.Rent(cout * plane + wd + st, "convolution backward (padded dy)");
         using var outArr = Scratch<float>.Rent(phases * oLen, "convolution backward (phase outputs)");
-        using var wabArr = Scratch<float>.Rent(phases * wLen, "convolution backward (phase weights)");
+        using var wabArr = Scratch<float>.Rent(direct ? 0 : phases * wLen, "convolution backward (phase weights)");
         using var wpkArr = Scratch<float>.Rent(phases * pLen, "convolution backward (packed weights)");
         using var offArr = Scratch<long>.Rent((long)phases * kmax, "convolution backward (offsets)");
         fixed (float* dyp = dypArr.Array, o = outArr.Array, wab = wabArr.Array, wpk = wpkArr.Array)
@@ -551,49 +574,123 @@ public static unsafe class CpuConv
                         .CopyTo(new Span<float>(dyp + co * plane + (long)(r + tmax) * wd + tmax, s.OutW));
             var sh = s;
             nint dyps = (nint)dyp, os = (nint)o, wabs = (nint)wab, wpks = (nint)wpk, offss = (nint)offs, ws = (nint)w, dxs = (nint)dx;
-            void Phase(int ph)
-            {
-                int a = ph / st, b = ph % st;
-                var (i0, ni) = PhaseRange(a, st, sh.Pad, sh.H);
-                var (j0, nj) = PhaseRange(b, st, sh.Pad, sh.W);
-                if (ni == 0 || nj == 0) return;
-                int ta = (k - a + st - 1) / st, tb = (k - b + st - 1) / st, kab = cout * ta * tb, n = ni * wd;
-                float* wa = (float*)wabs + ph * wLen, po = (float*)os + ph * oLen, wsrc = (float*)ws;
-                long* off = (long*)offss + (long)ph * kmax;
-                // wa[ci, (co, t, u)] = w[co, ci, a + st t, b + st u]; offsets of dy[i - t, j - u] for output (i0, j0)
-                for (int ci = 0; ci < cin; ci++)
-                {
-                    float* d = wa + (long)ci * kab;
-                    for (int co = 0; co < cout; co++)
-                        for (int t = 0; t < ta; t++)
-                            for (int u = 0; u < tb; u++)
-                                *d++ = wsrc[(((long)co * cin + ci) * k + a + st * t) * k + b + st * u];
-                }
-                int r = 0;
-                for (int co = 0; co < cout; co++)
-                    for (int t = 0; t < ta; t++)
-                        for (int u = 0; u < tb; u++)
-                            off[r++] = co * plane + (long)(i0 - t + tmax) * wd + (j0 - u + tmax);
-                if (direct)
-                {
-                    float* pk = (float*)wpks + ph * pLen;
-                    ConvDirect.PackWeights(wa, cin, kab, pk);
-                    ConvDirect.Run(cin, n, kab, pk, (float*)dyps, off, po, n, false, !across);
-                }
-                else GemmDriver.Run(cin, n, kab, new StridedSource(wa, kab, 1f), new OffsetRowsSource((float*)dyps, off), 0f, po, n, true);
-                // dx[ci, st (i0 + i) + a - pad, st (j0 + j) + b - pad] (=/+=) po[ci, i wd + j]: phases write disjoint pixels
-                for (int ci = 0; ci < cin; ci++)
-                    for (int i = 0; i < ni; i++)
-                    {
-                        float* src = po + ((long)ci * ni + i) * wd;
-                        float* drow = (float*)dxs + ((long)ci * sh.H + st * (i0 + i) + a - sh.Pad) * sh.W + st * j0 + b - sh.Pad;
-                        if (accumulate) for (int j = 0; j < nj; j++) drow[st * j] += src[j];
-                        else for (int j = 0; j < nj; j++) drow[st * j] = src[j];
-                    }
-            }
+            // the phase's body is a static method: captured variables (fields of the closure) would be reloaded after
+            // every store through a float pointer in its loops
+            void Phase(int ph) => BackwardDataPhase(sh, ph, tmax, wd, plane, direct, across, (float*)dyps,
+                (float*)os + ph * oLen, (float*)wabs + ph * wLen, (float*)wpks + ph * pLen, (long*)offss + (long)ph * kmax, (float*)ws);
             // phase 0 has the most taps: it starts first
             if (across) Parallel.For(0, phases, CpuThreads.Options, Phase);
             else for (int ph = 0; ph < phases; ph++) Phase(ph);
+            // written once all phases are done, row by row of dx (the phases wrote interleaved pixels of the same lines)
+            WritePhases(s, o, oLen, wd, dx, accumulate);
+        }
+    }
+
+    /// <summary>One output phase (ph = a st + b) of <see cref="BackwardDataPhases"/>: its weights, offsets and GEMM into po.</summary>
+    static void BackwardDataPhase(in ConvShape s, int ph, int tmax, int wd, long plane, bool direct, bool across,
+        float* dyp, float* po, float* wa, float* pk, long* off, float* w)
+    {
+        int st = s.Stride, k = s.K, cin = s.Cin, cout = s.Cout, a = ph / st, b = ph % st;
+        var (i0, ni) = PhaseRange(a, st, s.Pad, s.H);
+        var (j0, nj) = PhaseRange(b, st, s.Pad, s.W);
+        if (ni == 0 || nj == 0) return;
+        int ta = (k - a + st - 1) / st, tb = (k - b + st - 1) / st, kab = cout * ta * tb, n = ni * wd;
+        // offsets of dy[i - t, j - u] for output (i0, j0), reduction index (co, t, u)
+        int r = 0;
+        for (int co = 0; co < cout; co++)
+            for (int t = 0; t < ta; t++)
+                for (int u = 0; u < tb; u++)
+                    off[r++] = co * plane + (long)(i0 - t + tmax) * wd + (j0 - u + tmax);
+        long wci = (long)k * k, wco = cin * wci, w0 = (long)a * k + b;
+        if (direct)
+        {
+            // packed straight from w: pk[q][(co, t, u)][i] = w[co, q Rows + i, a + st t, b + st u] (the 8 channels of a
+            // panel lie k^2 floats apart; a gather into wa first read w with a stride of Cin k^2 floats)
+            const int R = ConvDirect.Rows;
+            for (int q = 0; q * R < cin; q++)
+            {
+                float* d = pk + (long)q * R * kab;
+                int rows = Math.Min(R, cin - q * R);
+                for (int co = 0; co < cout; co++)
+                    for (int t = 0; t < ta; t++)
+                        for (int u = 0; u < tb; u++)
+                        {
+                            float* src = w + co * wco + (long)q * R * wci + w0 + (long)st * t * k + st * u;
+                            int i = 0;
+                            for (; i < rows; i++) d[i] = src[i * wci];
+                            for (; i < R; i++) d[i] = 0f;
+                            d += R;
+                        }
+            }
+            ConvDirect.RunRows(cin, ni, nj, wd, kab, pk, dyp, off, po, n, false, !across);
+        }
+        else
+        {
+            // wa[ci, (co, t, u)] = w[co, ci, a + st t, b + st u]
+            for (int ci = 0; ci < cin; ci++)
+            {
+                float* d = wa + (long)ci * kab;
+                for (int co = 0; co < cout; co++)
+                    for (int t = 0; t < ta; t++)
+                        for (int u = 0; u < tb; u++)
+                            *d++ = w[co * wco + ci * wci + w0 + (long)st * t * k + st * u];
+            }
+            GemmDriver.Run(cin, n, kab, new StridedSource(wa, kab, 1f), new OffsetRowsSource(dyp, off), 0f, po, n, true);
+        }
+    }
+
+    /// <summary>dx[ci, y, x] (=/+=) the phase outputs' po[(a, b)][ci, i, j] for y + pad = st (i0_a + i) + a, x + pad =
+    /// st (j0_b + j) + b (po of phase ph at o + ph oLen, rows wd apart): a pass over dx's rows, parallel over channels;
+    /// at stride 2 each row interleaves two phase rows with two-source permutes.</summary>
+    static void WritePhases(in ConvShape s, float* o, long oLen, int wd, float* dx, bool accumulate)
+    {
+        int st = s.Stride, h = s.H, w = s.W, pad = s.Pad, cin = s.Cin;
+        int* i0 = stackalloc int[st], ni = stackalloc int[st], j0 = stackalloc int[st], nj = stackalloc int[st];
+        for (int a = 0; a < st; a++) { (i0[a], ni[a]) = PhaseRange(a, st, pad, h); (j0[a], nj[a]) = PhaseRange(a, st, pad, w); }
+        var sh = s;
+        nint os = (nint)o, ds = (nint)dx, i0s = (nint)i0, nis = (nint)ni, j0s = (nint)j0;
+        void Channel(int ci)
+        {
+            int* pi0 = (int*)i0s, pni = (int*)nis, pj0 = (int*)j0s;
+            float** src = stackalloc float*[st];
+            for (int y = 0; y < sh.H; y++)
+            {
+                int a = (y + sh.Pad) % st, i = (y + sh.Pad) / st - pi0[a];
+                float* drow = (float*)ds + ((long)ci * sh.H + y) * sh.W;
+                // src[b] + j is the phase (a, b) output for x + pad = st (j0_b + j) + b
+                for (int b = 0; b < st; b++) src[b] = (float*)os + (a * st + b) * oLen + ((long)ci * pni[a] + i) * wd - pj0[b];
+                WritePhaseRow(drow, src, st, sh.W, sh.Pad, accumulate);
+            }
+        }
+        if ((long)cin * h * w < 1L << 16) for (int ci = 0; ci < cin; ci++) Channel(ci);
+        else Parallel.For(0, cin, CpuThreads.Options, Channel);
+    }
+
+    /// <summary>drow[x] (=/+=) src[(x + pad) % st][(x + pad) / st] for x &lt; w.</summary>
+    static void WritePhaseRow(float* drow, float** src, int st, int w, int pad, bool accumulate)
+    {
+        int x = 0;
+        if (st == 2 && Avx512F.IsSupported)
+        {
+            // x = 2m + e: even x read phase pe = pad % 2 at (2m + pad) / 2, odd x phase 1 - pe at (2m + 1 + pad) / 2
+            int pe = pad & 1;
+            float* se = src[pe] + pad / 2, so = src[1 - pe] + (1 + pad) / 2;
+            var lo = Vector512.Create(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+            var hi = Vector512.Create(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
+            for (; x + 32 <= w; x += 32)
+            {
+                var e = Vector512.Load(se + x / 2);
+                var od = Vector512.Load(so + x / 2);
+                var v0 = Avx512F.PermuteVar16x32x2(e, lo, od);
+                var v1 = Avx512F.PermuteVar16x32x2(e, hi, od);
+                if (accumulate) { v0 += Vector512.Load(drow + x); v1 += Vector512.Load(drow + x + 16); }
+                v0.Store(drow + x); v1.Store(drow + x + 16);
+            }
+        }
+        for (; x < w; x++)
+        {
+            float v = src[(x + pad) % st][(x + pad) / st];
+            if (accumulate) drow[x] += v; else drow[x] = v;
         }
     }
 

@@ -160,7 +160,8 @@ public class CpuConvTests
 
     // Strided convolutions on the stride phases: 7x7/2 and 11x11/4 on 3 channels (the ResNet18 stem, LPIPS-Alex conv1),
     // K == stride (3x3/3, pad 0), an even kernel (4x4/2), odd sizes, batch 2, outputs on both sides of DirectMaxCout;
-    // the last three have enough input channels for the per-phase backward data.
+    // the last five have enough input channels for the per-phase backward data (pads 0, 1 and 2: both parities of the
+    // stride-2 write-out's interleave).
     static readonly ConvShape[] StridedPhaseShapes =
     [
         new(2, 3, 61, 67, 5, 7, 2, 3),
@@ -169,6 +170,8 @@ public class CpuConvTests
         new(1, 33, 41, 50, 65, 4, 2, 1),
         new(2, 64, 64, 64, 128, 3, 2, 1),
         new(1, 37, 61, 59, 21, 3, 2, 1),
+        new(1, 32, 40, 66, 16, 4, 2, 0),
+        new(1, 40, 36, 70, 24, 5, 2, 2),
     ];
 
     /// <summary>The stride-phase forward (and, with at least PhasesBackwardMinCin input channels, the per-phase backward
@@ -240,6 +243,56 @@ public class CpuConvTests
         var rdx = Up(new float[s.InputLength()]);
         Ref.Conv2dBackwardData(s, Up(dy), Up(w), rdx, false);
         Close(runs[0], Down(rdx), $"backward data {s}");
+    }
+
+    /// <summary>The direct kernel split into a multiple of the thread count of equal tasks (DirectBalancedTasks) or into
+    /// tasks of 32 pixel panels, over each row's 16-pixel vectors (DirectRowVectors) or every padded-width position, gives
+    /// the same bits on 1, 2 and 3 threads (each output element is one reduction in one order), and the reference's:
+    /// LPIPS-Alex conv2 (5x5 on 31^2, 64 -> 192) forward and backward data (23 pixel panels: one fixed task) and the
+    /// 11x11/4 forward on stride phases (AlexNet conv1's, 86 panels: three fixed tasks). Without DirectRowVectors the 5x5
+    /// forward takes the GEMM (WideKernelDirect): bit for bit within each setting, close to the reference in both.</summary>
+    [TestCase(64, 31, 31, 192, 5, 1, 2, true)]
+    [TestCase(64, 31, 31, 192, 5, 1, 2, false)]
+    [TestCase(3, 256, 256, 64, 11, 4, 2, false)]
+    public void DirectTaskSplitIsTheSameOnAnyThreads(int cin, int h, int w, int cout, int k, int stride, int pad, bool backward)
+    {
+        var s = new ConvShape(1, cin, h, w, cout, k, stride, pad);
+        var (x, wt, b, dy) = Data(s);
+        float[] want;
+        if (backward)
+        {
+            var rdx = Up(new float[s.InputLength()]);
+            Ref.Conv2dBackwardData(s, Up(dy), Up(wt), rdx, false);
+            want = Down(rdx);
+        }
+        else
+        {
+            var ry = Ref.Allocate(s.OutputLength());
+            Ref.Conv2dForward(s, Up(x), Up(wt), Up(b), ry);
+            want = Down(ry);
+        }
+        int threads = CpuThreads.Limit;
+        try
+        {
+            foreach (bool rowVectors in new[] { true, false })
+            {
+                var runs = new List<float[]>();
+                foreach (int t in new[] { 1, 2, 3 })
+                    foreach (bool balanced in new[] { true, false })
+                    {
+                        CpuThreads.Limit = t;
+                        CpuConv.DirectBalancedTasks = balanced;
+                        CpuConv.DirectRowVectors = rowVectors;
+                        var o = Enumerable.Repeat(float.NaN, (int)(backward ? s.InputLength() : s.OutputLength())).ToArray();
+                        if (backward) CpuConv.BackwardData(s, dy, wt, o, false);
+                        else CpuConv.Forward(s, x, wt, b, o);
+                        runs.Add(o);
+                    }
+                for (int i = 1; i < runs.Count; i++) Assert.That(runs[i], Is.EqualTo(runs[0]), $"rowVectors={rowVectors} run {i}");
+                Close(runs[0], want, $"{(backward ? "backward data" : "forward")} rowVectors={rowVectors} {s}");
+            }
+        }
+        finally { CpuThreads.Limit = threads; CpuConv.DirectBalancedTasks = true; CpuConv.DirectRowVectors = true; }
     }
 
     /// <summary>The direct kernel over bands of 2 output rows (a band boundary inside a 48-pixel panel's reach, the last
