@@ -84,12 +84,14 @@ static unsafe partial class ConvWinograd
     {
         public void Pack(int x0, int count, int k0, int kc, float* dst, int pw)
         {
-            int mr = GemmDriver.MR;
+            int mr = GemmDriver.MR, q = x0 / (mr * cin), r = x0 - q * mr * cin, ci = r / mr, lane = r - ci * mr;
             float** rows = stackalloc float*[count];
             for (int i = 0; i < count; i++)
             {
-                int x = x0 + i, q = x / (mr * cin), r = x - q * mr * cin, co = q * mr + r % mr;
-                rows[i] = w + (co < cout ? (long)co * cin + r / mr : 0) * 9 + k0;
+                int co = q * mr + lane;
+                rows[i] = w + (co < cout ? (long)co * cin + ci : 0) * 9 + k0;
+                // the next column: lane, then ci, then q (no division a column)
+                if (++lane == mr) { lane = 0; if (++ci == cin) { ci = 0; q++; } }
             }
             GemmPack.TransposeRows(rows, count, kc, dst, pw, 1f);
         }
