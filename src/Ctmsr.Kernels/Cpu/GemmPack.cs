@@ -73,8 +73,8 @@ unsafe readonly struct OffsetColsSource(float* data, long* offs) : IPanelSource
 /// <summary>
 /// An operand stored already packed: panel q (elements x in [q w, q w + w)) is a [k][w] block at data + q k w, element
 /// (x, p) at data[(x / w) k w + p w + x % w]. The driver reads its panels in place (no copy); x0 is always a multiple
-/// of w there. Rows past the operand's extent in the last panel may hold anything finite: the micro-kernels compute
-/// them but never store them.
+/// of w there. Rows or columns past the operand's extent in its last panel may hold anything: the driver computes
+/// them into scratch (or not at all) and never stores them into C.
 /// </summary>
 unsafe readonly struct PackedPanels(float* data, int k, int w) : IPanelSource
 {
