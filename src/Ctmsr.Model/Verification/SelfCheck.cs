@@ -2,6 +2,7 @@ using System.Diagnostics;
 using Ctmsr.Autograd;
 using Ctmsr.Kernels;
 using Ctmsr.Kernels.Conformance;
+using Ctmsr.Model.Checkpoints;
 
 namespace Ctmsr.Model.Verification;
 
@@ -31,12 +32,28 @@ public static class SelfCheck
         var name = Path.GetFileName(fixturePath);
         var sw = Stopwatch.StartNew();
         List<Comparison> all;
-        // not disposed: the backend belongs to the caller; the pooled buffers go back to it
-        var ctx = new Context(backend);
-        try { all = FixtureVerifier.Run(ctx, fixturePath).ToList(); }
-        finally { ctx.Pool.Trim(); }
-        double ms = sw.Elapsed.TotalMilliseconds;
         var rows = new List<CheckRow>();
+        if (HasParameterGradients(fixturePath))
+        {
+            // every parameter gradient, as `ctmsr verify`: LeakyReLU's slope at the few inputs within rounding of its kink
+            // from a float64 forward (one element rounded across 0 moves a bias gradient past the bound)
+            var inputs = FixtureVerifier.ReferenceKinkInputs(fixturePath);
+            double refMs = sw.Elapsed.TotalMilliseconds;
+            sw.Restart();
+            (all, var kinks) = FixtureVerifier.RunKinkAligned(backend, fixturePath, inputs);
+            string? problem = kinks.Problem();
+            rows.Add(new CheckRow("golden kink alignment", $"{kinks.Aligned.Sum()} LeakyReLU inputs within {KinkAlignedBackend.Undecided:0e0} x RMS of 0 " +
+                $"took float64's slope (at most {KinkAlignedBackend.MaxPerCall} a call); other sign differences {kinks.Refused}",
+                problem is null ? 0 : 1, 1, refMs, problem));
+        }
+        else
+        {
+            // not disposed: the backend belongs to the caller; the pooled buffers go back to it
+            var ctx = new Context(backend);
+            try { all = FixtureVerifier.Run(ctx, fixturePath).ToList(); }
+            finally { ctx.Pool.Trim(); }
+        }
+        double ms = sw.Elapsed.TotalMilliseconds;
         foreach (var (label, bound) in new[] { ("golden forward", FixtureVerifier.ForwardBound), ("golden gradients", FixtureVerifier.GradientBound) })
         {
             var part = all.Where(c => c.Bound == bound).ToList();
@@ -46,5 +63,12 @@ public static class SelfCheck
             rows.AddRange(part.Where(c => !c.Pass).Select(c => new CheckRow(label, c.Name, c.RelativeError, bound, 0)));
         }
         return rows;
+    }
+
+    /// <summary>Whether the fixture holds parameter gradients (the full fixture; the lite one has output.D and grad.x only).</summary>
+    static bool HasParameterGradients(string fixturePath)
+    {
+        using var fx = SafetensorsFile.Open(fixturePath);
+        return fx.Names.Any(n => n.StartsWith("grad.model.", StringComparison.Ordinal));
     }
 }

@@ -28,6 +28,21 @@ public sealed class SelfCheckTests(string device)
         Assert.That(failed, Is.Empty);
     }
 
+    /// <summary>selfcheck with the full fixture (every parameter gradient): LeakyReLU's kink aligned to a float64 forward
+    /// as `ctmsr verify` does, one row saying so, every gradient within 1e-3 (the CPU's direct route rounds one input
+    /// across 0, which alone put eight bias gradients past the bound). CPU only: the float64 forward takes ~30 s.</summary>
+    [Test]
+    public void GoldenFullFixturePassesWithTheKinkAligned()
+    {
+        Assume.That(device, Is.EqualTo("cpu"), "the full fixture's float64 forward is run once, for the CPU");
+        var path = SharedData.Fixture("ctmsr_small.safetensors");
+        using var backend = CreateBackend();
+        var rows = SelfCheck.Run(backend, path, _ => false).ToList();
+        Assert.That(rows.Select(r => r.Check).Distinct(), Is.EquivalentTo(new[] { "golden kink alignment", "golden forward", "golden gradients" }));
+        Assert.That(rows.Where(r => !r.Pass).Select(r => $"{r.Check} {r.Shape} {r.Error:E2} {r.Failure}"), Is.Empty);
+        Assert.That(rows.Single(r => r.Check == "golden gradients").Shape, Does.StartWith("58"), "every parameter gradient compared");
+    }
+
     /// <summary>The golden half of selfcheck: the small fixture (batch 1) through FixtureVerifier, bounds 1e-4 / 1e-3.</summary>
     [Test]
     public void GoldenLiteFixturePasses()
