@@ -115,15 +115,21 @@ public static partial class F
     public static Tensor LeakyRelu(Tensor x, float slope) => Act(x, Activation.LeakyReLU, slope);
     public static Tensor Relu(Tensor x) => Act(x, Activation.ReLU);
 
-    /// <summary>Conv2d, NCHW, weight [Cout, Cin, K, K], zero padding.</summary>
-    public static Tensor Conv2d(Tensor x, Tensor w, Tensor? b, int stride = 1, int pad = -1)
+    /// <summary>The geometry of x (convolved after a nearest x<paramref name="up"/> upsampling) with w [O, C, K, K]; pad &lt; 0
+    /// means K / 2. Checks the ranks, the square kernel and the channel count.</summary>
+    static ConvShape ConvShapeOf(Tensor x, Tensor w, int stride, int pad, int up)
     {
         SameCtx(x, w);
         if (x.Rank != 4 || w.Rank != 4 || w[2] != w[3]) throw new ArgumentException($"conv2d expects x [N,C,H,W] and w [O,C,K,K], got {S(x.Shape)} and {S(w.Shape)}");
         if (x[1] != w[1]) throw new ArgumentException($"conv2d: input has {x[1]} channels, weight expects {w[1]}");
         int k = w[2];
-        if (pad < 0) pad = k / 2;
-        var s = new ConvShape(x[0], x[1], x[2], x[3], w[0], k, stride, pad);
+        return new ConvShape(x[0], x[1], up * x[2], up * x[3], w[0], k, stride, pad < 0 ? k / 2 : pad);
+    }
+
+    /// <summary>Conv2d, NCHW, weight [Cout, Cin, K, K], zero padding.</summary>
+    public static Tensor Conv2d(Tensor x, Tensor w, Tensor? b, int stride = 1, int pad = -1)
+    {
+        var s = ConvShapeOf(x, w, stride, pad, 1);
         var y = Tensor.Empty(x.Ctx, x[0], w[0], s.OutH, s.OutW);
         var be = x.Backend;
         be.Conv2dForward(s, x.Buffer, w.Buffer, b?.Buffer, y.Buffer);
@@ -155,12 +161,7 @@ public static partial class F
             using var u = UpsampleNearest2x(x);
             return Conv2d(u, w, b, 1, pad);
         }
-        SameCtx(x, w);
-        if (x.Rank != 4 || w.Rank != 4 || w[2] != w[3]) throw new ArgumentException($"conv2d expects x [N,C,H,W] and w [O,C,K,K], got {S(x.Shape)} and {S(w.Shape)}");
-        if (x[1] != w[1]) throw new ArgumentException($"conv2d: input has {x[1]} channels, weight expects {w[1]}");
-        int k = w[2];
-        if (pad < 0) pad = k / 2;
-        var s = new ConvShape(x[0], x[1], 2 * x[2], 2 * x[3], w[0], k, 1, pad);
+        var s = ConvShapeOf(x, w, 1, pad, 2);
         var y = Tensor.Empty(x.Ctx, x[0], w[0], s.OutH, s.OutW);
         x.Backend.Conv2dUpsample2xForward(s, x.Buffer, w.Buffer, b?.Buffer, y.Buffer);
         return y;
@@ -175,12 +176,7 @@ public static partial class F
             using var c = Conv2d(x, w, b, stride, pad);
             return Act(c, act);
         }
-        SameCtx(x, w);
-        if (x.Rank != 4 || w.Rank != 4 || w[2] != w[3]) throw new ArgumentException($"conv2d expects x [N,C,H,W] and w [O,C,K,K], got {S(x.Shape)} and {S(w.Shape)}");
-        if (x[1] != w[1]) throw new ArgumentException($"conv2d: input has {x[1]} channels, weight expects {w[1]}");
-        int k = w[2];
-        if (pad < 0) pad = k / 2;
-        var s = new ConvShape(x[0], x[1], x[2], x[3], w[0], k, stride, pad);
+        var s = ConvShapeOf(x, w, stride, pad, 1);
         var y = Tensor.Empty(x.Ctx, x[0], w[0], s.OutH, s.OutW);
         x.Backend.Conv2dActForward(s, x.Buffer, w.Buffer, b?.Buffer, y.Buffer, act, 0f);
         return y;
