@@ -291,18 +291,20 @@ public static unsafe class CpuConv
             }
             return;
         }
-        if ((Pointwise(s) || UseIm2Col(s)) && !accumulate && !UseDirect(s))
+        if ((Pointwise(s) || UseIm2Col(s)) && !UseDirect(s))
         {
-            // bias (and act) in the GEMM's epilogue: no pass to pre-fill y with the bias, no read of y in the GEMM
+            // bias (and act) in the GEMM's epilogue, added to the finished sum (+ y when accumulating): no pass to
+            // pre-fill y with the bias, and no read of y unless accumulating
+            float beta = accumulate ? 1f : 0f;
             fixed (float* pb = bias)
             {
                 var epi = new GemmEpilogue(pb, act);
-                if (Pointwise(s)) { GemmDriver.Run(s.Cout, p, kdim, wa, new ContigSource(x, p, 1f), 0f, y, p, true, epi); return; }
-                using var colE = Scratch<float>.Rent((long)kdim * p, "convolution (im2col)");
-                fixed (float* col = colE.Array)
+                if (Pointwise(s)) { GemmDriver.Run(s.Cout, p, kdim, wa, new ContigSource(x, p, 1f), beta, y, p, true, epi); return; }
+                using var colArr = Scratch<float>.Rent((long)kdim * p, "convolution (im2col)");
+                fixed (float* col = colArr.Array)
                 {
                     ConvLayout.Im2Col(s, x, col);
-                    GemmDriver.Run(s.Cout, p, kdim, wa, new ContigSource(col, p, 1f), 0f, y, p, true, epi);
+                    GemmDriver.Run(s.Cout, p, kdim, wa, new ContigSource(col, p, 1f), beta, y, p, true, epi);
                 }
             }
             return;
@@ -310,38 +312,24 @@ public static unsafe class CpuConv
         if (act != Activation.Identity) throw new InvalidOperationException($"convolution {s}: {act} is fused on the GEMM route only");
         if (Pointwise(s) || UseIm2Col(s))
         {
-            float beta = accumulate ? 1f : 0f;
+            // the direct kernel: y pre-filled with the bias (or the bias added to it), then accumulated onto
             if (bias is not null)
-            {
                 for (int co = 0; co < s.Cout; co++)
                 {
                     var row = new Span<float>(y + (long)co * p, p);
                     if (accumulate) for (int i = 0; i < p; i++) row[i] += bias[co]; else row.Fill(bias[co]);
                 }
-                beta = 1f;
-            }
-            if (UseDirect(s))
+            using var wpkArr = Scratch<float>.Rent(ConvDirect.PackedLength(s.Cout, kdim), "convolution (packed weights)");
+            using var rowArr = Scratch<long>.Rent(kdim, "convolution (row offsets)");
+            using var colD = Scratch<float>.Rent(Pointwise(s) ? 0 : (long)kdim * p, "convolution (im2col)");
+            fixed (float* wd = wpkArr.Array, col = colD.Array)
+            fixed (long* offs = rowArr.Array)
             {
-                using var wpkArr = Scratch<float>.Rent(ConvDirect.PackedLength(s.Cout, kdim), "convolution (packed weights)");
-                using var rowArr = Scratch<long>.Rent(kdim, "convolution (row offsets)");
-                using var colD = Scratch<float>.Rent(Pointwise(s) ? 0 : (long)kdim * p, "convolution (im2col)");
-                fixed (float* wd = wpkArr.Array, col = colD.Array)
-                fixed (long* offs = rowArr.Array)
-                {
-                    ConvDirect.PackWeights(w, s.Cout, kdim, wd);
-                    for (int r = 0; r < kdim; r++) offs[r] = (long)r * p;
-                    float* b = x;
-                    if (!Pointwise(s)) { ConvLayout.Im2Col(s, x, col); b = col; }
-                    ConvDirect.Run(s.Cout, p, kdim, wd, b, offs, y, p, beta != 0, true);
-                }
-                return;
-            }
-            if (Pointwise(s)) { GemmDriver.Run(s.Cout, p, kdim, wa, new ContigSource(x, p, 1f), beta, y, p, true); return; }
-            using var colArr = Scratch<float>.Rent((long)kdim * p, "convolution (im2col)");
-            fixed (float* col = colArr.Array)
-            {
-                ConvLayout.Im2Col(s, x, col);
-                GemmDriver.Run(s.Cout, p, kdim, wa, new ContigSource(col, p, 1f), beta, y, p, true);
+                ConvDirect.PackWeights(w, s.Cout, kdim, wd);
+                for (int r = 0; r < kdim; r++) offs[r] = (long)r * p;
+                float* b = x;
+                if (!Pointwise(s)) { ConvLayout.Im2Col(s, x, col); b = col; }
+                ConvDirect.Run(s.Cout, p, kdim, wd, b, offs, y, p, accumulate || bias is not null, true);
             }
             return;
         }
