@@ -63,9 +63,7 @@ static class VerifyVerb
             else
             {
                 string? problem = kinks.Problem();
-                Console.WriteLine($"{(problem is null ? "ok  " : "FAIL")} kink alignment: {kinks.Aligned.Sum()} LeakyReLU inputs within {KinkAlignedBackend.Undecided:0e0} x RMS of 0 " +
-                                  $"took their backward slope from float64 (at most {(kinks.Aligned.Count == 0 ? 0 : kinks.Aligned.Max())} in one of {kinks.ReferenceCalls} calls, " +
-                                  $"bound {KinkAlignedBackend.MaxPerCall}; other sign differences {kinks.Refused})" + (problem is null ? "" : $": {problem}"));
+                Console.WriteLine($"{(problem is null ? "ok  " : "FAIL")} kink alignment: {kinks.Summary()}" + (problem is null ? "" : $": {problem}"));
                 n++;
                 if (problem is not null) fails++;
             }

@@ -46,6 +46,11 @@ public sealed class KinkAlignedBackend(Backend inner, IReadOnlyList<float[]> ref
         return null;
     }
 
+    /// <summary>What was aligned, in one line (verify and selfcheck print it).</summary>
+    public string Summary() =>
+        $"{Aligned.Sum()} LeakyReLU inputs within {Undecided:0e0} x RMS of 0 took their backward slope from float64 (at most " +
+        $"{(Aligned.Count == 0 ? 0 : Aligned.Max())} in one of {ReferenceCalls} calls, bound {MaxPerCall}; other sign differences {Refused})";
+
     /// <summary>Records the input of every kinked activation's forward, in call order (run it on the float64 reference).</summary>
     public sealed class Recorder(Backend inner) : ForwardingBackend(inner)
     {
