@@ -201,53 +201,51 @@ static unsafe class ConvLayout
     /// would be reloaded after every store in the loops).</summary>
     static void PhaseSplitRows(float* x, int h, int w, int pad, int st, int hq, int wq, long plane, float* xq, int cia)
     {
+        int ci = cia / st, a = cia % st;
+        float* src = x + (long)ci * h * w;
+        for (int b = 0; b < st; b++)
         {
-            int ci = cia / st, a = cia % st;
-            float* src = x + (long)ci * h * w;
-            for (int b = 0; b < st; b++)
+            float* dst = xq + ((long)cia * st + b) * plane;
+            // j range whose column st j + b - pad lies in [0, w)
+            int j0 = Math.Min(wq, Math.Max(0, (pad - b + st - 1) / st));
+            int j1 = w - 1 + pad - b < 0 ? j0 : Math.Min(wq, Math.Max(j0, (w - 1 + pad - b) / st + 1));
+            for (int i = 0; i < hq; i++)
             {
-                float* dst = xq + ((long)cia * st + b) * plane;
-                // j range whose column st j + b - pad lies in [0, w)
-                int j0 = Math.Min(wq, Math.Max(0, (pad - b + st - 1) / st));
-                int j1 = w - 1 + pad - b < 0 ? j0 : Math.Min(wq, Math.Max(j0, (w - 1 + pad - b) / st + 1));
-                for (int i = 0; i < hq; i++)
+                float* d = dst + (long)i * wq;
+                int iy = st * i + a - pad;
+                if (iy < 0 || iy >= h) { new Span<float>(d, wq).Clear(); continue; }
+                float* sr = src + (long)iy * w + b - pad;
+                for (int j = 0; j < j0; j++) d[j] = 0f;
+                if (st == 2)
                 {
-                    float* d = dst + (long)i * wq;
-                    int iy = st * i + a - pad;
-                    if (iy < 0 || iy >= h) { new Span<float>(d, wq).Clear(); continue; }
-                    float* sr = src + (long)iy * w + b - pad;
-                    for (int j = 0; j < j0; j++) d[j] = 0f;
-                    if (st == 2)
+                    int j = j0;
+                    for (; j + 8 < j1; j += 8) // reads sr[2 j + 15], within the row while 2 (j + 8) is
                     {
-                        int j = j0;
-                        for (; j + 8 < j1; j += 8) // reads sr[2 j + 15], within the row while 2 (j + 8) is
-                        {
-                            var lo = Vector256.Load(sr + 2 * j);
-                            var hi = Vector256.Load(sr + 2 * j + 8);
-                            // even lanes of lo then of hi
-                            var e = Vector256.Shuffle(lo, Vector256.Create(0, 2, 4, 6, 0, 2, 4, 6));
-                            var f = Vector256.Shuffle(hi, Vector256.Create(0, 2, 4, 6, 0, 2, 4, 6));
-                            Vector256.Create(e.GetLower(), f.GetLower()).Store(d + j);
-                        }
-                        for (; j < j1; j++) d[j] = sr[2 * j];
+                        var lo = Vector256.Load(sr + 2 * j);
+                        var hi = Vector256.Load(sr + 2 * j + 8);
+                        // even lanes of lo then of hi
+                        var e = Vector256.Shuffle(lo, Vector256.Create(0, 2, 4, 6, 0, 2, 4, 6));
+                        var f = Vector256.Shuffle(hi, Vector256.Create(0, 2, 4, 6, 0, 2, 4, 6));
+                        Vector256.Create(e.GetLower(), f.GetLower()).Store(d + j);
                     }
-                    else if (st == 4 && Avx512F.IsSupported)
-                    {
-                        int j = j0;
-                        var lo = Vector512.Create(0, 4, 8, 12, 16, 20, 24, 28, 0, 4, 8, 12, 16, 20, 24, 28);
-                        var first = Vector512.Create(-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0).AsSingle();
-                        for (; j + 16 < j1; j += 16) // reads sr[4 j + 63], within the row while 4 (j + 16) is
-                        {
-                            float* q = sr + 4 * j;
-                            var e = Avx512F.PermuteVar16x32x2(Vector512.Load(q), lo, Vector512.Load(q + 16));
-                            var f = Avx512F.PermuteVar16x32x2(Vector512.Load(q + 32), lo, Vector512.Load(q + 48));
-                            Vector512.ConditionalSelect(first, e, f).Store(d + j);
-                        }
-                        for (; j < j1; j++) d[j] = sr[4 * j];
-                    }
-                    else for (int j = j0; j < j1; j++) d[j] = sr[st * j];
-                    for (int j = j1; j < wq; j++) d[j] = 0f;
+                    for (; j < j1; j++) d[j] = sr[2 * j];
                 }
+                else if (st == 4 && Avx512F.IsSupported)
+                {
+                    int j = j0;
+                    var lo = Vector512.Create(0, 4, 8, 12, 16, 20, 24, 28, 0, 4, 8, 12, 16, 20, 24, 28);
+                    var first = Vector512.Create(-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0).AsSingle();
+                    for (; j + 16 < j1; j += 16) // reads sr[4 j + 63], within the row while 4 (j + 16) is
+                    {
+                        float* q = sr + 4 * j;
+                        var e = Avx512F.PermuteVar16x32x2(Vector512.Load(q), lo, Vector512.Load(q + 16));
+                        var f = Avx512F.PermuteVar16x32x2(Vector512.Load(q + 32), lo, Vector512.Load(q + 48));
+                        Vector512.ConditionalSelect(first, e, f).Store(d + j);
+                    }
+                    for (; j < j1; j++) d[j] = sr[4 * j];
+                }
+                else for (int j = j0; j < j1; j++) d[j] = sr[st * j];
+                for (int j = j1; j < wq; j++) d[j] = 0f;
             }
         }
     }
