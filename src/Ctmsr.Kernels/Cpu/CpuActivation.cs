@@ -4,24 +4,27 @@ using System.Runtime.Intrinsics;
 namespace Ctmsr.Kernels.Cpu;
 
 /// <summary>
-/// GELU and LeakyReLU forward and backward, 8 floats at a time (the other activations stay in <see cref="CpuMath"/>'s
+/// GELU, SiLU and LeakyReLU forward and backward, 8 floats at a time (the other activations stay in <see cref="CpuMath"/>'s
 /// scalar loop). LeakyReLU (x > 0 ? x : slope x) is bitwise the scalar loop's; its per-element switch ran at 0.4 GB/s,
 /// 4-7% of the tiny and small forwards (the two LeakyReLUs at the HR size).
 /// GELU(x) = 0.5 x (1 + erf(x / sqrt 2)), erf from the same Chebyshev-fitted erfc as <see cref="CpuMath.Erf"/>;
 /// GELU'(x) = 0.5 (1 + erf(x / sqrt 2)) + x exp(-x^2 / 2) / sqrt(2 pi). With AVX-512 in 16-float lanes (issue 14: the
 /// double lanes ran at ~1 GB/s, 2.6% of the x4 forward and 7% of tiny's at LR 256), else 8 at a time with erf in double
 /// lanes (Vector256.Exp in place of Math.Exp). The scalar loop ran at ~0.1 GB/s, 8-16% of every config's forward.
-/// SiLU is not here: with Vector256.Exp (float) in its forward, elementwise within 3e-7 of the float64 reference, the
-/// golden gradient test's error rose from 3e-6 to 9e-4 (bound 1e-3); that was later traced to LeakyReLU inputs rounded
-/// across the kink (Ctmsr.Model.Verification.KinkAlignedBackend), not to SiLU. The fused GroupNorm+SiLU (inference only) does use it.
+/// SiLU(x) = x / (1 + exp(-x)), SiLU'(x) = s (1 + x (1 - s)) with s = 1 / (1 + exp(-x)), in 16-float lanes with
+/// Vector512.Exp (8 with Vector256.Exp without AVX-512), as the fused GroupNorm+SiLU. The scalar loop (MathF.Exp per
+/// element) ran at ~2 GB/s: 4.7% of an x4 train step (issue 14). It was kept scalar once because the golden gradient
+/// test's error rose with the vector exp; that was LeakyReLU inputs rounded across the kink
+/// (Ctmsr.Model.Verification.KinkAlignedBackend), not SiLU.
 /// </summary>
 public static class CpuActivation
 {
-    public static bool Handles(Activation act) => Vector256.IsHardwareAccelerated && act is Activation.Gelu or Activation.LeakyReLU;
+    public static bool Handles(Activation act) => Vector256.IsHardwareAccelerated && act is Activation.Gelu or Activation.LeakyReLU or Activation.SiLU;
 
     public static void Forward(Activation act, float slope, float[] x, float[] y, int s, int e)
     {
         if (act == Activation.Gelu) { GeluForward(x, y, s, e, Vector512.IsHardwareAccelerated); return; }
+        if (act == Activation.SiLU) { SiluForward(x, y, s, e, Vector512.IsHardwareAccelerated); return; }
         int i = s;
         var vs = Vector256.Create(slope);
         for (; i <= e - 8; i += 8)
@@ -35,6 +38,7 @@ public static class CpuActivation
     public static void Backward(Activation act, float slope, float[] x, float[] dy, float[] dx, bool accumulate, int s, int e)
     {
         if (act == Activation.Gelu) { GeluBackward(x, dy, dx, accumulate, s, e, Vector512.IsHardwareAccelerated); return; }
+        if (act == Activation.SiLU) { SiluBackward(x, dy, dx, accumulate, s, e, Vector512.IsHardwareAccelerated); return; }
         int i = s;
         var vs = Vector256.Create(slope);
         for (; i <= e - 8; i += 8)
@@ -47,6 +51,54 @@ public static class CpuActivation
         for (; i < e; i++)
         {
             float d = dy[i] * CpuMath.ActGrad(act, slope, x[i]);
+            dx[i] = accumulate ? dx[i] + d : d;
+        }
+    }
+
+    /// <summary>y = SiLU(x) over [s, e): 16 floats at a time with <paramref name="wide"/>, else 8.</summary>
+    public static void SiluForward(float[] x, float[] y, int s, int e, bool wide)
+    {
+        int i = s;
+        if (wide)
+            for (; i <= e - 16; i += 16)
+            {
+                var v = Vector512.Create(x.AsSpan(i, 16));
+                (v / (Vector512<float>.One + Vector512.Exp(-v))).CopyTo(y.AsSpan(i, 16));
+            }
+        for (; i <= e - 8; i += 8)
+        {
+            var v = Vector256.Create(x.AsSpan(i, 8));
+            (v / (Vector256<float>.One + Vector256.Exp(-v))).CopyTo(y.AsSpan(i, 8));
+        }
+        for (; i < e; i++) y[i] = CpuMath.Act(Activation.SiLU, 0f, x[i]);
+    }
+
+    /// <summary>dx (=/+=) dy * SiLU'(x) over [s, e); lanes as <see cref="SiluForward"/>.</summary>
+    public static void SiluBackward(float[] x, float[] dy, float[] dx, bool accumulate, int s, int e, bool wide)
+    {
+        int i = s;
+        if (wide)
+            for (; i <= e - 16; i += 16)
+            {
+                var v = Vector512.Create(x.AsSpan(i, 16));
+                var one = Vector512<float>.One;
+                var sg = one / (one + Vector512.Exp(-v));
+                var d = Vector512.Create(dy.AsSpan(i, 16)) * (sg * (one + v * (one - sg)));
+                if (accumulate) d = Vector512.Create(dx.AsSpan(i, 16)) + d;
+                d.CopyTo(dx.AsSpan(i, 16));
+            }
+        for (; i <= e - 8; i += 8)
+        {
+            var v = Vector256.Create(x.AsSpan(i, 8));
+            var one = Vector256<float>.One;
+            var sg = one / (one + Vector256.Exp(-v));
+            var d = Vector256.Create(dy.AsSpan(i, 8)) * (sg * (one + v * (one - sg)));
+            if (accumulate) d = Vector256.Create(dx.AsSpan(i, 8)) + d;
+            d.CopyTo(dx.AsSpan(i, 8));
+        }
+        for (; i < e; i++)
+        {
+            float d = dy[i] * CpuMath.ActGrad(Activation.SiLU, 0f, x[i]);
             dx[i] = accumulate ? dx[i] + d : d;
         }
     }

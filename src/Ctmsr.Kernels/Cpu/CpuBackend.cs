@@ -1,4 +1,6 @@
 using System.Numerics;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace Ctmsr.Kernels.Cpu;
 
@@ -10,7 +12,7 @@ public sealed class CpuBackend : Backend
 {
     public override string Name => "cpu";
     public override string Description =>
-        $"{CpuThreads.Limit} of {Environment.ProcessorCount} threads, Vector512 {(System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated ? "yes" : "no")}, {System.Runtime.InteropServices.RuntimeInformation.OSArchitecture}";
+        $"{CpuThreads.Limit} of {Environment.ProcessorCount} threads, Vector512 {(Vector512.IsHardwareAccelerated ? "yes" : "no")}, {System.Runtime.InteropServices.RuntimeInformation.OSArchitecture}";
 
     internal static float[] F(DeviceBuffer b) => b is CpuBuffer c ? c.Data
         : throw new ArgumentException($"buffer belongs to backend '{b.Backend.Name}', not 'cpu'");
@@ -228,7 +230,15 @@ public sealed class CpuBackend : Backend
             for (int r = 0; r < rows; r++)
             {
                 var row = X.AsSpan(r * cols + c0, c1 - c0);
-                for (int c = 0; c < row.Length; c++) acc[c] += row[c];
+                int c = 0;
+                // 8 columns at a time widened into double lanes: each column's sum in the same order as the scalar loop's
+                if (Avx512F.IsSupported)
+                    for (; c <= row.Length - 8; c += 8)
+                    {
+                        var sum = Vector512.Create(acc.AsSpan(c, 8)) + Avx512F.ConvertToVector512Double(Vector256.Create(row.Slice(c, 8)));
+                        sum.CopyTo(acc.AsSpan(c, 8));
+                    }
+                for (; c < row.Length; c++) acc[c] += row[c];
             }
             for (int c = c0; c < c1; c++) Y[c] = accumulate ? Y[c] + (float)acc[c - c0] : (float)acc[c - c0];
         });
@@ -405,36 +415,46 @@ public sealed class CpuBackend : Backend
     public override void Dropout(long count, float p, ulong seed, ulong offset, DeviceBuffer x, DeviceBuffer y)
     {
         float[] X = F(x), Y = F(y);
-        float sc = 1f / (1f - p);
-        Chunked(count, (s, e) =>
-        {
-            Span<float> u = stackalloc float[UniformRun];
-            for (int i0 = s; i0 < e; i0 += UniformRun)
-            {
-                int len = Math.Min(UniformRun, e - i0);
-                CpuPhilox.Uniform(seed, offset + (ulong)i0, u[..len]);
-                for (int i = 0; i < len; i++) Y[i0 + i] = u[i] >= p ? X[i0 + i] * sc : 0f;
-            }
-        });
+        Chunked(count, (s, e) => DropoutRuns(p, seed, offset, X, Y, accumulate: false, s, e));
     }
 
     public override void DropoutBackward(long count, float p, ulong seed, ulong offset, DeviceBuffer dy, DeviceBuffer dx, bool accumulate)
     {
         float[] DY = F(dy), DX = F(dx);
+        Chunked(count, (s, e) => DropoutRuns(p, seed, offset, DY, DX, accumulate, s, e));
+    }
+
+    /// <summary>
+    /// y[i] (=/+=) (u[i] &gt;= p ? x[i] / (1 - p) : 0) over [s, e), u the Philox uniforms of elements offset + i: the
+    /// forward (x, y) and the backward (dy, dx) alike. Uniforms are drawn in runs of <see cref="UniformRun"/> into a stack
+    /// buffer, the mask applied 16 floats at a time (the per-element loop ran at ~2.5 GB/s: 2% of an x4 train step).
+    /// </summary>
+    static void DropoutRuns(float p, ulong seed, ulong offset, float[] x, float[] y, bool accumulate, int s, int e)
+    {
         float sc = 1f / (1f - p);
-        Chunked(count, (s, e) =>
+        Span<float> u = stackalloc float[UniformRun];
+        for (int i0 = s; i0 < e; i0 += UniformRun)
         {
-            Span<float> u = stackalloc float[UniformRun];
-            for (int i0 = s; i0 < e; i0 += UniformRun)
+            int len = Math.Min(UniformRun, e - i0), i = 0;
+            CpuPhilox.Uniform(seed, offset + (ulong)i0, u[..len]);
+            if (Vector512.IsHardwareAccelerated)
             {
-                int len = Math.Min(UniformRun, e - i0);
-                CpuPhilox.Uniform(seed, offset + (ulong)i0, u[..len]);
-                for (int i = 0; i < len; i++)
+                var vp = Vector512.Create(p);
+                var vsc = Vector512.Create(sc);
+                for (; i <= len - 16; i += 16)
                 {
-                    float g = u[i] >= p ? DY[i0 + i] * sc : 0f;
-                    DX[i0 + i] = accumulate ? DX[i0 + i] + g : g;
+                    var keep = Vector512.GreaterThanOrEqual(Vector512.Create(u.Slice(i, 16)), vp);
+                    var g = Vector512.ConditionalSelect(keep,
+                        Vector512.Create(x.AsSpan(i0 + i, 16)) * vsc, Vector512<float>.Zero);
+                    if (accumulate) g = Vector512.Create(y.AsSpan(i0 + i, 16)) + g;
+                    g.CopyTo(y.AsSpan(i0 + i, 16));
                 }
             }
-        });
+            for (; i < len; i++)
+            {
+                float g = u[i] >= p ? x[i0 + i] * sc : 0f;
+                y[i0 + i] = accumulate ? y[i0 + i] + g : g;
+            }
+        }
     }
 }
