@@ -11,8 +11,8 @@ namespace Ctmsr.Kernels.Cpu;
 /// GELU'(x) = 0.5 (1 + erf(x / sqrt 2)) + x exp(-x^2 / 2) / sqrt(2 pi). With AVX-512 in 16-float lanes (issue 14: the
 /// double lanes ran at ~1 GB/s, 2.6% of the x4 forward and 7% of tiny's at LR 256), else 8 at a time with erf in double
 /// lanes (Vector256.Exp in place of Math.Exp). The scalar loop ran at ~0.1 GB/s, 8-16% of every config's forward.
-/// SiLU(x) = x / (1 + exp(-x)), SiLU'(x) = s (1 + x (1 - s)) with s = 1 / (1 + exp(-x)), in 16-float lanes with
-/// Vector512.Exp (8 with Vector256.Exp without AVX-512), as the fused GroupNorm+SiLU. The scalar loop (MathF.Exp per
+/// SiLU(x) = x / (1 + exp(-x)), SiLU'(x) = s (1 + x (1 - s)) with s = 1 / (1 + exp(-x)), in 16-float lanes (8 with
+/// Vector256.Exp without AVX-512). The 16-lane paths of both take exp from <see cref="CpuExp"/>. The scalar loop (MathF.Exp per
 /// element) ran at ~2 GB/s: 4.7% of an x4 train step (issue 14). It was kept scalar once because the golden gradient
 /// test's error rose with the vector exp; that was LeakyReLU inputs rounded across the kink
 /// (Ctmsr.Model.Verification.KinkAlignedBackend), not SiLU.
@@ -23,8 +23,8 @@ public static class CpuActivation
 
     public static void Forward(Activation act, float slope, float[] x, float[] y, int s, int e)
     {
-        if (act == Activation.Gelu) { GeluForward(x, y, s, e, Vector512.IsHardwareAccelerated); return; }
-        if (act == Activation.SiLU) { SiluForward(x, y, s, e, Vector512.IsHardwareAccelerated); return; }
+        if (act == Activation.Gelu) { GeluForward(x, y, s, e, CpuExp.Supported); return; }
+        if (act == Activation.SiLU) { SiluForward(x, y, s, e, CpuExp.Supported); return; }
         int i = s;
         var vs = Vector256.Create(slope);
         for (; i <= e - 8; i += 8)
@@ -37,8 +37,8 @@ public static class CpuActivation
 
     public static void Backward(Activation act, float slope, float[] x, float[] dy, float[] dx, bool accumulate, int s, int e)
     {
-        if (act == Activation.Gelu) { GeluBackward(x, dy, dx, accumulate, s, e, Vector512.IsHardwareAccelerated); return; }
-        if (act == Activation.SiLU) { SiluBackward(x, dy, dx, accumulate, s, e, Vector512.IsHardwareAccelerated); return; }
+        if (act == Activation.Gelu) { GeluBackward(x, dy, dx, accumulate, s, e, CpuExp.Supported); return; }
+        if (act == Activation.SiLU) { SiluBackward(x, dy, dx, accumulate, s, e, CpuExp.Supported); return; }
         int i = s;
         var vs = Vector256.Create(slope);
         for (; i <= e - 8; i += 8)
@@ -63,7 +63,7 @@ public static class CpuActivation
             for (; i <= e - 16; i += 16)
             {
                 var v = Vector512.Create(x.AsSpan(i, 16));
-                (v / (Vector512<float>.One + Vector512.Exp(-v))).CopyTo(y.AsSpan(i, 16));
+                (v / (Vector512<float>.One + CpuExp.Exp(-v))).CopyTo(y.AsSpan(i, 16));
             }
         for (; i <= e - 8; i += 8)
         {
@@ -82,7 +82,7 @@ public static class CpuActivation
             {
                 var v = Vector512.Create(x.AsSpan(i, 16));
                 var one = Vector512<float>.One;
-                var sg = one / (one + Vector512.Exp(-v));
+                var sg = one / (one + CpuExp.Exp(-v));
                 var d = Vector512.Create(dy.AsSpan(i, 16)) * (sg * (one + v * (one - sg)));
                 if (accumulate) d = Vector512.Create(dx.AsSpan(i, 16)) + d;
                 d.CopyTo(dx.AsSpan(i, 16));
@@ -132,7 +132,7 @@ public static class CpuActivation
             for (; i <= e - 16; i += 16)
             {
                 var v = Vector512.Create(x.AsSpan(i, 16));
-                var g = PhiWide(v) + v * Vector512.Exp(Vector512.Create(-0.5f) * v * v) * Vector512.Create(InvSqrt2Pi);
+                var g = PhiWide(v) + v * CpuExp.Exp(Vector512.Create(-0.5f) * v * v) * Vector512.Create(InvSqrt2Pi);
                 var d = Vector512.Create(dy.AsSpan(i, 16)) * g;
                 if (accumulate) d = Vector512.Create(dx.AsSpan(i, 16)) + d;
                 d.CopyTo(dx.AsSpan(i, 16));
@@ -178,7 +178,7 @@ public static class CpuActivation
         p = Vector512.FusedMultiplyAdd(t, p, Vector512.Create(0.09678418f));
         p = Vector512.FusedMultiplyAdd(t, p, Vector512.Create(0.37409196f));
         p = Vector512.FusedMultiplyAdd(t, p, Vector512.Create(1.00002368f));
-        var half = Vector512.Create(0.5f) * t * Vector512.Exp(Vector512.FusedMultiplyAdd(t, p, Vector512.Create(-1.26551223f)) - z * z);
+        var half = Vector512.Create(0.5f) * t * CpuExp.Exp(Vector512.FusedMultiplyAdd(t, p, Vector512.Create(-1.26551223f)) - z * z);
         return Vector512.ConditionalSelect(Vector512.LessThan(x, Vector512<float>.Zero), half, one - half);
     }
 

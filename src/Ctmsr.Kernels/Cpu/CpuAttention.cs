@@ -322,7 +322,7 @@ public static unsafe class CpuAttention
         var z = Vector512<float>.Zero;
         for (int j = 0; j < n; j += 16)
         {
-            var x = Exp(Vector512.Load(p + j) - vm);
+            var x = CpuExp.Exp(Vector512.Load(p + j) - vm);
             x.Store(p + j);
             z += x;
         }
@@ -337,30 +337,6 @@ public static unsafe class CpuAttention
         for (int j = 0; j < n; j += 16) acc = Avx512F.FusedMultiplyAdd(Vector512.Load(dp + j), Vector512.Load(p + j), acc);
         var dot = Vector512.Create(Vector512.Sum(acc));
         for (int j = 0; j < n; j += 16) (Vector512.Load(p + j) * (Vector512.Load(dp + j) - dot)).Store(ds + j);
-    }
-
-    /// <summary>
-    /// e^x in float lanes for x &lt;= 88.3: x = n ln2 + r (Cody-Waite, |r| &lt;= ln2/2), e^r by Cephes' expf polynomial
-    /// 1 + r + r^2 P(r) (within about 1 ulp), times 2^n by the exponent bits; exactly 1 at 0; 0 below -87.3 (where
-    /// 2^n would leave the normal range).
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static Vector512<float> Exp(Vector512<float> x)
-    {
-        var xc = Avx512F.Min(Avx512F.Max(x, Vector512.Create(-87.33f)), Vector512.Create(88.3f));
-        var n = Vector512.Round(xc * Vector512.Create(1.44269504088896341f));
-        var r = Avx512F.FusedMultiplyAdd(n, Vector512.Create(-0.693359375f), xc);
-        r = Avx512F.FusedMultiplyAdd(n, Vector512.Create(2.12194440e-4f), r);
-        var q = Vector512.Create(1.9875691500e-4f);
-        q = Avx512F.FusedMultiplyAdd(q, r, Vector512.Create(1.3981999507e-3f));
-        q = Avx512F.FusedMultiplyAdd(q, r, Vector512.Create(8.3334519073e-3f));
-        q = Avx512F.FusedMultiplyAdd(q, r, Vector512.Create(4.1665795894e-2f));
-        q = Avx512F.FusedMultiplyAdd(q, r, Vector512.Create(1.6666665459e-1f));
-        q = Avx512F.FusedMultiplyAdd(q, r, Vector512.Create(5.0000001201e-1f));
-        var y = Avx512F.FusedMultiplyAdd(q, r * r, r) + Vector512<float>.One;
-        var scale = (Avx512F.ConvertToVector512Int32WithTruncation(n) + Vector512.Create(127)) << 23;
-        y *= scale.AsSingle();
-        return Vector512.ConditionalSelect(Vector512.LessThan(x, Vector512.Create(-87.33f)), Vector512<float>.Zero, y);
     }
 
     // rows of d floats: inline vector moves (a memmove call costs as much as a 32-float row)

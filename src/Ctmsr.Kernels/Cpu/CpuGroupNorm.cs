@@ -12,7 +12,8 @@ namespace Ctmsr.Kernels.Cpu;
 /// into Vector256&lt;double&gt; accumulators. (A scalar double chain is latency-bound, ~4 cycles per element: it made
 /// this op ~20x slower than PyTorch's at the model's shapes, bench/RESULTS.md; the double lanes 0.4-0.5x in backward.)
 /// With <c>silu</c>, y = SiLU(that) = v / (1 + exp(-v)) in the same pass (the fused GroupNorm+SiLU of the UNet blocks:
-/// the normalised tensor is never written and read back; exp is Vector256.Exp, within a few ulp of MathF.Exp).
+/// the normalised tensor is never written and read back; exp is <see cref="CpuExp"/>'s in 16 lanes with AVX-512, else
+/// Vector256.Exp, within a few ulp of MathF.Exp).
 /// Backward: dx = rstd * (dy*gamma - mean(dy*gamma) - xhat * mean(dy*gamma*xhat)); dgamma, dbeta accumulate.
 /// </summary>
 public static class CpuGroupNorm
@@ -40,6 +41,15 @@ public static class CpuGroupNorm
                 var xr = x.AsSpan((int)(b0 + (long)ch * hw), hw);
                 var yr = y.AsSpan((int)(b0 + (long)ch * hw), hw);
                 int i = 0;
+                if (silu && CpuExp.Supported)
+                {
+                    Vector512<float> vm = Vector512.Create(m), va = Vector512.Create(a), vb = Vector512.Create(b);
+                    for (; i <= hw - 16; i += 16)
+                    {
+                        var v = (Vector512.Create(xr.Slice(i, 16)) - vm) * va + vb;
+                        (v / (Vector512<float>.One + CpuExp.Exp(-v))).CopyTo(yr.Slice(i, 16));
+                    }
+                }
                 if (Vector256.IsHardwareAccelerated)
                 {
                     Vector256<float> vm = Vector256.Create(m), va = Vector256.Create(a), vb = Vector256.Create(b);
