@@ -199,9 +199,7 @@ public sealed class CpuBackend : Backend
             Parallel.For(0, chunks, CpuThreads.Options, ci =>
             {
                 int s = ci * Chunk, e = (int)Math.Min(inner, (long)s + Chunk);
-                double acc = 0;
-                for (int i = s; i < e; i++) acc += X[i];
-                parts[ci] = acc;
+                parts[ci] = CpuGroupNorm.Total(X.AsSpan(s, e - s));
             });
             double tot = 0;
             foreach (double p in parts) tot += p;
@@ -210,9 +208,7 @@ public sealed class CpuBackend : Backend
         }
         Parallel.For(0, outer, CpuThreads.Options, o =>
         {
-            double acc = 0;
-            var row = X.AsSpan((int)(o * inner), (int)inner);
-            foreach (float v in row) acc += v;
+            double acc = CpuGroupNorm.Total(X.AsSpan((int)(o * inner), (int)inner));
             Y[o] = accumulate ? Y[o] + (float)acc : (float)acc;
         });
     }

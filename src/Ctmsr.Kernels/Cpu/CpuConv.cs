@@ -707,15 +707,7 @@ public static unsafe class CpuConv
         long xs = (long)s.Cin * s.H * s.W, ys = (long)s.Cout * p;
         fixed (float* px = x, pdy = dy, pdw = dw)
         {
-            if (db is not null)
-                for (int n = 0; n < s.N; n++)
-                    for (int co = 0; co < s.Cout; co++)
-                    {
-                        double acc = 0;
-                        float* row = pdy + n * ys + (long)co * p;
-                        for (int i = 0; i < p; i++) acc += row[i];
-                        db[co] += (float)acc;
-                    }
+            if (db is not null) BiasGradient(s.N, s.Cout, p, pdy, db);
             if (UseWinogradWeightGrad(s)) { ConvWinograd.BackwardWeight(s, px, pdy, pdw); return; }
             if (Pointwise(s))
             {
@@ -752,6 +744,18 @@ public static unsafe class CpuConv
                 }
             }
         }
+    }
+
+    /// <summary>db[co] += sum of dy[n, co, :] for each sample in order; channels in parallel, each row summed in lanes
+    /// (<see cref="CpuGroupNorm.Total"/>). A scalar double chain on one thread took 1-4 ms a call at the x4 shapes.</summary>
+    static void BiasGradient(int n, int cout, int p, float* dy, float[] db)
+    {
+        nint pdy = (nint)dy;
+        long ys = (long)cout * p;
+        Parallel.For(0, cout, CpuThreads.Options, co =>
+        {
+            for (int i = 0; i < n; i++) db[co] += (float)CpuGroupNorm.Total(new ReadOnlySpan<float>((float*)pdy + i * ys + (long)co * p, p));
+        });
     }
 }
 

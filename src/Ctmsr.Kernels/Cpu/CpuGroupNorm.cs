@@ -224,6 +224,11 @@ public static class CpuGroupNorm
     }
 
     /// <summary>sum v in double, 8 lanes at a time (two independent accumulator pairs).</summary>
+    /// <summary>sum v in double as the statistics take it (16-float lanes over blocks of <see cref="SumBlock"/>, else double
+    /// lanes): also the convolutions' bias gradient and <see cref="CpuBackend.SumInner"/>, where a scalar double chain
+    /// (~4 cycles an element) ran on one thread.</summary>
+    internal static double Total(ReadOnlySpan<float> v) => Vector512.IsHardwareAccelerated ? SumWide(v) : Sum(v);
+
     static double Sum(ReadOnlySpan<float> v)
     {
         int i = 0;
