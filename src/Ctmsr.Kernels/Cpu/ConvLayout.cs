@@ -28,16 +28,16 @@ static unsafe class ConvLayout
         ForPlanes(c, (long)c * plane, ci =>
         {
             float* src = (float*)xs + (long)ci * h * w, dst = (float*)xd + ci * plane;
-            new Span<float>(dst, pad * wp + pad).Clear();
+            RowMoves.Clear(dst, pad * wp + pad);
             for (int iy = 0; iy < h; iy++)
             {
                 float* d = dst + (long)(iy + pad) * wp + pad;
-                new ReadOnlySpan<float>(src + (long)iy * w, w).CopyTo(new Span<float>(d, w));
-                if (pad > 0) new Span<float>(d + w, 2 * pad).Clear(); // right border + next row's left border
+                RowMoves.Copy(src + (long)iy * w, d, w);
+                if (pad > 0) RowMoves.Clear(d + w, 2 * pad); // right border + next row's left border
             }
-            new Span<float>(dst + (long)(h + pad) * wp, pad * wp).Clear();
+            RowMoves.Clear(dst + (long)(h + pad) * wp, pad * wp);
         });
-        new Span<float>(xp + c * plane, slack).Clear();
+        RowMoves.Clear(xp + c * plane, slack);
     }
 
     /// <summary>Rows [r0, r0 + hp) of the zero-padded input (padded coordinates): xp[c, j, pad + ix] = x[c, r0 + j - pad, ix],
@@ -54,13 +54,13 @@ static unsafe class ConvLayout
             {
                 float* d = dst + (long)j * wp;
                 int iy = r0 + j - pad;
-                if (iy < 0 || iy >= h) { new Span<float>(d, wp).Clear(); continue; }
-                new Span<float>(d, pad).Clear();
-                new ReadOnlySpan<float>(src + (long)iy * w, w).CopyTo(new Span<float>(d + pad, w));
-                new Span<float>(d + pad + w, pad).Clear();
+                if (iy < 0 || iy >= h) { RowMoves.Clear(d, wp); continue; }
+                RowMoves.Clear(d, pad);
+                RowMoves.Copy(src + (long)iy * w, d + pad, w);
+                RowMoves.Clear(d + pad + w, pad);
             }
         });
-        new Span<float>(xp + c * plane, slack).Clear();
+        RowMoves.Clear(xp + c * plane, slack);
     }
 
     /// <summary>u[c, i, j] = x[c, i / 2, j / 2]: x is [c, h, w], u is [c, 2h, 2w].</summary>
@@ -93,13 +93,13 @@ static unsafe class ConvLayout
             {
                 float* d = dst + (long)j * wp;
                 int iy = r0 + j - pad;
-                if (iy < 0 || iy >= h) { new Span<float>(d, wp).Clear(); continue; }
-                new Span<float>(d, pad).Clear();
+                if (iy < 0 || iy >= h) { RowMoves.Clear(d, wp); continue; }
+                RowMoves.Clear(d, pad);
                 CopyRowUp2(src + (long)(iy >> 1) * ws, ws, d + pad);
-                new Span<float>(d + pad + w, pad).Clear();
+                RowMoves.Clear(d + pad + w, pad);
             }
         });
-        new Span<float>(xp + c * plane, slack).Clear();
+        RowMoves.Clear(xp + c * plane, slack);
     }
 
     /// <summary>o[2 i] = o[2 i + 1] = src[i] for i &lt; n: one row of a nearest x2 upsampling.</summary>
@@ -179,8 +179,8 @@ static unsafe class ConvLayout
             for (int oy = 0; oy < oh; oy++)
             {
                 float* s = (float*)ys + ((long)ci * oh + oy) * ow, d = (float*)ts + ((long)ci * oh + oy) * wp;
-                new ReadOnlySpan<float>(s, ow).CopyTo(new Span<float>(d, ow));
-                new Span<float>(d + ow, wp - ow).Clear();
+                RowMoves.Copy(s, d, ow);
+                RowMoves.Clear(d + ow, wp - ow);
             }
         });
     }
@@ -194,7 +194,7 @@ static unsafe class ConvLayout
         long plane = (long)hq * wq;
         nint xs = (nint)x, xd = (nint)xq;
         ForPlanes(c * st, (long)c * st * st * plane, cia => PhaseSplitRows((float*)xs, h, w, pad, st, hq, wq, plane, (float*)xd, cia));
-        new Span<float>(xq + (long)c * st * st * plane, slack).Clear();
+        RowMoves.Clear(xq + (long)c * st * st * plane, slack);
     }
 
     /// <summary>The st phase planes (a, b) of channel ci, cia = ci st + a (a static method: a closure's captured variables
@@ -213,7 +213,7 @@ static unsafe class ConvLayout
             {
                 float* d = dst + (long)i * wq;
                 int iy = st * i + a - pad;
-                if (iy < 0 || iy >= h) { new Span<float>(d, wq).Clear(); continue; }
+                if (iy < 0 || iy >= h) { RowMoves.Clear(d, wq); continue; }
                 float* sr = src + (long)iy * w + b - pad;
                 for (int j = 0; j < j0; j++) d[j] = 0f;
                 if (st == 2)
@@ -282,10 +282,10 @@ static unsafe class ConvLayout
                 {
                     float* d = dst + (long)oy * ow;
                     int iy = oy * st - pad + ky;
-                    if (iy < 0 || iy >= h) { new Span<float>(d, ow).Clear(); continue; }
+                    if (iy < 0 || iy >= h) { RowMoves.Clear(d, ow); continue; }
                     float* srow = (float*)xs + ((long)ci * h + iy) * w;
                     for (int ox = 0; ox < ox0; ox++) d[ox] = 0f;
-                    if (st == 1) new ReadOnlySpan<float>(srow + ox0 - pad + kx, ox1 - ox0).CopyTo(new Span<float>(d + ox0, ox1 - ox0));
+                    if (st == 1) RowMoves.Copy(srow + ox0 - pad + kx, d + ox0, ox1 - ox0);
                     else for (int ox = ox0; ox < ox1; ox++) d[ox] = srow[ox * st - pad + kx];
                     for (int ox = ox1; ox < ow; ox++) d[ox] = 0f;
                 }

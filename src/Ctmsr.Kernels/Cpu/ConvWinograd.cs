@@ -158,11 +158,11 @@ static unsafe partial class ConvWinograd
             {
                 float* d = pad + (long)pr * wq;
                 int iy = 2 * ty0 + pr - 1;
-                if (iy < 0 || iy >= h) { new Span<float>(d, wq).Clear(); continue; }
+                if (iy < 0 || iy >= h) { RowMoves.Clear(d, wq); continue; }
                 d[0] = 0f;
                 if (up2) ConvLayout.CopyRowUp2(src + (long)(iy >> 1) * (w / 2), w / 2, d + 1);
-                else new ReadOnlySpan<float>(src + (long)iy * w, w).CopyTo(new Span<float>(d + 1, w));
-                new Span<float>(d + 1 + w, wq - 1 - w).Clear();
+                else RowMoves.Copy(src + (long)iy * w, d + 1, w);
+                RowMoves.Clear(d + 1 + w, wq - 1 - w);
             }
             long xiStride = (long)cin * ld;
             int pw = GemmDriver.NR;

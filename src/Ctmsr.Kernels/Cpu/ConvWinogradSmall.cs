@@ -111,12 +111,12 @@ static unsafe class ConvWinogradSmall
             for (int r = 0; r < 4; r++)
             {
                 float* d = rows + r * RowFloats;
-                new Span<float>(d, RowFloats).Clear();
+                RowMoves.Clear(d, RowFloats);
                 int iy = 2 * ty - 1 + r;
                 if (iy < 0 || iy >= h) continue;
                 int a = Math.Max(c0, 0), b = Math.Min(c0 + RowFloats, w); // map columns [a, b) land in this row
                 if (a >= b) continue;
-                if (!up2) new ReadOnlySpan<float>(src + (long)iy * w + a, b - a).CopyTo(new Span<float>(d + a - c0, b - a));
+                if (!up2) RowMoves.Copy(src + (long)iy * w + a, d + a - c0, b - a);
                 else
                 {
                     float* sr = src + (long)(iy >> 1) * sw;

@@ -136,8 +136,8 @@ static unsafe partial class ConvWinograd
         if (n == 32) { a = Vector512.Load(r); b = Vector512.Load(r + 16); }
         else
         {
-            new Span<float>(t, 32).Clear();
-            new ReadOnlySpan<float>(r, n).CopyTo(new Span<float>(t, n));
+            RowMoves.Clear(t, 32);
+            RowMoves.Copy(r, t, n);
             a = Vector512.Load(t); b = Vector512.Load(t + 16);
         }
         var p = Avx512F.PermuteVar16x32x2(a, even, b);

@@ -339,13 +339,8 @@ public static unsafe class CpuAttention
         for (int j = 0; j < n; j += 16) (Vector512.Load(p + j) * (Vector512.Load(dp + j) - dot)).Store(ds + j);
     }
 
-    // rows of d floats: inline vector moves (a memmove call costs as much as a 32-float row)
-    static void Copy(float* s, float* t, int n)
-    {
-        int i = 0;
-        for (; i + 16 <= n; i += 16) Vector512.Load(s + i).Store(t + i);
-        for (; i < n; i++) t[i] = s[i];
-    }
+    // rows of d floats: inline vector moves (RowMoves; a memmove call costs as much as a 32-float row)
+    static void Copy(float* s, float* t, int n) => RowMoves.Copy(s, t, n);
 
     static void Write(float* s, float* t, int n, bool acc)
     {
