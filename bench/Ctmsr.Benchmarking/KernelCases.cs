@@ -7,7 +7,7 @@ namespace Ctmsr.Benchmarking;
 /// <summary>
 /// The kernel cases of `ctmsr bench --what kernels`, at the model's shapes for a configuration, batch and
 /// LR size: square GEMMs plus the Swin qkv projection; the 3x3 convs of level 0, level 1, the decoder's
-/// concatenated input and conv_up2 (forward, backward data, backward weight); window attention at
+/// concatenated input, conv_up2 and the deepest level (forward, backward data, backward weight); window attention at
 /// levels 0 and 1 (forward, backward incl. the bias-table gradient); GroupNorm at C and 2C channels; and the
 /// perceptual networks' strided and large-kernel convolutions on an HR crop of the model's (the ResNet18 stem and
 /// stage entries of `--perceptual resnet18`, LPIPS-Alex's first two layers; forward and backward data, as these
@@ -23,13 +23,17 @@ public static class KernelCases
         long tokens = (long)batch * lr * lr;
         if (tokens <= int.MaxValue) list.Add(Gemm($"qkv linear {tokens}x{3 * e}x{e} (x W^T)", false, true, (int)tokens, 3 * e, e));
 
-        foreach (var (what, s) in new (string, ConvShape)[]
+        var convs = new List<(string, ConvShape)>
         {
             ("level 0", new(batch, c, lr, lr, c, 3, 1, 1)),
             ("level 1", new(batch, c1, lr / 2, lr / 2, c1, 3, 1, 1)),
             ("decoder concat", new(batch, 2 * c, lr, lr, c, 3, 1, 1)),
             ("conv_up2", new(batch, c, cfg.Scale * lr, cfg.Scale * lr, c, 3, 1, 1)),
-        })
+        };
+        // the deepest level has its own route (x4 at LR 64: 8^2, too few tiles for Winograd)
+        int deep = cfg.ChannelMult.Length - 1, side = lr >> deep;
+        if (deep > 1 && side > 0) convs.Add(($"level {deep}", new(batch, c * cfg.ChannelMult[deep], side, side, c * cfg.ChannelMult[deep], 3, 1, 1)));
+        foreach (var (what, s) in convs)
             foreach (var pass in new[] { "fwd", "bwd-data", "bwd-weight" })
                 list.Add(Conv(what, s, pass));
 

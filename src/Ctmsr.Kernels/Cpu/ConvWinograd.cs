@@ -82,6 +82,8 @@ static unsafe partial class ConvWinograd
     /// </summary>
     readonly struct PackedPairs(float* w, int cin, int cout) : IPanelSource
     {
+        public float* RowMajor(int x0, int k0, out long ld) { ld = 0; return null; }
+
         public void Pack(int x0, int count, int k0, int kc, float* dst, int pw)
         {
             int mr = GemmDriver.MR, q = x0 / (mr * cin), r = x0 - q * mr * cin, ci = r / mr, lane = r - ci * mr;

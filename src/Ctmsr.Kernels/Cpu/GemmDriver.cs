@@ -18,6 +18,15 @@ static unsafe class GemmDriver
     public static readonly int NR = Use512 ? 32 : 16;
     public const int KC = 256;
     public const int NC = 512;
+    /// <summary>Whether full 12-row blocks of a row-major A are read in place (<see cref="IPanelSource.RowMajor"/>) instead
+    /// of transposed into packed panels; settable for the kernel lab and tests (same bits either way), and CTMSR_GEMM_PACK_A=1
+    /// packs every A for a whole process (before/after timings of a model).</summary>
+    public static bool UnpackedA { get; set; } = Environment.GetEnvironmentVariable("CTMSR_GEMM_PACK_A") != "1";
+    /// <summary>Column panels up to which an A block is read in place. With many, the packed panel (contiguous, in L1) is
+    /// reused across them and pays for its packing, and rows of a power-of-two stride read in place share L1 sets
+    /// (quick gemm 1024: 0.92-0.95x with every A in place). Lab conv-wino 1 6 (384 -> 384 at 8x8, two column panels):
+    /// 1.16-1.20 -> 0.90-0.98 ms.</summary>
+    public const int UnpackedAPanels = 4;
     /// <summary>Below this many multiply-adds a call runs on the calling thread.</summary>
     const long SerialWork = 1L << 21;
 
@@ -93,12 +102,19 @@ static unsafe class GemmDriver
                 for (int ir = i0; ir < i1; ir += mr)
                 {
                     int mm = Math.Min(mr, i1 - ir);
-                    float* aq = a.Panel(ir, mm, pc, kc, ap, mr);
+                    // a full 12-row block of a row-major, unscaled A that serves at most UnpackedAPanels column panels is
+                    // read in place (packing it would cost about as much as its few products); otherwise (or for a
+                    // partial column panel) it is packed once
+                    long lda = 0;
+                    float* ar = Use512 && UnpackedA && mm == mr && panels <= UnpackedAPanels ? a.RowMajor(ir, pc, out lda) : null;
+                    float* aq = ar == null ? a.Panel(ir, mm, pc, kc, ap, mr) : null;
                     float* crow = c + (nint)ir * ldc + jc;
                     for (int q = 0; q < panels; q++)
                     {
                         int nn = Math.Min(nr, nc - q * nr);
                         float* bq = bps[q], cc = crow + q * nr;
+                        if (ar != null && nn == nr) { GemmRowKernels.Kernel12RowMajorA(kc, ar, (nint)lda, bq, cc, ldc, be); goto next; }
+                        if (aq == null) aq = a.Panel(ir, mm, pc, kc, ap, mr);
                         if (mm == mr && nn == nr) Kernel(kc, aq, bq, cc, ldc, be);
                         else if (Use512 && nn == nr) GemmRowKernels.KernelRowsx32(mm, kc, aq, bq, cc, ldc, be);
                         else
@@ -106,6 +122,7 @@ static unsafe class GemmDriver
                             Kernel(kc, aq, bq, tmp, nr, 0f);
                             Merge(tmp, nr, mm, nn, cc, ldc, be);
                         }
+                    next:
                         if (last)
                             for (int i = 0; i < mm; i++) epi.Apply(cc + (nint)i * ldc, ir + i, nn);
                     }

@@ -16,11 +16,18 @@ unsafe interface IPanelSource
     /// <summary>The packed panel of elements (x0 .. x0 + count, k0 .. k0 + kc) as <see cref="Pack"/> lays it out: packed
     /// into dst and dst returned, or a pointer into the operand when it is already stored packed (<see cref="PackedPanels"/>).</summary>
     float* Panel(int x0, int count, int k0, int kc, float* dst, int w);
+
+    /// <summary>Where element (x0, k0) lies when the operand is stored row-major along the reduction and unscaled
+    /// (element (x, p) at result[(x - x0) * ld + p - k0]), so a 12-row A block can be read in place
+    /// (<see cref="GemmRowKernels.Kernel12RowMajorA"/>); null otherwise.</summary>
+    float* RowMajor(int x0, int k0, out long ld);
 }
 
 /// <summary>Element (x, p) at data[p * ld + x]: op(A) = A^T (A stored [k, m]) or op(B) = B (stored [k, n]).</summary>
 unsafe readonly struct ContigSource(float* data, long ld, float scale) : IPanelSource
 {
+    public float* RowMajor(int x0, int k0, out long ld) { ld = 0; return null; }
+
     public float* Panel(int x0, int count, int k0, int kc, float* dst, int w) { Pack(x0, count, k0, kc, dst, w); return dst; }
 
     public void Pack(int x0, int count, int k0, int kc, float* dst, int w)
@@ -34,6 +41,8 @@ unsafe readonly struct ContigSource(float* data, long ld, float scale) : IPanelS
 /// <summary>Element (x, p) at data[x * ld + p]: op(A) = A (stored [m, k]) or op(B) = B^T (B stored [n, k]).</summary>
 unsafe readonly struct StridedSource(float* data, long ld, float scale) : IPanelSource
 {
+    public float* RowMajor(int x0, int k0, out long rowLd) { rowLd = ld; return scale == 1f ? data + x0 * ld + k0 : null; }
+
     public float* Panel(int x0, int count, int k0, int kc, float* dst, int w) { Pack(x0, count, k0, kc, dst, w); return dst; }
 
     public void Pack(int x0, int count, int k0, int kc, float* dst, int w)
@@ -47,6 +56,8 @@ unsafe readonly struct StridedSource(float* data, long ld, float scale) : IPanel
 /// <summary>Element (x, p) at data[offs[p] + x]: reduction rows start at arbitrary offsets (implicit im2col, B operand).</summary>
 unsafe readonly struct OffsetRowsSource(float* data, long* offs) : IPanelSource
 {
+    public float* RowMajor(int x0, int k0, out long ld) { ld = 0; return null; }
+
     public float* Panel(int x0, int count, int k0, int kc, float* dst, int w) { Pack(x0, count, k0, kc, dst, w); return dst; }
 
     public void Pack(int x0, int count, int k0, int kc, float* dst, int w)
@@ -60,6 +71,8 @@ unsafe readonly struct OffsetRowsSource(float* data, long* offs) : IPanelSource
 /// <summary>Element (x, p) at data[offs[x] + p]: each x is a contiguous run along p (implicit im2col transposed).</summary>
 unsafe readonly struct OffsetColsSource(float* data, long* offs) : IPanelSource
 {
+    public float* RowMajor(int x0, int k0, out long ld) { ld = 0; return null; }
+
     public float* Panel(int x0, int count, int k0, int kc, float* dst, int w) { Pack(x0, count, k0, kc, dst, w); return dst; }
 
     public void Pack(int x0, int count, int k0, int kc, float* dst, int w)
@@ -78,6 +91,8 @@ unsafe readonly struct OffsetColsSource(float* data, long* offs) : IPanelSource
 /// </summary>
 unsafe readonly struct PackedPanels(float* data, int k, int w) : IPanelSource
 {
+    public float* RowMajor(int x0, int k0, out long ld) { ld = 0; return null; }
+
     public void Pack(int x0, int count, int k0, int kc, float* dst, int pw)
     {
         Buffer.MemoryCopy(Panel(x0, count, k0, kc, dst, pw), dst, (long)kc * w * 4, (long)kc * w * 4);

@@ -95,6 +95,60 @@ static unsafe class GemmRowKernels
         if (R.Rows > 11) Store(c11_0, c11_1, c + 11 * (nint)ldc, beta);
     }
 
+    /// <summary>
+    /// <see cref="Kernel{R}"/> for 12 rows of an A stored row-major and unscaled (a[i * lda + p]: a convolution's
+    /// weights, a weight gradient's dy), read in place: no transposing into a packed panel. Rows are addressed from four
+    /// bases (rows 0, 4, 8, 12) at -1, 0, +1, +2 row strides, so the loop needs no register per row. The same products
+    /// summed in the same order as the packed kernel: bit for bit its result.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Kernel12RowMajorA(int kc, float* a, nint lda, float* b, float* c, int ldc, float beta)
+    {
+        var c0_0 = Vector512<float>.Zero; var c0_1 = Vector512<float>.Zero;
+        var c1_0 = Vector512<float>.Zero; var c1_1 = Vector512<float>.Zero;
+        var c2_0 = Vector512<float>.Zero; var c2_1 = Vector512<float>.Zero;
+        var c3_0 = Vector512<float>.Zero; var c3_1 = Vector512<float>.Zero;
+        var c4_0 = Vector512<float>.Zero; var c4_1 = Vector512<float>.Zero;
+        var c5_0 = Vector512<float>.Zero; var c5_1 = Vector512<float>.Zero;
+        var c6_0 = Vector512<float>.Zero; var c6_1 = Vector512<float>.Zero;
+        var c7_0 = Vector512<float>.Zero; var c7_1 = Vector512<float>.Zero;
+        var c8_0 = Vector512<float>.Zero; var c8_1 = Vector512<float>.Zero;
+        var c9_0 = Vector512<float>.Zero; var c9_1 = Vector512<float>.Zero;
+        var c10_0 = Vector512<float>.Zero; var c10_1 = Vector512<float>.Zero;
+        var c11_0 = Vector512<float>.Zero; var c11_1 = Vector512<float>.Zero;
+        nint l = lda * sizeof(float), l2 = 2 * l, nl = -l;
+        byte* r0 = (byte*)a, r4 = r0 + 4 * l, r8 = r0 + 8 * l, r12 = r0 + 12 * l;
+        for (int p = 0; p < kc; p++)
+        {
+            var b0 = Vector512.Load(b); var b1 = Vector512.Load(b + 16);
+            { var ai = Vector512.Create(*(float*)(r0)); c0_0 = Vector512.FusedMultiplyAdd(ai, b0, c0_0); c0_1 = Vector512.FusedMultiplyAdd(ai, b1, c0_1); }
+            { var ai = Vector512.Create(*(float*)(r0 + l)); c1_0 = Vector512.FusedMultiplyAdd(ai, b0, c1_0); c1_1 = Vector512.FusedMultiplyAdd(ai, b1, c1_1); }
+            { var ai = Vector512.Create(*(float*)(r0 + l2)); c2_0 = Vector512.FusedMultiplyAdd(ai, b0, c2_0); c2_1 = Vector512.FusedMultiplyAdd(ai, b1, c2_1); }
+            { var ai = Vector512.Create(*(float*)(r4 + nl)); c3_0 = Vector512.FusedMultiplyAdd(ai, b0, c3_0); c3_1 = Vector512.FusedMultiplyAdd(ai, b1, c3_1); }
+            { var ai = Vector512.Create(*(float*)(r4)); c4_0 = Vector512.FusedMultiplyAdd(ai, b0, c4_0); c4_1 = Vector512.FusedMultiplyAdd(ai, b1, c4_1); }
+            { var ai = Vector512.Create(*(float*)(r4 + l)); c5_0 = Vector512.FusedMultiplyAdd(ai, b0, c5_0); c5_1 = Vector512.FusedMultiplyAdd(ai, b1, c5_1); }
+            { var ai = Vector512.Create(*(float*)(r4 + l2)); c6_0 = Vector512.FusedMultiplyAdd(ai, b0, c6_0); c6_1 = Vector512.FusedMultiplyAdd(ai, b1, c6_1); }
+            { var ai = Vector512.Create(*(float*)(r8 + nl)); c7_0 = Vector512.FusedMultiplyAdd(ai, b0, c7_0); c7_1 = Vector512.FusedMultiplyAdd(ai, b1, c7_1); }
+            { var ai = Vector512.Create(*(float*)(r8)); c8_0 = Vector512.FusedMultiplyAdd(ai, b0, c8_0); c8_1 = Vector512.FusedMultiplyAdd(ai, b1, c8_1); }
+            { var ai = Vector512.Create(*(float*)(r8 + l)); c9_0 = Vector512.FusedMultiplyAdd(ai, b0, c9_0); c9_1 = Vector512.FusedMultiplyAdd(ai, b1, c9_1); }
+            { var ai = Vector512.Create(*(float*)(r8 + l2)); c10_0 = Vector512.FusedMultiplyAdd(ai, b0, c10_0); c10_1 = Vector512.FusedMultiplyAdd(ai, b1, c10_1); }
+            { var ai = Vector512.Create(*(float*)(r12 + nl)); c11_0 = Vector512.FusedMultiplyAdd(ai, b0, c11_0); c11_1 = Vector512.FusedMultiplyAdd(ai, b1, c11_1); }
+            r0 += sizeof(float); r4 += sizeof(float); r8 += sizeof(float); r12 += sizeof(float); b += 32;
+        }
+        Store(c0_0, c0_1, c + 0 * (nint)ldc, beta);
+        Store(c1_0, c1_1, c + 1 * (nint)ldc, beta);
+        Store(c2_0, c2_1, c + 2 * (nint)ldc, beta);
+        Store(c3_0, c3_1, c + 3 * (nint)ldc, beta);
+        Store(c4_0, c4_1, c + 4 * (nint)ldc, beta);
+        Store(c5_0, c5_1, c + 5 * (nint)ldc, beta);
+        Store(c6_0, c6_1, c + 6 * (nint)ldc, beta);
+        Store(c7_0, c7_1, c + 7 * (nint)ldc, beta);
+        Store(c8_0, c8_1, c + 8 * (nint)ldc, beta);
+        Store(c9_0, c9_1, c + 9 * (nint)ldc, beta);
+        Store(c10_0, c10_1, c + 10 * (nint)ldc, beta);
+        Store(c11_0, c11_1, c + 11 * (nint)ldc, beta);
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     static void Store(Vector512<float> lo, Vector512<float> hi, float* c, float beta)
     {

@@ -79,6 +79,33 @@ public class CpuGemmTests
         Check(ta, tb, 300, 17, 257, 1f, 0f, 0, 0, nanC: true);
     }
 
+    [Test, NonParallelizable]
+    public void RowMajorAReadInPlaceGivesThePackedKernelsBits([Values(0f, 0.5f)] float beta)
+    {
+        // A not transposed and alpha 1: full 12-row blocks of A are read in place when a block serves at most
+        // UnpackedAPanels column panels (n <= 128 here); a partial last column panel and the row edges still pack.
+        // Both routes must give the same bits (same products, same order) and match float64.
+        foreach (var (m, n, k) in new[] { (24, 64, 300), (37, 100, 65), (384, 64, 520), (12, 32, 1), (50, 128, 257), (25, 600, 40) })
+        {
+            var r = new Random(m * 131 + n * 7 + k);
+            var a = Rand(r, (long)m * (k + 3)); var b = Rand(r, (long)k * n); var c0 = Rand(r, (long)m * n);
+            float[] Run(bool inPlace)
+            {
+                var c = (float[])c0.Clone();
+                bool was = CpuGemm.UnpackedA;
+                CpuGemm.UnpackedA = inPlace;
+                try { CpuGemm.Sgemm(false, false, m, n, k, 1f, a, 0, k + 3, b, 0, n, beta, c, 0, n); }
+                finally { CpuGemm.UnpackedA = was; }
+                return c;
+            }
+            var packed = Run(false); var inPlace = Run(true);
+            for (int i = 0; i < packed.Length; i++)
+                if (BitConverter.SingleToInt32Bits(packed[i]) != BitConverter.SingleToInt32Bits(inPlace[i]))
+                    Assert.Fail($"{m}x{n}x{k}: element {i} packed {packed[i]} in place {inPlace[i]}");
+        }
+        Check(false, false, 384, 64, 520, 1f, beta, 3, 5);
+    }
+
     [Test]
     public void LargeParallel() => Check(false, false, 515, 1030, 600, 1f, 1f, 1, 0);
 
