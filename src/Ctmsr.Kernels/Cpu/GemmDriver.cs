@@ -113,16 +113,18 @@ static unsafe class GemmDriver
                     {
                         int nn = Math.Min(nr, nc - q * nr);
                         float* bq = bps[q], cc = crow + q * nr;
-                        if (ar != null && nn == nr) { GemmRowKernels.Kernel12RowMajorA(kc, ar, (nint)lda, bq, cc, ldc, be); goto next; }
-                        if (aq == null) aq = a.Panel(ir, mm, pc, kc, ap, mr);
-                        if (mm == mr && nn == nr) Kernel(kc, aq, bq, cc, ldc, be);
-                        else if (Use512 && nn == nr) GemmRowKernels.KernelRowsx32(mm, kc, aq, bq, cc, ldc, be);
+                        if (ar != null && nn == nr) GemmRowKernels.Kernel12RowMajorA(kc, ar, (nint)lda, bq, cc, ldc, be);
                         else
                         {
-                            Kernel(kc, aq, bq, tmp, nr, 0f);
-                            Merge(tmp, nr, mm, nn, cc, ldc, be);
+                            if (aq == null) aq = a.Panel(ir, mm, pc, kc, ap, mr);
+                            if (mm == mr && nn == nr) Kernel(kc, aq, bq, cc, ldc, be);
+                            else if (Use512 && nn == nr) GemmRowKernels.KernelRowsx32(mm, kc, aq, bq, cc, ldc, be);
+                            else
+                            {
+                                Kernel(kc, aq, bq, tmp, nr, 0f);
+                                Merge(tmp, nr, mm, nn, cc, ldc, be);
+                            }
                         }
-                    next:
                         if (last)
                             for (int i = 0; i < mm; i++) epi.Apply(cc + (nint)i * ldc, ir + i, nn);
                     }
