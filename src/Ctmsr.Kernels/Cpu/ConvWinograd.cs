@@ -82,7 +82,7 @@ static unsafe partial class ConvWinograd
     /// </summary>
     readonly struct PackedPairs(float* w, int cin, int cout) : IPanelSource
     {
-        public float* RowMajor(int x0, int k0, out long ld) { ld = 0; return null; }
+        public float* InPlace(int x0, int k0, out long rowStride, out long kStride) { rowStride = kStride = 0; return null; }
 
         public void Pack(int x0, int count, int k0, int kc, float* dst, int pw)
         {

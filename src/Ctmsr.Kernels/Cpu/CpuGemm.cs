@@ -8,8 +8,8 @@ namespace Ctmsr.Kernels.Cpu;
 /// </summary>
 public static unsafe class CpuGemm
 {
-    /// <summary>Whether full 12-row blocks of a row-major, unscaled A serving few column panels are read in place rather
-    /// than packed (<see cref="GemmDriver.UnpackedA"/>; same bits either way): for tests and before/after timings.</summary>
+    /// <summary>Whether full 12-row blocks of an unscaled A serving few column panels are read in place rather than
+    /// packed (<see cref="GemmDriver.UnpackedA"/>; same bits either way): for tests and before/after timings.</summary>
     public static bool UnpackedA { get => GemmDriver.UnpackedA; set => GemmDriver.UnpackedA = value; }
 
     public static void Sgemm(bool transA, bool transB, int m, int n, int k, float alpha,

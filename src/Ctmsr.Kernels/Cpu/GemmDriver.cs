@@ -18,7 +18,7 @@ static unsafe class GemmDriver
     public static readonly int NR = Use512 ? 32 : 16;
     public const int KC = 256;
     public const int NC = 512;
-    /// <summary>Whether full 12-row blocks of a row-major A are read in place (<see cref="IPanelSource.RowMajor"/>) instead
+    /// <summary>Whether full 12-row blocks of an unscaled A are read in place (<see cref="IPanelSource.InPlace"/>) instead
     /// of transposed into packed panels; settable for the kernel lab and tests (same bits either way), and CTMSR_GEMM_PACK_A=1
     /// packs every A for a whole process (before/after timings of a model).</summary>
     public static bool UnpackedA { get; set; } = Environment.GetEnvironmentVariable("CTMSR_GEMM_PACK_A") != "1";
@@ -102,18 +102,18 @@ static unsafe class GemmDriver
                 for (int ir = i0; ir < i1; ir += mr)
                 {
                     int mm = Math.Min(mr, i1 - ir);
-                    // a full 12-row block of a row-major, unscaled A that serves at most UnpackedAPanels column panels is
-                    // read in place (packing it would cost about as much as its few products); otherwise (or for a
-                    // partial column panel) it is packed once
-                    long lda = 0;
-                    float* ar = Use512 && UnpackedA && mm == mr && panels <= UnpackedAPanels ? a.RowMajor(ir, pc, out lda) : null;
+                    // a full 12-row block of an unscaled A that serves at most UnpackedAPanels column panels is read in
+                    // place (packing it would cost about as much as its few products); otherwise (or for a partial
+                    // column panel) it is packed once
+                    long rs = 0, ks = 0;
+                    float* ar = Use512 && UnpackedA && mm == mr && panels <= UnpackedAPanels ? a.InPlace(ir, pc, out rs, out ks) : null;
                     float* aq = ar == null ? a.Panel(ir, mm, pc, kc, ap, mr) : null;
                     float* crow = c + (nint)ir * ldc + jc;
                     for (int q = 0; q < panels; q++)
                     {
                         int nn = Math.Min(nr, nc - q * nr);
                         float* bq = bps[q], cc = crow + q * nr;
-                        if (ar != null && nn == nr) GemmRowKernels.Kernel12RowMajorA(kc, ar, (nint)lda, bq, cc, ldc, be);
+                        if (ar != null && nn == nr) GemmRowKernels.Kernel12InPlaceA(kc, ar, (nint)rs, (nint)ks, bq, cc, ldc, be);
                         else
                         {
                             if (aq == null) aq = a.Panel(ir, mm, pc, kc, ap, mr);

@@ -17,16 +17,16 @@ unsafe interface IPanelSource
     /// into dst and dst returned, or a pointer into the operand when it is already stored packed (<see cref="PackedPanels"/>).</summary>
     float* Panel(int x0, int count, int k0, int kc, float* dst, int w);
 
-    /// <summary>Where element (x0, k0) lies when the operand is stored row-major along the reduction and unscaled
-    /// (element (x, p) at result[(x - x0) * ld + p - k0]), so a 12-row A block can be read in place
-    /// (<see cref="GemmRowKernels.Kernel12RowMajorA"/>); null otherwise.</summary>
-    float* RowMajor(int x0, int k0, out long ld);
+    /// <summary>Where element (x0, k0) lies when the operand is stored unscaled with element (x, p) at
+    /// result[(x - x0) * rowStride + (p - k0) * kStride], so a 12-row A block can be read in place
+    /// (<see cref="GemmRowKernels.Kernel12InPlaceA"/>); null otherwise.</summary>
+    float* InPlace(int x0, int k0, out long rowStride, out long kStride);
 }
 
 /// <summary>Element (x, p) at data[p * ld + x]: op(A) = A^T (A stored [k, m]) or op(B) = B (stored [k, n]).</summary>
 unsafe readonly struct ContigSource(float* data, long ld, float scale) : IPanelSource
 {
-    public float* RowMajor(int x0, int k0, out long ld) { ld = 0; return null; }
+    public float* InPlace(int x0, int k0, out long rowStride, out long kStride) { rowStride = 1; kStride = ld; return scale == 1f ? data + k0 * ld + x0 : null; }
 
     public float* Panel(int x0, int count, int k0, int kc, float* dst, int w) { Pack(x0, count, k0, kc, dst, w); return dst; }
 
@@ -41,7 +41,7 @@ unsafe readonly struct ContigSource(float* data, long ld, float scale) : IPanelS
 /// <summary>Element (x, p) at data[x * ld + p]: op(A) = A (stored [m, k]) or op(B) = B^T (B stored [n, k]).</summary>
 unsafe readonly struct StridedSource(float* data, long ld, float scale) : IPanelSource
 {
-    public float* RowMajor(int x0, int k0, out long rowLd) { rowLd = ld; return scale == 1f ? data + x0 * ld + k0 : null; }
+    public float* InPlace(int x0, int k0, out long rowStride, out long kStride) { rowStride = ld; kStride = 1; return scale == 1f ? data + x0 * ld + k0 : null; }
 
     public float* Panel(int x0, int count, int k0, int kc, float* dst, int w) { Pack(x0, count, k0, kc, dst, w); return dst; }
 
@@ -56,7 +56,7 @@ unsafe readonly struct StridedSource(float* data, long ld, float scale) : IPanel
 /// <summary>Element (x, p) at data[offs[p] + x]: reduction rows start at arbitrary offsets (implicit im2col, B operand).</summary>
 unsafe readonly struct OffsetRowsSource(float* data, long* offs) : IPanelSource
 {
-    public float* RowMajor(int x0, int k0, out long ld) { ld = 0; return null; }
+    public float* InPlace(int x0, int k0, out long rowStride, out long kStride) { rowStride = kStride = 0; return null; }
 
     public float* Panel(int x0, int count, int k0, int kc, float* dst, int w) { Pack(x0, count, k0, kc, dst, w); return dst; }
 
@@ -71,7 +71,7 @@ unsafe readonly struct OffsetRowsSource(float* data, long* offs) : IPanelSource
 /// <summary>Element (x, p) at data[offs[x] + p]: each x is a contiguous run along p (implicit im2col transposed).</summary>
 unsafe readonly struct OffsetColsSource(float* data, long* offs) : IPanelSource
 {
-    public float* RowMajor(int x0, int k0, out long ld) { ld = 0; return null; }
+    public float* InPlace(int x0, int k0, out long rowStride, out long kStride) { rowStride = kStride = 0; return null; }
 
     public float* Panel(int x0, int count, int k0, int kc, float* dst, int w) { Pack(x0, count, k0, kc, dst, w); return dst; }
 
@@ -91,7 +91,7 @@ unsafe readonly struct OffsetColsSource(float* data, long* offs) : IPanelSource
 /// </summary>
 unsafe readonly struct PackedPanels(float* data, int k, int w) : IPanelSource
 {
-    public float* RowMajor(int x0, int k0, out long ld) { ld = 0; return null; }
+    public float* InPlace(int x0, int k0, out long rowStride, out long kStride) { rowStride = kStride = 0; return null; }
 
     public void Pack(int x0, int count, int k0, int kc, float* dst, int pw)
     {

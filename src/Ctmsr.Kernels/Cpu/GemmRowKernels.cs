@@ -96,13 +96,14 @@ static unsafe class GemmRowKernels
     }
 
     /// <summary>
-    /// <see cref="Kernel{R}"/> for 12 rows of an A stored row-major and unscaled (a[i * lda + p]: a convolution's
-    /// weights, a weight gradient's dy), read in place: no transposing into a packed panel. Rows are addressed from four
-    /// bases (rows 0, 4, 8, 12) at -1, 0, +1, +2 row strides, so the loop needs no register per row. The same products
-    /// summed in the same order as the packed kernel: bit for bit its result.
+    /// <see cref="Kernel{R}"/> for 12 rows of an A read in place, unscaled: element (i, p) at a[i * rowStride + p * kStride]
+    /// (row-major: a convolution's weights, a weight gradient's dy, with kStride 1; or A^T stored [k, m], rowStride 1:
+    /// the transposed weights of a backward data), with no packing. Rows are addressed from four bases (rows 0, 4, 8, 12)
+    /// at -1, 0, +1, +2 row strides, so the loop needs no register per row. The same products summed in the same order
+    /// as the packed kernel: bit for bit its result.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Kernel12RowMajorA(int kc, float* a, nint lda, float* b, float* c, int ldc, float beta)
+    public static void Kernel12InPlaceA(int kc, float* a, nint rowStride, nint kStride, float* b, float* c, int ldc, float beta)
     {
         var c0_0 = Vector512<float>.Zero; var c0_1 = Vector512<float>.Zero;
         var c1_0 = Vector512<float>.Zero; var c1_1 = Vector512<float>.Zero;
@@ -116,7 +117,7 @@ static unsafe class GemmRowKernels
         var c9_0 = Vector512<float>.Zero; var c9_1 = Vector512<float>.Zero;
         var c10_0 = Vector512<float>.Zero; var c10_1 = Vector512<float>.Zero;
         var c11_0 = Vector512<float>.Zero; var c11_1 = Vector512<float>.Zero;
-        nint l = lda * sizeof(float), l2 = 2 * l, nl = -l;
+        nint l = rowStride * sizeof(float), l2 = 2 * l, nl = -l, step = kStride * sizeof(float);
         byte* r0 = (byte*)a, r4 = r0 + 4 * l, r8 = r0 + 8 * l, r12 = r0 + 12 * l;
         for (int p = 0; p < kc; p++)
         {
@@ -133,7 +134,7 @@ static unsafe class GemmRowKernels
             { var ai = Vector512.Create(*(float*)(r8 + l)); c9_0 = Vector512.FusedMultiplyAdd(ai, b0, c9_0); c9_1 = Vector512.FusedMultiplyAdd(ai, b1, c9_1); }
             { var ai = Vector512.Create(*(float*)(r8 + l2)); c10_0 = Vector512.FusedMultiplyAdd(ai, b0, c10_0); c10_1 = Vector512.FusedMultiplyAdd(ai, b1, c10_1); }
             { var ai = Vector512.Create(*(float*)(r12 + nl)); c11_0 = Vector512.FusedMultiplyAdd(ai, b0, c11_0); c11_1 = Vector512.FusedMultiplyAdd(ai, b1, c11_1); }
-            r0 += sizeof(float); r4 += sizeof(float); r8 += sizeof(float); r12 += sizeof(float); b += 32;
+            r0 += step; r4 += step; r8 += step; r12 += step; b += 32;
         }
         Store(c0_0, c0_1, c + 0 * (nint)ldc, beta);
         Store(c1_0, c1_1, c + 1 * (nint)ldc, beta);

@@ -80,30 +80,31 @@ public class CpuGemmTests
     }
 
     [Test, NonParallelizable]
-    public void RowMajorAReadInPlaceGivesThePackedKernelsBits([Values(0f, 0.5f)] float beta)
+    public void AReadInPlaceGivesThePackedKernelsBits([Values(false, true)] bool ta, [Values(0f, 0.5f)] float beta)
     {
-        // A not transposed and alpha 1: full 12-row blocks of A are read in place when a block serves at most
-        // UnpackedAPanels column panels (n <= 128 here); a partial last column panel and the row edges still pack.
-        // Both routes must give the same bits (same products, same order) and match float64.
+        // alpha 1: full 12-row blocks of A are read in place when a block serves at most UnpackedAPanels column panels
+        // (n <= 128 here), row-major (ta false) or stored [k, m] (ta true); a partial last column panel and the row edges
+        // still pack. Both routes must give the same bits (same products, same order) and match float64.
         foreach (var (m, n, k) in new[] { (24, 64, 300), (37, 100, 65), (384, 64, 520), (12, 32, 1), (50, 128, 257), (25, 600, 40) })
         {
-            var r = new Random(m * 131 + n * 7 + k);
-            var a = Rand(r, (long)m * (k + 3)); var b = Rand(r, (long)k * n); var c0 = Rand(r, (long)m * n);
+            var r = new Random(m * 131 + n * 7 + k + (ta ? 1 : 0));
+            int lda = (ta ? m : k) + 3;
+            var a = Rand(r, (long)(ta ? k : m) * lda); var b = Rand(r, (long)k * n); var c0 = Rand(r, (long)m * n);
             float[] Run(bool inPlace)
             {
                 var c = (float[])c0.Clone();
                 bool was = CpuGemm.UnpackedA;
                 CpuGemm.UnpackedA = inPlace;
-                try { CpuGemm.Sgemm(false, false, m, n, k, 1f, a, 0, k + 3, b, 0, n, beta, c, 0, n); }
+                try { CpuGemm.Sgemm(ta, false, m, n, k, 1f, a, 0, lda, b, 0, n, beta, c, 0, n); }
                 finally { CpuGemm.UnpackedA = was; }
                 return c;
             }
             var packed = Run(false); var inPlace = Run(true);
             for (int i = 0; i < packed.Length; i++)
                 if (BitConverter.SingleToInt32Bits(packed[i]) != BitConverter.SingleToInt32Bits(inPlace[i]))
-                    Assert.Fail($"{m}x{n}x{k}: element {i} packed {packed[i]} in place {inPlace[i]}");
+                    Assert.Fail($"ta={ta} {m}x{n}x{k}: element {i} packed {packed[i]} in place {inPlace[i]}");
         }
-        Check(false, false, 384, 64, 520, 1f, beta, 3, 5);
+        Check(ta, false, 384, 64, 520, 1f, beta, 3, 5);
     }
 
     [Test]
