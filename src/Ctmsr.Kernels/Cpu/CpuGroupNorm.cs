@@ -47,7 +47,7 @@ public static class CpuGroupNorm
                     for (; i <= hw - 16; i += 16)
                     {
                         var v = (Vector512.Create(xr.Slice(i, 16)) - vm) * va + vb;
-                        (v / (Vector512<float>.One + CpuExp.Exp(-v))).CopyTo(yr.Slice(i, 16));
+                        CpuActivation.SiluWide(v).CopyTo(yr.Slice(i, 16));
                     }
                 }
                 if (Vector256.IsHardwareAccelerated)
