@@ -6,8 +6,8 @@ namespace Ctmsr.Bench.Lab;
 
 /// <summary>
 /// The x4 model's 3x3 convolutions (stride 1, pad 1, batch 1): the blocked GEMM on the implicit im2col against Winograd
-/// F(2x2, 3x3) on the same GEMM, forward and backward data. Rate: GFLOP/s of the direct convolution (2 Cout Cin 9 P),
-/// so Winograd's figure is an effective rate (it does 2.25x fewer multiply-adds).
+/// F(2x2, 3x3) and F(4x4, 3x3) on the same GEMM, forward and backward data. Rate: GFLOP/s of the direct convolution
+/// (2 Cout Cin 9 P), so Winograd's figure is an effective rate (it does 2.25x, or 4x, fewer multiply-adds).
 /// </summary>
 public sealed class WinogradLab : LabKernel
 {
@@ -25,6 +25,8 @@ public sealed class WinogradLab : LabKernel
         new(5, "winograd bwd-data", "backward data, Winograd on the flipped, transposed kernel (GEMMs across threads)"),
         new(6, "winograd fwd, GEMMs across threads", "forward, Winograd with its 16 GEMMs one per thread (each serial) instead of each parallel inside"),
         new(7, "winograd fwd, 1M-float bands, GEMMs across threads", "variants 3 and 6 together"),
+        new(8, "winograd4 fwd", "forward, Winograd F(4x4, 3x3): 36 GEMMs Cout x tiles x Cin (GEMMs across threads), 1.78x fewer multiply-adds than F(2x2, 3x3)"),
+        new(9, "winograd4 bwd-data", "backward data, Winograd F(4x4, 3x3) on the flipped, transposed kernel (GEMMs across threads)"),
     ];
 
     static readonly ConvShape[] Dims =
@@ -72,16 +74,16 @@ public sealed class WinogradLab : LabKernel
 
         public override void Run(int variant)
         {
-            var route = variant is 1 or 4 ? ConvRoute.Gemm : ConvRoute.Winograd;
+            var route = variant switch { 1 or 4 => ConvRoute.Gemm, 8 or 9 => ConvRoute.Winograd4, _ => ConvRoute.Winograd };
             var before = CpuConv.Route;
             bool across = CpuConv.WinogradGemmsAcrossThreads;
             CpuConv.Route = route;
             if (variant is 3 or 7) CpuConv.BandFloats = 1 << 20;
-            CpuConv.WinogradGemmsAcrossThreads = variant is 5 or 6 or 7;
+            CpuConv.WinogradGemmsAcrossThreads = variant is 5 or 6 or 7 or 8 or 9;
             try
             {
-                if (variant is 1 or 2 or 3 or 6 or 7) CpuConv.Forward(s, x, w, b, y);
-                else if (variant is 4 or 5) CpuConv.BackwardData(s, dy, w, dx, false);
+                if (variant is 1 or 2 or 3 or 6 or 7 or 8) CpuConv.Forward(s, x, w, b, y);
+                else if (variant is 4 or 5 or 9) CpuConv.BackwardData(s, dy, w, dx, false);
                 else throw new ArgumentOutOfRangeException(nameof(variant));
             }
             finally { CpuConv.Route = before; CpuConv.BandFloats = CpuConv.DefaultBandFloats; CpuConv.WinogradGemmsAcrossThreads = across; }
@@ -92,7 +94,7 @@ public sealed class WinogradLab : LabKernel
             Array.Fill(y, float.NaN);
             Array.Fill(dx, float.NaN);
             Run(variant);
-            return variant is 4 or 5 ? RelL2(dx, wantDx) : RelL2(y, wantY);
+            return variant is 4 or 5 or 9 ? RelL2(dx, wantDx) : RelL2(y, wantY);
         }
     }
 }

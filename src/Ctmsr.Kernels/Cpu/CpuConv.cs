@@ -99,7 +99,7 @@ public static unsafe class CpuConv
     /// 1.3x faster, except 64 channels at 32^2, 0.85x).</summary>
     static bool UseWinogradWeightGrad(in ConvShape s) => ConvWinograd.Supported && ConvWinograd.Fits(s) && Route switch
     {
-        ConvRoute.Winograd => true,
+        ConvRoute.Winograd or ConvRoute.Winograd4 => true,
         ConvRoute.Auto => s.Cin >= WinogradMinCin && s.Cout >= WinogradMinCin && ConvWinograd.WeightGradBandTiles(s) >= WinogradWeightGradMinTiles,
         _ => false,
     };
@@ -121,10 +121,35 @@ public static unsafe class CpuConv
     /// DirectMaxCout and at least WinogradMinTiles tiles a sample. Other shapes keep their routes.</summary>
     static bool UseWinograd(in ConvShape s) => ConvWinograd.Supported && ConvWinograd.Fits(s) && Route switch
     {
-        ConvRoute.Winograd => true,
+        ConvRoute.Winograd or ConvRoute.Winograd4 => true,
         ConvRoute.Auto => s.Cin >= WinogradMinCin && s.Cout > DirectMaxCout && (long)((s.H + 1) / 2) * ((s.W + 1) / 2) >= WinogradMinTiles,
         _ => false,
     };
+
+    /// <summary>4x4 output tiles a sample from which Auto takes F(4x4, 3x3) for a convolution it runs as Winograd
+    /// (UseWinograd): each call transforms the weights into 36 Cout x Cin matrices, 9 multiply-adds a pair and position,
+    /// against 36 a tile and pair and position in the GEMMs, so few tiles leave too little to amortise it.</summary>
+    public const int Winograd4MinTiles = 64;
+
+    /// <summary>Whether a convolution Winograd runs (UseWinograd) takes F(4x4, 3x3) (<see cref="ConvWinograd.Forward4"/>)
+    /// rather than F(2x2, 3x3): forced (Route or CTMSR_CONV_ROUTE=winograd4) or, under Auto, at least
+    /// <see cref="Winograd4MinTiles"/> 4x4 tiles a sample.</summary>
+    static bool UseWinograd4(in ConvShape s) => UseWinograd(s) && Route switch
+    {
+        ConvRoute.Winograd4 => true,
+        ConvRoute.Auto => (long)((s.H + 3) / 4) * ((s.W + 3) / 4) >= Winograd4MinTiles,
+        _ => false,
+    };
+
+    /// <summary>Whether <see cref="Forward"/> of <paramref name="s"/> runs as Winograd F(4x4, 3x3) under the current Route (for tests).</summary>
+    public static bool ForwardTakesWinograd4(in ConvShape s) => UseWinograd4(s);
+
+    /// <summary>The Winograd forward UseWinograd chose: F(4x4, 3x3) where UseWinograd4, else F(2x2, 3x3).</summary>
+    static void WinogradForward(in ConvShape s, float* x, float* w, float[]? bias, float* y, bool accumulate, bool up2 = false)
+    {
+        if (UseWinograd4(s)) ConvWinograd.Forward4(s, x, w, bias, y, accumulate, up2);
+        else ConvWinograd.Forward(s, x, w, bias, y, accumulate, up2);
+    }
 
     /// <summary>Whether a 3x3 stride-1 pad-1 convolution runs as Winograd F(2x2, 3x3) on the direct kernel
     /// (<see cref="ConvWinogradSmall"/>): forced (Route or CTMSR_CONV_ROUTE=winogradsmall) or, under Auto, at most
@@ -217,7 +242,7 @@ public static unsafe class CpuConv
         long xs = (long)s.Cin * s.H * s.W, ys = (long)s.Cout * s.OutH * s.OutW;
         fixed (float* px = x, pw = w, py = y)
         {
-            if (UseWinograd(s)) { ConvWinograd.Forward(s, px, pw, bias, py, false); return; }
+            if (UseWinograd(s)) { WinogradForward(s, px, pw, bias, py, false); return; }
             if (UseWinogradSmall(s)) { ConvWinogradSmall.Forward(s, px, pw, bias, py, false); return; }
             for (int n = 0; n < s.N; n++) Sample(s, px + n * xs, pw, bias, py + n * ys, false, act: act);
         }
@@ -243,7 +268,7 @@ public static unsafe class CpuConv
         long xs = (long)s.Cin * (s.H / 2) * (s.W / 2), ys = (long)s.Cout * s.OutH * s.OutW;
         fixed (float* px = x, pw = w, py = y)
         {
-            if (UseWinograd(s)) { ConvWinograd.Forward(s, px, pw, bias, py, false, up2: true); return; }
+            if (UseWinograd(s)) { WinogradForward(s, px, pw, bias, py, false, up2: true); return; }
             if (UseWinogradSmall(s)) { ConvWinogradSmall.Forward(s, px, pw, bias, py, false, up2: true); return; }
             for (int n = 0; n < s.N; n++) Sample(s, px + n * xs, pw, bias, py + n * ys, false, up2: true);
         }
@@ -369,7 +394,7 @@ public static unsafe class CpuConv
         long p = (long)s.OutH * s.OutW;
         if (UseWinograd(s))
         {
-            var (u, xp, v, m) = ConvWinograd.ScratchLengths(s);
+            var (u, xp, v, m) = UseWinograd4(s) ? ConvWinograd.ScratchLengths4(s) : ConvWinograd.ScratchLengths(s);
             return Bucket(u, 4) + Bucket(xp, 4) + Bucket(v, 4) + Bucket(m, 4);
         }
         if (UseWinogradSmall(s))
@@ -450,7 +475,7 @@ public static unsafe class CpuConv
                 fixed (float* wf = wfArr.Array)
                 {
                     FlipTranspose(pw, s.Cout, s.Cin, kk, wf);
-                    if (wino) ConvWinograd.Forward(t, pdy, wf, null, pdx, accumulate);
+                    if (wino) WinogradForward(t, pdy, wf, null, pdx, accumulate);
                     else if (winoSmall) ConvWinogradSmall.Forward(t, pdy, wf, null, pdx, accumulate);
                     else for (int n = 0; n < s.N; n++) Sample(t, pdy + n * ys, wf, null, pdx + n * xs, accumulate);
                 }
@@ -774,4 +799,8 @@ public enum ConvRoute
     /// <summary>Winograd F(2x2, 3x3) on the direct kernel (<see cref="ConvWinogradSmall"/>) for 3x3 stride-1 pad-1
     /// convolutions (forward and backward data), where AVX-512 has it; the Auto route for other shapes.</summary>
     WinogradSmall,
+    /// <summary>Winograd F(4x4, 3x3) on the blocked GEMM (<see cref="ConvWinograd.Forward4"/>) for the forward and backward
+    /// data of 3x3 stride-1 pad-1 convolutions, F(2x2, 3x3) for their weight gradient, where AVX-512 has it; the
+    /// blocked GEMM for other shapes.</summary>
+    Winograd4,
 }

@@ -333,8 +333,13 @@ public class CpuConvTests
         new(2, 51, 64, 64, 32, 3, 1, 1),
     ];
 
-    [TestCaseSource(nameof(WinogradShapes))]
-    public void WinogradMatchesTheReference(ConvShape s)
+    static IEnumerable<TestCaseData> WinogradRouteCases() =>
+        WinogradShapes.SelectMany(sh => new[] { new TestCaseData(sh, ConvRoute.Winograd), new TestCaseData(sh, ConvRoute.Winograd4) });
+
+    /// <summary>Winograd F(2x2, 3x3) and F(4x4, 3x3) forward and backward data (= and +=) against the float64 reference,
+    /// relative L2 under 1e-5 (F(4x4, 3x3) lands near 3e-6 at 192-384 channels in lab conv-wino, F(2x2, 3x3) near 4e-7).</summary>
+    [TestCaseSource(nameof(WinogradRouteCases))]
+    public void WinogradMatchesTheReference(ConvShape s, ConvRoute route)
     {
         Assume.That(System.Runtime.Intrinsics.X86.Avx512F.IsSupported, "Winograd runs on AVX-512 only");
         var (x, w, b, dy) = Data(s);
@@ -344,20 +349,36 @@ public class CpuConvTests
         var init = Rand(new Random(7), x.Length);
         try
         {
-            CpuConv.Route = ConvRoute.Winograd;
+            CpuConv.Route = route;
+            Assert.That(CpuConv.ForwardTakesWinograd4(s), Is.EqualTo(route == ConvRoute.Winograd4), "the route under test");
             var y = Enumerable.Repeat(float.NaN, want.Length).ToArray();
             CpuConv.Forward(s, x, w, b, y);
-            Close(y, want, $"forward {s}");
+            Close(y, want, $"{route} forward {s}");
             foreach (bool acc in new[] { false, true })
             {
                 var rdx = Up(acc ? init : new float[x.Length]);
                 Ref.Conv2dBackwardData(s, Up(dy), Up(w), rdx, acc);
                 var dx = acc ? (float[])init.Clone() : Enumerable.Repeat(float.NaN, x.Length).ToArray();
                 CpuConv.BackwardData(s, dy, w, dx, acc);
-                Close(dx, Down(rdx), $"backward data acc={acc} {s}");
+                Close(dx, Down(rdx), $"{route} backward data acc={acc} {s}");
             }
         }
         finally { CpuConv.Route = ConvRoute.Auto; }
+    }
+
+    /// <summary>Auto takes F(4x4, 3x3) where Winograd runs with at least Winograd4MinTiles (64) 4x4 tiles a sample: the x4
+    /// model's 32^2 and larger maps, not its 16^2 (16 tiles) nor the deepest 8^2 level, nor batches of small maps.</summary>
+    [TestCase(1, 192, 64, 64, 192, true)]
+    [TestCase(1, 384, 32, 32, 384, true)]
+    [TestCase(1, 384, 29, 32, 384, true)] // 8 x 8 tiles, the last row of tiles partial
+    [TestCase(1, 384, 28, 32, 384, false)] // 7 x 8 tiles
+    [TestCase(1, 384, 16, 16, 384, false)]
+    [TestCase(4, 384, 8, 8, 384, false)]
+    [TestCase(1, 32, 64, 64, 64, false)] // Winograd on the direct kernel's side (Cout <= 64)
+    public void AutoTakesWinograd4FromSixtyFourTiles(int n, int cin, int h, int w, int cout, bool f4)
+    {
+        Assume.That(System.Runtime.Intrinsics.X86.Avx512F.IsSupported, "Winograd runs on AVX-512 only");
+        Assert.That(CpuConv.ForwardTakesWinograd4(new ConvShape(n, cin, h, w, cout, 3, 1, 1)), Is.EqualTo(f4));
     }
 
     /// <summary>Winograd weight gradient (dw and db accumulate onto prior contents) on the same shapes. Bound: the rest of
@@ -446,9 +467,11 @@ public class CpuConvTests
 
     /// <summary>Winograd over bands of one tile row (2 output rows; an odd height ends in a half band): the reference's
     /// output, and bit for bit the single band's.</summary>
-    [TestCase(6, 9, 35)]
-    [TestCase(20, 14, 50)]
-    public void WinogradInRowBandsMatchesTheReferenceAndOneBand(int c, int h, int w)
+    [TestCase(6, 9, 35, ConvRoute.Winograd)]
+    [TestCase(20, 14, 50, ConvRoute.Winograd)]
+    [TestCase(6, 9, 35, ConvRoute.Winograd4)] // 4 output rows a band, the last band 1 row
+    [TestCase(20, 14, 70, ConvRoute.Winograd4)] // the last band 2 rows, 18 tiles a row (two 16-tile groups)
+    public void WinogradInRowBandsMatchesTheReferenceAndOneBand(int c, int h, int w, ConvRoute route)
     {
         Assume.That(System.Runtime.Intrinsics.X86.Avx512F.IsSupported, "Winograd runs on AVX-512 only");
         var s = new ConvShape(2, c, h, w, c + 3, 3, 1, 1);
@@ -457,27 +480,29 @@ public class CpuConvTests
         var banded = new float[whole.Length];
         try
         {
-            CpuConv.Route = ConvRoute.Winograd;
+            CpuConv.Route = route;
             CpuConv.Forward(s, x, wt, b, whole);
-            CpuConv.BandFloats = 16L * (c + 3) * ((w + 1) / 2);
+            CpuConv.BandFloats = route == ConvRoute.Winograd4 ? 36L * (c + 3) * ((w + 3) / 4) : 16L * (c + 3) * ((w + 1) / 2);
             CpuConv.Forward(s, x, wt, b, banded);
         }
         finally { CpuConv.BandFloats = CpuConv.DefaultBandFloats; CpuConv.Route = ConvRoute.Auto; }
         Assert.That(banded, Is.EqualTo(whole), "bands change no output element");
         var ry = Ref.Allocate(whole.Length);
         Ref.Conv2dForward(s, Up(x), Up(wt), Up(b), ry);
-        Close(banded, Down(ry), $"banded Winograd forward {s}");
+        Close(banded, Down(ry), $"banded {route} forward {s}");
     }
 
     /// <summary>Winograd of an x2 upsampling read with halved indices (conv_up1/conv_up2 at inference): bit for bit
     /// Winograd on the upsampled map, in one band and in bands of one tile row, batch 2, with and without bias; and
     /// the reference's output.</summary>
-    [TestCase(9, 15, 40, 70)] // Auto takes Winograd from WinogradMinTiles (64) tiles a sample
-    [TestCase(2, 32, 33, 65)]
-    public void WinogradOfAnUpsamplingIsWinogradOnTheUpsampledMap(int hs, int ws, int cin, int cout)
+    [TestCase(9, 15, 40, 70, false)] // Auto takes Winograd from WinogradMinTiles (64) tiles a sample
+    [TestCase(2, 32, 33, 65, false)]
+    [TestCase(16, 18, 33, 65, true)] // 8 x 9 4x4 tiles: Auto takes F(4x4, 3x3)
+    public void WinogradOfAnUpsamplingIsWinogradOnTheUpsampledMap(int hs, int ws, int cin, int cout, bool f4)
     {
         Assume.That(System.Runtime.Intrinsics.X86.Avx512F.IsSupported, "Winograd runs on AVX-512 only");
         var s = new ConvShape(2, cin, 2 * hs, 2 * ws, cout, 3, 1, 1);
+        Assert.That(CpuConv.ForwardTakesWinograd4(s), Is.EqualTo(f4), "Auto's Winograd");
         var small = new ConvShape(2, cin, hs, ws, cout, 3, 1, 1);
         var (x, wt, b, _) = Data(small);
         var up = new float[s.N * cin * s.H * s.W];
@@ -494,7 +519,7 @@ public class CpuConvTests
                 var got = Enumerable.Repeat(float.NaN, want.Length).ToArray();
                 CpuConv.ForwardUpsample2x(s, x, wt, bias, got);
                 Assert.That(got, Is.EqualTo(want), $"one band, bias {bias is not null}");
-                CpuConv.BandFloats = 16L * Math.Max(cin, cout) * ((s.W + 1) / 2);
+                CpuConv.BandFloats = CpuConv.ForwardTakesWinograd4(s) ? 36L * Math.Max(cin, cout) * ((s.W + 3) / 4) : 16L * Math.Max(cin, cout) * ((s.W + 1) / 2);
                 var banded = Enumerable.Repeat(float.NaN, want.Length).ToArray();
                 CpuConv.ForwardUpsample2x(s, x, wt, bias, banded);
                 CpuConv.BandFloats = CpuConv.DefaultBandFloats;
