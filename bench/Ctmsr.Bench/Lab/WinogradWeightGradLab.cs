@@ -25,6 +25,7 @@ public sealed class WinogradWeightGradLab : LabKernel
         new(1, "gemm bwd-weight", "the blocked GEMM, A = dy, B = col(x)^T packed from the padded input (the route before Winograd)"),
         new(2, "winograd bwd-weight", "Winograd F(2x2, 3x3): 16 NT GEMMs Cout x Cin x tiles between AVX-512 transforms, one per thread (each serial), then dW += M^T Kr (as routed)"),
         new(3, "winograd bwd-weight, GEMMs parallel inside", "variant 2 with the 16 GEMMs one after another, each parallel inside"),
+        new(4, "winograd4 bwd-weight", "Winograd F(4x4, 3x3): 36 NT GEMMs Cout x Cin x tiles (one per thread, each serial), then dW += M^T Kr4"),
     ];
 
     static readonly ConvShape[] Dims =
@@ -106,7 +107,7 @@ public sealed class WinogradWeightGradLab : LabKernel
         {
             var before = CpuConv.Route;
             bool across = CpuConv.WinogradGemmsAcrossThreads;
-            CpuConv.Route = variant switch { 1 => ConvRoute.Gemm, 2 or 3 => ConvRoute.Winograd, _ => throw new ArgumentOutOfRangeException(nameof(variant)) };
+            CpuConv.Route = variant switch { 1 => ConvRoute.Gemm, 2 or 3 => ConvRoute.Winograd, 4 => ConvRoute.Winograd4, _ => throw new ArgumentOutOfRangeException(nameof(variant)) };
             CpuConv.WinogradGemmsAcrossThreads = variant != 3;
             try { CpuConv.BackwardWeight(s, x, dy, dw, null); }
             finally { CpuConv.Route = before; CpuConv.WinogradGemmsAcrossThreads = across; }

@@ -105,7 +105,7 @@ static unsafe partial class ConvWinograd
     /// <summary>For tile rows [ty0, ty0 + rb): V[xi, ci, tyl tw + tx] = (B^T d B)[xi] of channel ci's 6x6 patch, stored as
     /// the GEMM's packed B panels (NR tiles a panel, [Cin][NR] within), through a zero-padded copy of the band's input
     /// rows (xp[ci]: hq rows of wq, column 1 + ix holds x[.., ix]).</summary>
-    static void InputTransform4(float* x, int cin, int h, int w, int ty0, int rb, int tw, float* xp, int hq, int wq, float* v, int ld, bool up2)
+    static void InputTransform4(float* x, int cin, int h, int w, int ty0, int rb, int tw, float* xp, int hq, int wq, float* v, int ld, bool up2, bool packed = true)
     {
         nint xs = (nint)x, xps = (nint)xp, vs = (nint)v;
         int groups = (tw + 15) / 16;
@@ -124,7 +124,7 @@ static unsafe partial class ConvWinograd
             }
             long xiStride = (long)cin * ld;
             int pw = GemmDriver.NR;
-            float* vc = (float*)vs + (long)ci * pw;
+            float* vc = (float*)vs + (long)ci * (packed ? pw : ld);
             // the six patch rows' d B, [row][column][16 tiles]
             float* rows = stackalloc float[36 * 16];
             float* tmp = stackalloc float[16];
@@ -140,11 +140,17 @@ static unsafe partial class ConvWinograd
                         Phases(r0 + (long)k * wq + p, out var c0, out var c1, out var c2, out var c3, out var c4, out var c5);
                         TransformB(c0, c1, c2, c3, c4, c5, rows + 96 * k);
                     }
-                    int t0 = tyl * tw + 16 * g, r = t0 % pw;
-                    // panel t0 / P, column t0 % P; past the panel's last column the lanes continue in the next one
-                    float* o = vc + (long)(t0 / pw) * cin * pw + r;
-                    int n1 = pw - r;
-                    long next = (long)cin * pw - r;
+                    int t0 = tyl * tw + 16 * g, n1 = 16;
+                    float* o = vc + t0;
+                    long next = 0;
+                    if (packed)
+                    {
+                        // panel t0 / P, column t0 % P; past the panel's last column the lanes continue in the next one
+                        int r = t0 % pw;
+                        o = vc + (long)(t0 / pw) * cin * pw + r;
+                        n1 = pw - r;
+                        next = (long)cin * pw - r;
+                    }
                     for (int j = 0; j < 6; j++)
                     {
                         TransformBColumns(rows + 16 * j, out var v0, out var v1, out var v2, out var v3, out var v4, out var v5);
@@ -277,5 +283,150 @@ static unsafe partial class ConvWinograd
         Put(Avx512F.PermuteVar16x32x2(lo02, lo, lo13), Avx512F.PermuteVar16x32x2(lo02, hi, lo13), row, Math.Min(n, 32), accumulate, t);
         if (n > 32)
             Put(Avx512F.PermuteVar16x32x2(hi02, lo, hi13), Avx512F.PermuteVar16x32x2(hi02, hi, hi13), row + 32, n - 32, accumulate, t);
+    }
+
+    /// <summary>Samples whose tiles one F(4x4, 3x3) weight-gradient band holds side by side (as
+    /// <see cref="WeightGradSamplesPerBand"/>).</summary>
+    static int WeightGradSamplesPerBand4(in ConvShape s)
+    {
+        int th = (s.H + 3) / 4, tw = (s.W + 3) / 4;
+        if (s.N <= 1 || BandTileRows4(s) < th) return 1;
+        long perTile = 36L * Math.Max(s.Cin, s.Cout);
+        long tiles = Math.Min(Math.Max(TargetBandFloats / perTile, MinBandTiles), CpuConv.BandFloats / perTile);
+        return (int)Math.Clamp(tiles / ((long)th * tw), 1, s.N);
+    }
+
+    /// <summary>Tiles one band's 36 GEMMs of <see cref="BackwardWeight4"/> reduce over at most.</summary>
+    public static long WeightGradBandTiles4(in ConvShape s) => (long)WeightGradSamplesPerBand4(s) * BandTileRows4(s) * ((s.W + 3) / 4);
+
+    /// <summary>Floats of the four scratch arrays <see cref="BackwardWeight4"/> rents: M, the padded input band, V, Z.</summary>
+    public static (long M, long Xp, long V, long Z) WeightGradScratchLengths4(in ConvShape s)
+    {
+        var (_, xp, _, _) = ScratchLengths4(s);
+        long ld = WeightGradBandTiles4(s) + 16;
+        return (36L * s.Cout * s.Cin, xp, 36L * s.Cin * ld, 36L * s.Cout * ld);
+    }
+
+    /// <summary>
+    /// dw[co, ci, 3, 3] += sum_n conv-weight-gradient(x[n], dy[n]) by F(4x4, 3x3), the adjoint of <see cref="Forward4"/>
+    /// in g: a tile's share of dL/dg is G^T [ (A dY A^T) . (B^T d B) ] G, dY the 4x4 tile of dy (zero past the image).
+    /// For each of the 36 positions M[xi] (Cout x Cin) = sum over bands and samples of Z[xi] (Cout x T) V[xi]^T, an NT
+    /// GEMM reducing over the tiles (as <see cref="BackwardWeight"/>, with F(4x4, 3x3)'s bands), then dW += M^T Kr4.
+    /// </summary>
+    public static void BackwardWeight4(in ConvShape s, float* x, float* dy, float* dw)
+    {
+        int cin = s.Cin, cout = s.Cout, th = (s.H + 3) / 4, tw = (s.W + 3) / 4, rt = BandTileRows4(s), sg = WeightGradSamplesPerBand4(s);
+        int wq = 64 * ((tw + 15) / 16) + 4, hq = 4 * rt + 2;
+        int ld = checked((int)WeightGradBandTiles4(s) + 16);
+        var (lm, lxp, lv, lz) = WeightGradScratchLengths4(s);
+        using var mArr = Scratch<float>.Rent(lm, "Winograd weight gradient (transformed gradient sums)");
+        using var xpArr = Scratch<float>.Rent(lxp, "Winograd weight gradient (padded input)");
+        using var vArr = Scratch<float>.Rent(lv, "Winograd weight gradient (transformed input)");
+        using var zArr = Scratch<float>.Rent(lz, "Winograd weight gradient (transformed dy)");
+        long xs = (long)cin * s.H * s.W, ys = (long)cout * s.H * s.W;
+        fixed (float* m = mArr.Array, xp = xpArr.Array, v = vArr.Array, z = zArr.Array, kr = Kron4)
+        {
+            int pairs = checked(cout * cin);
+            float beta = 0f;
+            for (int n0 = 0; n0 < s.N; n0 += sg)
+                for (int ty0 = 0; ty0 < th; ty0 += rt)
+                {
+                    // samples in increasing order: a sample's last vector of tiles spills into the next one's, written after
+                    int rb = Math.Min(rt, th - ty0), ns = Math.Min(sg, s.N - n0), per = rb * tw, t = ns * per;
+                    for (int j = 0; j < ns; j++)
+                    {
+                        InputTransform4(x + (n0 + j) * xs, cin, s.H, s.W, ty0, rb, tw, xp, hq, wq, v + (long)j * per, ld, up2: false, packed: false);
+                        GradTransform4(dy + (n0 + j) * ys, cout, s.H, s.W, ty0, rb, tw, z + (long)j * per, ld);
+                    }
+                    if (CpuConv.WinogradGemmsAcrossThreads)
+                    {
+                        nint zs = (nint)z, vs = (nint)v, ms = (nint)m;
+                        float b = beta;
+                        Parallel.For(0, 36, CpuThreads.Options, xi =>
+                            GemmDriver.Run(cout, cin, t, new StridedSource((float*)zs + (long)xi * cout * ld, ld, 1f),
+                                new StridedSource((float*)vs + (long)xi * cin * ld, ld, 1f), b, (float*)ms + (long)xi * pairs, cin, false));
+                    }
+                    else
+                        for (int xi = 0; xi < 36; xi++)
+                            GemmDriver.Run(cout, cin, t, new StridedSource(z + (long)xi * cout * ld, ld, 1f),
+                                new StridedSource(v + (long)xi * cin * ld, ld, 1f), beta, m + (long)xi * pairs, cin, true);
+                    beta = 1f;
+                }
+            if (beta == 0f) return; // no samples
+            GemmDriver.Run(pairs, 9, 36, new ContigSource(m, pairs, 1f), new ContigSource(kr, 9, 1f), 1f, dw, 9, true);
+        }
+    }
+
+    /// <summary>For tile rows [ty0, ty0 + rb): Z[xi, co, tyl tw + tx] = (A dY A^T)[xi] of channel co's 4x4 tile at rows
+    /// 4 ty.., columns 4 tx.. (zero past the image), 16 tiles along x at once.</summary>
+    static void GradTransform4(float* dy, int cout, int h, int w, int ty0, int rb, int tw, float* z, int ld)
+    {
+        nint ds = (nint)dy, zs = (nint)z;
+        int groups = (tw + 15) / 16;
+        Parallel.For(0, cout, CpuThreads.Options, co =>
+        {
+            float* src = (float*)ds + (long)co * h * w;
+            long xiStride = (long)cout * ld;
+            float* zc = (float*)zs + (long)co * ld;
+            float* tmp = stackalloc float[64];
+            // the tile rows' dY A^T, [row r < 4][column j < 6][16 tiles]
+            float* rows = stackalloc float[24 * 16];
+            // rows in increasing order: a last group's lanes past tw spill into the next tile row, written after
+            for (int tyl = 0; tyl < rb; tyl++)
+            {
+                int iy = 4 * (ty0 + tyl);
+                for (int g = 0; g < groups; g++)
+                {
+                    int x0 = 64 * g, n = Math.Min(64, w - x0);
+                    for (int r = 0; r < 4; r++)
+                    {
+                        if (iy + r < h) GradRow4(src + (long)(iy + r) * w + x0, n, tmp, rows + 96 * r);
+                        else RowMoves.Clear(rows + 96 * r, 96);
+                    }
+                    float* o = zc + (long)tyl * tw + 16 * g;
+                    for (int j = 0; j < 6; j++)
+                    {
+                        float* q = rows + 16 * j;
+                        TransformAT(Vector512.Load(q), Vector512.Load(q + 96), Vector512.Load(q + 192), Vector512.Load(q + 288),
+                            out var e0, out var e1, out var e2, out var e3, out var e4, out var e5);
+                        e0.Store(o + j * xiStride); e1.Store(o + (6 + j) * xiStride); e2.Store(o + (12 + j) * xiStride);
+                        e3.Store(o + (18 + j) * xiStride); e4.Store(o + (24 + j) * xiStride); e5.Store(o + (30 + j) * xiStride);
+                    }
+                }
+            }
+        });
+    }
+
+    /// <summary>dY A^T of one row of 16 tiles (r[4 t + c] column c of tile t) into o[16 j], j &lt; 6; n (1..64) floats
+    /// of r are in the image, the rest read as zero (through t, 64 floats).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static void GradRow4(float* r, int n, float* t, float* o)
+    {
+        if (n < 64)
+        {
+            RowMoves.Clear(t, 64);
+            RowMoves.Copy(r, t, n);
+            r = t;
+        }
+        var even = Even; var odd = Odd;
+        Vector512<float> a0 = Vector512.Load(r), a1 = Vector512.Load(r + 16), a2 = Vector512.Load(r + 32), a3 = Vector512.Load(r + 48);
+        var e01 = Avx512F.PermuteVar16x32x2(a0, even, a1); var o01 = Avx512F.PermuteVar16x32x2(a0, odd, a1);
+        var e23 = Avx512F.PermuteVar16x32x2(a2, even, a3); var o23 = Avx512F.PermuteVar16x32x2(a2, odd, a3);
+        TransformAT(Avx512F.PermuteVar16x32x2(e01, even, e23), Avx512F.PermuteVar16x32x2(o01, even, o23),
+            Avx512F.PermuteVar16x32x2(e01, odd, e23), Avx512F.PermuteVar16x32x2(o01, odd, o23),
+            out var u0, out var u1, out var u2, out var u3, out var u4, out var u5);
+        u0.Store(o); u1.Store(o + 16); u2.Store(o + 32); u3.Store(o + 48); u4.Store(o + 64); u5.Store(o + 80);
+    }
+
+    /// <summary>A p of four vectors p0..p3 (A = (A^T)^T, 6 x 4): p0, p0 + p1 + p2 + p3, p0 - p1 + p2 - p3,
+    /// p0 + 2 p1 + 4 p2 + 8 p3, p0 - 2 p1 + 4 p2 - 8 p3, p3.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static void TransformAT(Vector512<float> p0, Vector512<float> p1, Vector512<float> p2, Vector512<float> p3,
+        out Vector512<float> e0, out Vector512<float> e1, out Vector512<float> e2, out Vector512<float> e3, out Vector512<float> e4, out Vector512<float> e5)
+    {
+        var four = Vector512.Create(4f);
+        var a = p0 + p2; var b = p1 + p3;
+        var c = Avx512F.FusedMultiplyAdd(p2, four, p0); var d = Avx512F.FusedMultiplyAdd(p3, four, p1) * 2f;
+        e0 = p0; e1 = a + b; e2 = a - b; e3 = c + d; e4 = c - d; e5 = p3;
     }
 }

@@ -104,6 +104,26 @@ public static unsafe class CpuConv
         _ => false,
     };
 
+    /// <summary>4x4 tiles a band's 36 GEMMs must reduce over for Auto to take the F(4x4, 3x3) weight gradient: each band
+    /// reads and writes 36 Cout x Cin sums, 2.25x F(2x2, 3x3)'s 16, for a quarter of its tiles. Lab conv-wino-wgrad, ms
+    /// F(2x2, 3x3) / F(4x4, 3x3): 192 -> 192 at 64^2 (256 tiles) 13.5 / 11.1, 384 -> 192 at 64^2 35.2 or 21.7 / 16.0,
+    /// 192 -> 192 at 256^2 194 / 121; 384 -> 384 at 32^2 (64 tiles) 12.9 / 13.5, on a slower machine state 26-32 / 46-52;
+    /// 4 x 384 -> 384 at 16^2 (64) 39 / 56.</summary>
+    public const int Winograd4WeightGradMinTiles = 256;
+
+    /// <summary>Whether a weight gradient Winograd runs (UseWinogradWeightGrad) takes F(4x4, 3x3)
+    /// (<see cref="ConvWinograd.BackwardWeight4"/>): forced (Route or CTMSR_CONV_ROUTE=winograd4) or, under Auto, a band
+    /// of at least <see cref="Winograd4WeightGradMinTiles"/> 4x4 tiles.</summary>
+    static bool UseWinogradWeightGrad4(in ConvShape s) => UseWinogradWeightGrad(s) && Route switch
+    {
+        ConvRoute.Winograd4 => true,
+        ConvRoute.Auto => ConvWinograd.WeightGradBandTiles4(s) >= Winograd4WeightGradMinTiles,
+        _ => false,
+    };
+
+    /// <summary>Whether <see cref="BackwardWeight"/> of <paramref name="s"/> runs as Winograd F(4x4, 3x3) under the current Route (for tests).</summary>
+    public static bool WeightGradTakesWinograd4(in ConvShape s) => UseWinogradWeightGrad4(s);
+
     /// <summary>Input channels from which Auto takes Winograd F(2x2, 3x3) for a 3x3 stride-1 pad-1 convolution with more
     /// than <see cref="DirectMaxCout"/> output channels (lab conv-wino: 1.3-2x less CPU time than the GEMM route at
     /// 32-384 channels, 16^2-256^2 maps; fewer input channels were not measured).</summary>
@@ -733,6 +753,7 @@ public static unsafe class CpuConv
         fixed (float* px = x, pdy = dy, pdw = dw)
         {
             if (db is not null) BiasGradient(s.N, s.Cout, p, pdy, db);
+            if (UseWinogradWeightGrad4(s)) { ConvWinograd.BackwardWeight4(s, px, pdy, pdw); return; }
             if (UseWinogradWeightGrad(s)) { ConvWinograd.BackwardWeight(s, px, pdy, pdw); return; }
             if (Pointwise(s))
             {
@@ -799,8 +820,8 @@ public enum ConvRoute
     /// <summary>Winograd F(2x2, 3x3) on the direct kernel (<see cref="ConvWinogradSmall"/>) for 3x3 stride-1 pad-1
     /// convolutions (forward and backward data), where AVX-512 has it; the Auto route for other shapes.</summary>
     WinogradSmall,
-    /// <summary>Winograd F(4x4, 3x3) on the blocked GEMM (<see cref="ConvWinograd.Forward4"/>) for the forward and backward
-    /// data of 3x3 stride-1 pad-1 convolutions, F(2x2, 3x3) for their weight gradient, where AVX-512 has it; the
-    /// blocked GEMM for other shapes.</summary>
+    /// <summary>Winograd F(4x4, 3x3) on the blocked GEMM (<see cref="ConvWinograd.Forward4"/>,
+    /// <see cref="ConvWinograd.BackwardWeight4"/>) for 3x3 stride-1 pad-1 convolutions (forward, backward data and weight),
+    /// where AVX-512 has it; the blocked GEMM for other shapes.</summary>
     Winograd4,
 }
