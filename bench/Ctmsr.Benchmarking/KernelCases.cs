@@ -6,8 +6,8 @@ namespace Ctmsr.Benchmarking;
 
 /// <summary>
 /// The kernel cases of `ctmsr bench --what kernels`, at the model's shapes for a configuration, batch and
-/// LR size: square GEMMs plus the Swin qkv projection; the 3x3 convs of level 0, level 1, the decoder's
-/// concatenated input, conv_up2 and the deepest level (forward, backward data, backward weight); window attention at
+/// LR size: square GEMMs plus the Swin qkv projection; the 3x3 convs of every level, the decoder's concatenated input
+/// and conv_up2 (forward, backward data, backward weight); window attention at
 /// levels 0 and 1 (forward, backward incl. the bias-table gradient); GroupNorm at C and 2C channels; and the
 /// perceptual networks' strided and large-kernel convolutions on an HR crop of the model's (the ResNet18 stem and
 /// stage entries of `--perceptual resnet18`, LPIPS-Alex's first two layers; forward and backward data, as these
@@ -30,9 +30,13 @@ public static class KernelCases
             ("decoder concat", new(batch, 2 * c, lr, lr, c, 3, 1, 1)),
             ("conv_up2", new(batch, c, cfg.Scale * lr, cfg.Scale * lr, c, 3, 1, 1)),
         };
-        // the deepest level has its own route (x4 at LR 64: 8^2, too few tiles for Winograd)
-        int deep = cfg.ChannelMult.Length - 1, side = lr >> deep;
-        if (deep > 1 && side > 0) convs.Add(($"level {deep}", new(batch, c * cfg.ChannelMult[deep], side, side, c * cfg.ChannelMult[deep], 3, 1, 1)));
+        // the deeper levels take other routes (x4 at LR 64: level 2 at 16^2, F(2x2, 3x3) where level 0 and 1 take
+        // F(4x4, 3x3); the deepest at 8^2, too few tiles for Winograd)
+        for (int level = 2; level < cfg.ChannelMult.Length; level++)
+        {
+            int side = lr >> level, ch = c * cfg.ChannelMult[level];
+            if (side > 0) convs.Add(($"level {level}", new(batch, ch, side, side, ch, 3, 1, 1)));
+        }
         foreach (var (what, s) in convs)
             foreach (var pass in new[] { "fwd", "bwd-data", "bwd-weight" })
                 list.Add(Conv(what, s, pass));

@@ -27,6 +27,8 @@ public sealed class WinogradLab : LabKernel
         new(7, "winograd fwd, 1M-float bands, GEMMs across threads", "variants 3 and 6 together"),
         new(8, "winograd4 fwd", "forward, Winograd F(4x4, 3x3): 36 GEMMs Cout x tiles x Cin (GEMMs across threads), 1.78x fewer multiply-adds than F(2x2, 3x3)"),
         new(9, "winograd4 bwd-data", "backward data, Winograd F(4x4, 3x3) on the flipped, transposed kernel (GEMMs across threads)"),
+        new(10, "winograd fwd, all channels", "variant 6 (F(2x2, 3x3), GEMMs across threads) with CpuConv.WinogradCoutBlocks off: all the weights transformed first, then each position's GEMM over all output channels"),
+        new(11, "winograd4 fwd, all channels", "variant 8 (F(4x4, 3x3)) with CpuConv.WinogradCoutBlocks off"),
     ];
 
     static readonly ConvShape[] Dims =
@@ -74,19 +76,20 @@ public sealed class WinogradLab : LabKernel
 
         public override void Run(int variant)
         {
-            var route = variant switch { 1 or 4 => ConvRoute.Gemm, 8 or 9 => ConvRoute.Winograd4, _ => ConvRoute.Winograd };
+            var route = variant switch { 1 or 4 => ConvRoute.Gemm, 8 or 9 or 11 => ConvRoute.Winograd4, _ => ConvRoute.Winograd };
             var before = CpuConv.Route;
             bool across = CpuConv.WinogradGemmsAcrossThreads;
             CpuConv.Route = route;
             if (variant is 3 or 7) CpuConv.BandFloats = 1 << 20;
-            CpuConv.WinogradGemmsAcrossThreads = variant is 5 or 6 or 7 or 8 or 9;
+            CpuConv.WinogradGemmsAcrossThreads = variant is 5 or 6 or 7 or 8 or 9 or 10 or 11;
+            CpuConv.WinogradCoutBlocks = variant is not (10 or 11);
             try
             {
-                if (variant is 1 or 2 or 3 or 6 or 7 or 8) CpuConv.Forward(s, x, w, b, y);
+                if (variant is 1 or 2 or 3 or 6 or 7 or 8 or 10 or 11) CpuConv.Forward(s, x, w, b, y);
                 else if (variant is 4 or 5 or 9) CpuConv.BackwardData(s, dy, w, dx, false);
                 else throw new ArgumentOutOfRangeException(nameof(variant));
             }
-            finally { CpuConv.Route = before; CpuConv.BandFloats = CpuConv.DefaultBandFloats; CpuConv.WinogradGemmsAcrossThreads = across; }
+            finally { CpuConv.Route = before; CpuConv.BandFloats = CpuConv.DefaultBandFloats; CpuConv.WinogradGemmsAcrossThreads = across; CpuConv.WinogradCoutBlocks = true; }
         }
 
         public override double Check(int variant)

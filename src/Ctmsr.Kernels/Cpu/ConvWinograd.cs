@@ -106,6 +106,7 @@ static unsafe partial class ConvWinograd
     /// with halved indices as each band is padded: bit for bit the result on the upsampled map.</summary>
     public static void Forward(in ConvShape s, float* x, float* w, float[]? bias, float* y, bool accumulate, bool up2 = false)
     {
+        if (TakesCoutBlocks(s, f4: false)) { ForwardCoutBlocks(s, x, w, bias, y, accumulate, up2, f4: false); return; }
         int cin = s.Cin, cout = s.Cout, th = (s.H + 1) / 2, tw = (s.W + 1) / 2, rt = BandTileRows(s);
         int wq = 32 * ((tw + 15) / 16) + 2, hq = 2 * rt + 2;
         int ld = checked(rt * tw + 16), ldv = (int)PanelLd(ld);
@@ -137,6 +138,71 @@ static unsafe partial class ConvWinograd
                                 new PackedPanels(v + (long)xi * cin * ldv, cin, GemmDriver.NR), 0f, m + (long)xi * cout * ld, ld, true);
                     OutputTransform(m, cout, s.H, s.W, ty0, rb, tw, ld, y + n * ys, bias, accumulate);
                 }
+        }
+    }
+
+    /// <summary>Whether a forward whose samples each fit one band runs per block of output channels
+    /// (<see cref="ForwardCoutBlocks"/>) instead of transforming all the weights first. Settable for the kernel lab.</summary>
+    public static bool CoutBlocks { get; set; } = true;
+
+    /// <summary>Whether <see cref="Forward"/> (or, f4, <see cref="Forward4"/>) of <paramref name="s"/> runs per block of
+    /// output channels: CoutBlocks, and each sample's tiles in one band.</summary>
+    public static bool TakesCoutBlocks(in ConvShape s, bool f4) =>
+        CoutBlocks && (f4 ? BandTileRows4(s) >= (s.H + 3) / 4 : BandTileRows(s) >= (s.H + 1) / 2);
+
+    /// <summary>
+    /// The forward by F(2x2, 3x3) or (f4) F(4x4, 3x3) for maps whose sample fits one band, per block of MR output
+    /// channels: the sample's transformed input V once, then for each block (blocks spread over the threads) its
+    /// transformed weights U (P x MR x Cin), its P GEMMs into its own M (P x MR x tiles) and its output transform, all
+    /// in the block's own scratch. The all-channel order writes U and M for every channel (16 or 36 Cout Cin floats
+    /// of U: 9 MB at 384 channels for F(2x2, 3x3), 21 MB for F(4x4, 3x3)) and reads them back, which on a small map
+    /// costs more than its products; a block's U and M stay in its core's cache. Same sums in the same order as the
+    /// all-channel path: bit for bit its result.
+    /// </summary>
+    static void ForwardCoutBlocks(in ConvShape s, float* x, float* w, float[]? bias, float* y, bool accumulate, bool up2, bool f4)
+    {
+        int p = f4 ? 36 : 16, edge = f4 ? 4 : 2, mr = GemmDriver.MR;
+        int cin = s.Cin, cout = s.Cout, h = s.H, wd = s.W, th = (h + edge - 1) / edge, tw = (wd + edge - 1) / edge, t = th * tw;
+        int wq = f4 ? 64 * ((tw + 15) / 16) + 4 : 32 * ((tw + 15) / 16) + 2, hq = edge * th + 2;
+        int ld = checked(t + 16), ldv = (int)PanelLd(ld);
+        int blocks = (cout + mr - 1) / mr;
+        using var xpArr = Scratch<float>.Rent((long)cin * hq * wq, "Winograd convolution (padded input)");
+        using var vArr = Scratch<float>.Rent((long)p * cin * ldv, "Winograd convolution (transformed input)");
+        // per block, rented by each task: U (p MR Cin) and M (p MR ld)
+        long lu = (long)p * mr * cin, lm = (long)p * mr * ld;
+        long xs = up2 ? (long)cin * (h / 2) * (wd / 2) : (long)cin * h * wd, ys = (long)cout * h * wd;
+        fixed (float* xp = xpArr.Array, v = vArr.Array, kr = f4 ? Kron4 : Kron)
+        {
+            nint vs = (nint)v, ws = (nint)w, krs = (nint)kr;
+            for (int n = 0; n < s.N; n++)
+            {
+                if (f4) InputTransform4(x + n * xs, cin, h, wd, 0, th, tw, xp, hq, wq, v, ldv, up2);
+                else InputTransform(x + n * xs, cin, h, wd, 0, th, tw, xp, hq, wq, v, ldv, up2, packed: true);
+                nint yn = (nint)(y + n * ys);
+                Parallel.For(0, blocks, CpuThreads.Options, () => (Scratch<float>.Rent(lu, "Winograd convolution (a block's transformed weights)"),
+                        Scratch<float>.Rent(lm, "Winograd convolution (a block's transformed output)")),
+                    (q, _, sc) =>
+                    {
+                        int co0 = q * mr, cb = Math.Min(mr, cout - co0);
+                        fixed (float* u = sc.Item1.Array, m = sc.Item2.Array)
+                        {
+                            GemmDriver.Run(p, mr * cin, 9, new StridedSource((float*)krs, 9, 1f),
+                                new PackedPairs((float*)ws + (long)co0 * cin * 9, cin, cb), 0f, u, mr * cin, false);
+                            for (int xi = 0; xi < p; xi++)
+                                GemmDriver.Run(cb, t, cin, new PackedPanels(u + (long)xi * mr * cin, cin, mr),
+                                    new PackedPanels((float*)vs + (long)xi * cin * ldv, cin, GemmDriver.NR), 0f, m + (long)xi * mr * ld, ld, false);
+                            for (int c = 0; c < cb; c++)
+                            {
+                                float b = bias is null ? 0f : bias[co0 + c];
+                                float* yc = (float*)yn + (long)(co0 + c) * h * wd;
+                                if (f4) OutputChannel4(m + (long)c * ld, (long)mr * ld, b, yc, h, wd, 0, th, tw, accumulate);
+                                else OutputChannel(m + (long)c * ld, (long)mr * ld, b, yc, h, wd, 0, th, tw, accumulate);
+                            }
+                        }
+                        return sc;
+                    },
+                    sc => { sc.Item1.Dispose(); sc.Item2.Dispose(); });
+            }
         }
     }
 
@@ -232,25 +298,27 @@ static unsafe partial class ConvWinograd
     static void OutputTransform(float* m, int cout, int h, int w, int ty0, int rb, int tw, int ld, float* y, float[]? bias, bool accumulate)
     {
         nint ms = (nint)m, ys = (nint)y;
-        int groups = (tw + 15) / 16;
         Parallel.For(0, cout, CpuThreads.Options, co =>
+            OutputChannel((float*)ms + (long)co * ld, (long)cout * ld, bias is null ? 0f : bias[co], (float*)ys + (long)co * h * w, h, w, ty0, rb, tw, accumulate));
+    }
+
+    /// <summary>One output channel of <see cref="OutputTransform"/>: its transformed products at mc + xi xiStride into its
+    /// map yc, plus b.</summary>
+    static void OutputChannel(float* mc, long xiStride, float b, float* yc, int h, int w, int ty0, int rb, int tw, bool accumulate)
+    {
+        int groups = (tw + 15) / 16;
+        var vb = Vector512.Create(b);
+        float* tmp = stackalloc float[32];
+        for (int tyl = 0; tyl < rb; tyl++)
         {
-            long xiStride = (long)cout * ld;
-            float* mc = (float*)ms + (long)co * ld;
-            float* yc = (float*)ys + (long)co * h * w;
-            var vb = Vector512.Create(bias is null ? 0f : bias[co]);
-            float* tmp = stackalloc float[32];
-            for (int tyl = 0; tyl < rb; tyl++)
+            int oy = 2 * (ty0 + tyl);
+            for (int g = 0; g < groups; g++)
             {
-                int oy = 2 * (ty0 + tyl);
-                for (int g = 0; g < groups; g++)
-                {
-                    float* q = mc + (long)tyl * tw + 16 * g;
-                    int x0 = 32 * g;
-                    OutputGroup(q, xiStride, vb, yc + (long)oy * w + x0, w, Math.Min(32, w - x0), oy + 1 < h, accumulate, tmp);
-                }
+                float* q = mc + (long)tyl * tw + 16 * g;
+                int x0 = 32 * g;
+                OutputGroup(q, xiStride, vb, yc + (long)oy * w + x0, w, Math.Min(32, w - x0), oy + 1 < h, accumulate, tmp);
             }
-        });
+        }
     }
 
     /// <summary>One group of 16 tiles of one output channel: (A^T M A)[r, c] (+ vb) from the 16 transformed products at

@@ -65,6 +65,7 @@ static unsafe partial class ConvWinograd
     /// <paramref name="up2"/> x is [N, Cin, H / 2, W / 2] and the convolution is of its nearest x2 upsampling.</summary>
     public static void Forward4(in ConvShape s, float* x, float* w, float[]? bias, float* y, bool accumulate, bool up2 = false)
     {
+        if (TakesCoutBlocks(s, f4: true)) { ForwardCoutBlocks(s, x, w, bias, y, accumulate, up2, f4: true); return; }
         int cin = s.Cin, cout = s.Cout, th = (s.H + 3) / 4, tw = (s.W + 3) / 4, rt = BandTileRows4(s);
         int wq = 64 * ((tw + 15) / 16) + 4, hq = 4 * rt + 2;
         int ld = checked(rt * tw + 16), ldv = (int)PanelLd(ld);
@@ -223,41 +224,43 @@ static unsafe partial class ConvWinograd
     static void OutputTransform4(float* m, int cout, int h, int w, int ty0, int rb, int tw, int ld, float* y, float[]? bias, bool accumulate)
     {
         nint ms = (nint)m, ys = (nint)y;
-        int groups = (tw + 15) / 16;
         Parallel.For(0, cout, CpuThreads.Options, co =>
+            OutputChannel4((float*)ms + (long)co * ld, (long)cout * ld, bias is null ? 0f : bias[co], (float*)ys + (long)co * h * w, h, w, ty0, rb, tw, accumulate));
+    }
+
+    /// <summary>One output channel of <see cref="OutputTransform4"/>: its transformed products at mc + xi xiStride into
+    /// its map yc, plus b.</summary>
+    static void OutputChannel4(float* mc, long xiStride, float b, float* yc, int h, int w, int ty0, int rb, int tw, bool accumulate)
+    {
+        int groups = (tw + 15) / 16;
+        var vb = Vector512.Create(b);
+        // A^T M down each of the six columns: [row r < 4][column j < 6][16 tiles]
+        float* cols = stackalloc float[24 * 16];
+        float* tmp = stackalloc float[64];
+        for (int tyl = 0; tyl < rb; tyl++)
         {
-            long xiStride = (long)cout * ld;
-            float* mc = (float*)ms + (long)co * ld;
-            float* yc = (float*)ys + (long)co * h * w;
-            var vb = Vector512.Create(bias is null ? 0f : bias[co]);
-            // A^T M down each of the six columns: [row r < 4][column j < 6][16 tiles]
-            float* cols = stackalloc float[24 * 16];
-            float* tmp = stackalloc float[64];
-            for (int tyl = 0; tyl < rb; tyl++)
+            int oy = 4 * (ty0 + tyl);
+            for (int g = 0; g < groups; g++)
             {
-                int oy = 4 * (ty0 + tyl);
-                for (int g = 0; g < groups; g++)
+                float* q = mc + (long)tyl * tw + 16 * g;
+                for (int j = 0; j < 6; j++)
                 {
-                    float* q = mc + (long)tyl * tw + 16 * g;
-                    for (int j = 0; j < 6; j++)
-                    {
-                        float* qj = q + j * xiStride;
-                        TransformA(Vector512.Load(qj), Vector512.Load(qj + 6 * xiStride), Vector512.Load(qj + 12 * xiStride),
-                            Vector512.Load(qj + 18 * xiStride), Vector512.Load(qj + 24 * xiStride), Vector512.Load(qj + 30 * xiStride),
-                            out var s0, out var s1, out var s2, out var s3);
-                        s0.Store(cols + 16 * j); s1.Store(cols + 96 + 16 * j); s2.Store(cols + 192 + 16 * j); s3.Store(cols + 288 + 16 * j);
-                    }
-                    int x0 = 64 * g, n = Math.Min(64, w - x0);
-                    for (int r = 0; r < 4 && oy + r < h; r++)
-                    {
-                        float* c = cols + 96 * r;
-                        TransformA(Vector512.Load(c), Vector512.Load(c + 16), Vector512.Load(c + 32), Vector512.Load(c + 48),
-                            Vector512.Load(c + 64), Vector512.Load(c + 80), out var y0, out var y1, out var y2, out var y3);
-                        PutColumns(y0 + vb, y1 + vb, y2 + vb, y3 + vb, yc + (long)(oy + r) * w + x0, n, accumulate, tmp);
-                    }
+                    float* qj = q + j * xiStride;
+                    TransformA(Vector512.Load(qj), Vector512.Load(qj + 6 * xiStride), Vector512.Load(qj + 12 * xiStride),
+                        Vector512.Load(qj + 18 * xiStride), Vector512.Load(qj + 24 * xiStride), Vector512.Load(qj + 30 * xiStride),
+                        out var s0, out var s1, out var s2, out var s3);
+                    s0.Store(cols + 16 * j); s1.Store(cols + 96 + 16 * j); s2.Store(cols + 192 + 16 * j); s3.Store(cols + 288 + 16 * j);
+                }
+                int x0 = 64 * g, n = Math.Min(64, w - x0);
+                for (int r = 0; r < 4 && oy + r < h; r++)
+                {
+                    float* c = cols + 96 * r;
+                    TransformA(Vector512.Load(c), Vector512.Load(c + 16), Vector512.Load(c + 32), Vector512.Load(c + 48),
+                        Vector512.Load(c + 64), Vector512.Load(c + 80), out var y0, out var y1, out var y2, out var y3);
+                    PutColumns(y0 + vb, y1 + vb, y2 + vb, y3 + vb, yc + (long)(oy + r) * w + x0, n, accumulate, tmp);
                 }
             }
-        });
+        }
     }
 
     /// <summary>(A^T m)[r], r &lt; 4, of six vectors m0..m5 (the rows of A^T above).</summary>

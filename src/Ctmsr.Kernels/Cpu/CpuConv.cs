@@ -161,6 +161,15 @@ public static unsafe class CpuConv
         _ => false,
     };
 
+    /// <summary>Whether a Winograd forward whose samples each fit one band runs per block of output channels
+    /// (<see cref="ConvWinograd"/>.ForwardCoutBlocks; default) rather than transforming all the weights first. Settable
+    /// for the kernel lab and tests.</summary>
+    public static bool WinogradCoutBlocks { get => ConvWinograd.CoutBlocks; set => ConvWinograd.CoutBlocks = value; }
+
+    /// <summary>Whether <see cref="Forward"/> of <paramref name="s"/> runs as Winograd per block of output channels under
+    /// the current Route and WinogradCoutBlocks (for tests).</summary>
+    public static bool ForwardTakesWinogradCoutBlocks(in ConvShape s) => UseWinograd(s) && ConvWinograd.TakesCoutBlocks(s, UseWinograd4(s));
+
     /// <summary>Whether <see cref="Forward"/> of <paramref name="s"/> runs as Winograd F(4x4, 3x3) under the current Route (for tests).</summary>
     public static bool ForwardTakesWinograd4(in ConvShape s) => UseWinograd4(s);
 

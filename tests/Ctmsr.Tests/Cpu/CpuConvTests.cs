@@ -366,6 +366,52 @@ public class CpuConvTests
         finally { CpuConv.Route = ConvRoute.Auto; }
     }
 
+    /// <summary>The forward per block of output channels (ConvWinograd.CoutBlocks, taken where a sample fits one band) is
+    /// bit for bit the all-channel path, F(2x2, 3x3) and F(4x4, 3x3): output channels off the 12-row blocks, bias or
+    /// none, = and += (backward data), batch 2, and the forward of an x2 upsampling.</summary>
+    [TestCase(2, 37, 23, 45, 70, ConvRoute.Winograd)]
+    [TestCase(2, 37, 23, 45, 70, ConvRoute.Winograd4)]
+    [TestCase(1, 100, 12, 14, 130, ConvRoute.Winograd)]
+    [TestCase(1, 100, 12, 14, 130, ConvRoute.Winograd4)]
+    [TestCase(2, 33, 16, 36, 5, ConvRoute.Winograd4)]
+    public void WinogradPerBlockOfOutputChannelsIsTheAllChannelPath(int n, int cin, int h, int w, int cout, ConvRoute route)
+    {
+        Assume.That(System.Runtime.Intrinsics.X86.Avx512F.IsSupported, "Winograd runs on AVX-512 only");
+        var s = new ConvShape(n, cin, h, w, cout, 3, 1, 1);
+        var (x, wt, b, dy) = Data(s);
+        var init = Rand(new Random(3), x.Length);
+        var small = new ConvShape(n, cin, h / 2, w / 2, cout, 3, 1, 1);
+        var xs = Rand(new Random(4), small.InputLength());
+        float[][] Run()
+        {
+            var y = new float[s.OutputLength()];
+            CpuConv.Forward(s, x, wt, b, y);
+            var y0 = new float[s.OutputLength()];
+            CpuConv.Forward(s, x, wt, null, y0);
+            var dx = (float[])init.Clone();
+            CpuConv.BackwardData(s, dy, wt, dx, true);
+            var yu = new float[s.OutputLength()];
+            if (h % 2 == 0 && w % 2 == 0) CpuConv.ForwardUpsample2x(s, xs, wt, b, yu); // an odd map is no x2 upsampling
+            return [y, y0, dx, yu];
+        }
+        float[][] blocked, whole;
+        try
+        {
+            CpuConv.Route = route;
+            Assert.That(CpuConv.ForwardTakesWinogradCoutBlocks(s), "one band a sample: per block");
+            blocked = Run();
+            CpuConv.WinogradCoutBlocks = false;
+            Assert.That(CpuConv.ForwardTakesWinogradCoutBlocks(s), Is.False);
+            whole = Run();
+        }
+        finally { CpuConv.WinogradCoutBlocks = true; CpuConv.Route = ConvRoute.Auto; }
+        string[] what = ["forward", "forward without bias", "backward data +=", "forward of an x2 upsampling"];
+        for (int i = 0; i < what.Length; i++) Assert.That(blocked[i], Is.EqualTo(whole[i]), $"{what[i]} {route} {s}");
+        var ry = Ref.Allocate(s.OutputLength());
+        Ref.Conv2dForward(s, Up(x), Up(wt), Up(b), ry);
+        Close(blocked[0], Down(ry), $"{route} per block forward {s}");
+    }
+
     /// <summary>Auto takes F(4x4, 3x3) where Winograd runs with at least Winograd4MinTiles (64) 4x4 tiles a sample: the x4
     /// model's 32^2 and larger maps, not its 16^2 (16 tiles) nor the deepest 8^2 level, nor batches of small maps.</summary>
     [TestCase(1, 192, 64, 64, 192, true)]
