@@ -19,7 +19,8 @@ namespace Ctmsr.Kernels.Cpu;
 /// backward weight is dW += dy * col(x)^T with the same col layouts (transposed packing). 3x3 stride-1 pad-1 forward and
 /// backward data with enough channels run as Winograd F(2x2, 3x3) instead (<see cref="ConvWinograd"/>, UseWinograd; at
 /// most 64 output channels <see cref="ConvWinogradSmall"/>, UseWinogradSmall), and so does the weight gradient
-/// (UseWinogradWeightGrad: its own measured bounds).
+/// (UseWinogradWeightGrad: its own measured bounds); on maps of 64 or more 4x4 tiles the GEMM-based Winograd is
+/// F(4x4, 3x3) (UseWinograd4, UseWinogradWeightGrad4).
 /// </summary>
 public static unsafe class CpuConv
 {
@@ -29,7 +30,7 @@ public static unsafe class CpuConv
 
     /// <summary>Which GEMM the forward (and the stride-1 backward data, a forward conv) runs; Auto chooses by shape.
     /// Settable so that the kernel lab and tests can run either path on any shape; the environment variable
-    /// CTMSR_CONV_ROUTE (auto, gemm, direct, winograd, winogradsmall) sets it for a whole process, for before/after timings of a model.</summary>
+    /// CTMSR_CONV_ROUTE (auto, gemm, direct, winograd, winogradsmall, winograd4) sets it for a whole process, for before/after timings of a model.</summary>
     public static ConvRoute Route { get; set; } = RouteFromEnvironment();
 
     static ConvRoute RouteFromEnvironment()
@@ -37,7 +38,7 @@ public static unsafe class CpuConv
         string? v = Environment.GetEnvironmentVariable("CTMSR_CONV_ROUTE");
         if (string.IsNullOrEmpty(v)) return ConvRoute.Auto;
         if (Enum.TryParse<ConvRoute>(v, ignoreCase: true, out var r) && Enum.IsDefined(r)) return r;
-        Console.Error.WriteLine($"CTMSR_CONV_ROUTE='{v}' is not auto, gemm, direct, winograd or winogradsmall: ignored (convolutions choose by shape)");
+        Console.Error.WriteLine($"CTMSR_CONV_ROUTE='{v}' is not auto, gemm, direct, winograd, winogradsmall or winograd4: ignored (convolutions choose by shape)");
         return ConvRoute.Auto;
     }
 
