@@ -159,17 +159,27 @@ static unsafe partial class ConvWinograd
     /// costs more than its products; a block's U and M stay in its core's cache. Same sums in the same order as the
     /// all-channel path: bit for bit its result.
     /// </summary>
+    /// <summary>Floats of the scratch <see cref="ForwardCoutBlocks"/> rents: the padded input and V once, and U and M of
+    /// one block in each of up to <paramref name="Blocks"/> concurrent tasks.</summary>
+    public static (long Xp, long V, long BlockU, long BlockM, int Blocks) CoutBlockScratchLengths(in ConvShape s, bool f4)
+    {
+        int p = f4 ? 36 : 16, edge = f4 ? 4 : 2, mr = GemmDriver.MR;
+        int th = (s.H + edge - 1) / edge, tw = (s.W + edge - 1) / edge;
+        int wq = f4 ? 64 * ((tw + 15) / 16) + 4 : 32 * ((tw + 15) / 16) + 2, hq = edge * th + 2;
+        long ld = (long)th * tw + 16;
+        return ((long)s.Cin * hq * wq, p * s.Cin * PanelLd(ld), (long)p * mr * s.Cin, p * mr * ld, (s.Cout + mr - 1) / mr);
+    }
+
     static void ForwardCoutBlocks(in ConvShape s, float* x, float* w, float[]? bias, float* y, bool accumulate, bool up2, bool f4)
     {
         int p = f4 ? 36 : 16, edge = f4 ? 4 : 2, mr = GemmDriver.MR;
         int cin = s.Cin, cout = s.Cout, h = s.H, wd = s.W, th = (h + edge - 1) / edge, tw = (wd + edge - 1) / edge, t = th * tw;
         int wq = f4 ? 64 * ((tw + 15) / 16) + 4 : 32 * ((tw + 15) / 16) + 2, hq = edge * th + 2;
         int ld = checked(t + 16), ldv = (int)PanelLd(ld);
-        int blocks = (cout + mr - 1) / mr;
-        using var xpArr = Scratch<float>.Rent((long)cin * hq * wq, "Winograd convolution (padded input)");
-        using var vArr = Scratch<float>.Rent((long)p * cin * ldv, "Winograd convolution (transformed input)");
         // per block, rented by each task: U (p MR Cin) and M (p MR ld)
-        long lu = (long)p * mr * cin, lm = (long)p * mr * ld;
+        var (lxp, lv, lu, lm, blocks) = CoutBlockScratchLengths(s, f4);
+        using var xpArr = Scratch<float>.Rent(lxp, "Winograd convolution (padded input)");
+        using var vArr = Scratch<float>.Rent(lv, "Winograd convolution (transformed input)");
         long xs = up2 ? (long)cin * (h / 2) * (wd / 2) : (long)cin * h * wd, ys = (long)cout * h * wd;
         fixed (float* xp = xpArr.Array, v = vArr.Array, kr = f4 ? Kron4 : Kron)
         {

@@ -424,7 +424,13 @@ public static unsafe class CpuConv
         long p = (long)s.OutH * s.OutW;
         if (UseWinograd(s))
         {
-            var (u, xp, v, m) = UseWinograd4(s) ? ConvWinograd.ScratchLengths4(s) : ConvWinograd.ScratchLengths(s);
+            bool f4 = UseWinograd4(s);
+            if (ConvWinograd.TakesCoutBlocks(s, f4))
+            {
+                var (bx, bv, bu, bm, blocks) = ConvWinograd.CoutBlockScratchLengths(s, f4);
+                return Bucket(bx, 4) + Bucket(bv, 4) + Math.Min(blocks, CpuThreads.Limit) * (Bucket(bu, 4) + Bucket(bm, 4));
+            }
+            var (u, xp, v, m) = f4 ? ConvWinograd.ScratchLengths4(s) : ConvWinograd.ScratchLengths(s);
             return Bucket(u, 4) + Bucket(xp, 4) + Bucket(v, 4) + Bucket(m, 4);
         }
         if (UseWinogradSmall(s))
