@@ -23,6 +23,8 @@ public sealed class Upscaler : IDisposable
     readonly CtmsrNet _net;
     readonly SemaphoreSlim _gate = new(1, 1);
     double _bytesPerPixel = double.NaN;
+    /// <summary>Managed bytes the calibration tile allocated (objects, not the pool's buffers).</summary>
+    long _managedBytesPerTile;
     int _autoCap = int.MaxValue;
 
     public UpscaleOptions Options { get; }
@@ -323,15 +325,19 @@ public sealed class Upscaler : IDisposable
         long before = pool.PeakBytesInUse;
         var grey = new float[3 * m * m];
         Array.Fill(grey, 0.5f);
+        long managed = GC.GetTotalAllocatedBytes(precise: true);
         _ = SampleTile(grey, m, m, 0, CancellationToken.None);
+        _managedBytesPerTile = GC.GetTotalAllocatedBytes(precise: true) - managed;
         return Math.Max(1, pool.PeakBytesInUse - before) / (double)(m * m) + TileMemoryBudget.TileHostBytesPerPixel(_net.Config.Scale);
     }
 
     /// <summary>Predicted growth of the process's resident memory over upscaling an RGB <paramref name="h"/> x
     /// <paramref name="w"/> image with <paramref name="channels"/> decoded channels, the model loaded (one pass; alpha
     /// through the model and --tta add passes): the tile's bytes (<see cref="BytesPerPixel"/> times its area), the CPU
-    /// convolutions' scratch, and the image-wide arrays (<see cref="TileMemoryBudget.ImageBytes"/>). Runs the one-tile
-    /// calibration when it has not run yet.</summary>
+    /// convolutions' scratch, the managed garbage of a tile (what the calibration tile allocated, up to the GC's
+    /// youngest-generation budget: x4 at LR 64 grew 10 MiB past the model without it once the Winograd forward ran per
+    /// block of output channels, 3 MiB with a 4 MiB budget) and the image-wide arrays
+    /// (<see cref="TileMemoryBudget.ImageBytes"/>). Runs the one-tile calibration when it has not run yet.</summary>
     public double PredictMemoryGrowth(int h, int w, int channels)
     {
         int m = _net.Config.SizeMultiple;
@@ -345,8 +351,17 @@ public sealed class Upscaler : IDisposable
         int c = _net.Config.ModelChannels;
         double scratch = Math.Max(0, _ctx.Backend.Conv2dForwardScratchBytes(new ConvShape(1, c, s * th, s * tw, c, 3, 1, 1))
                                      - _ctx.Backend.Conv2dForwardScratchBytes(new ConvShape(1, c, s * m, s * m, c, 3, 1, 1)));
-        return _bytesPerPixel * th * tw + scratch + TileMemoryBudget.ImageBytes(h, w, channels, s, m);
+        // the garbage a tile allocates stays resident until a collection: up to the GC's allocation budget between
+        // collections of its youngest generation (GCGen0MaxBudget, 16 MiB here), as much as the calibration tile allocated
+        double garbage = Math.Min(_managedBytesPerTile, Gen0Budget.Value);
+        return _bytesPerPixel * th * tw + scratch + garbage + TileMemoryBudget.ImageBytes(h, w, channels, s, m);
     }
+
+    /// <summary>The GC's allocation budget of its youngest generation (GC.GetConfigurationVariables' GCGen0MaxBudget),
+    /// else 16 MiB.</summary>
+    static readonly Lazy<double> Gen0Budget = new(() =>
+        GC.GetConfigurationVariables().TryGetValue("GCGen0MaxBudget", out var v) && Convert.ToDouble(v, System.Globalization.CultureInfo.InvariantCulture) is > 0 and var b
+            ? b : 16.0 * 1048576);
 
     float[] RunTiles(float[] padded, int h, int w, int ph, int pw, int tile, string pass, float[] sum, float[] weight,
         IProgress<UpscaleProgress>? progress, CancellationToken ct)

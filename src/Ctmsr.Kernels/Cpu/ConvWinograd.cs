@@ -176,42 +176,42 @@ static unsafe partial class ConvWinograd
         int cin = s.Cin, cout = s.Cout, h = s.H, wd = s.W, th = (h + edge - 1) / edge, tw = (wd + edge - 1) / edge, t = th * tw;
         int wq = f4 ? 64 * ((tw + 15) / 16) + 4 : 32 * ((tw + 15) / 16) + 2, hq = edge * th + 2;
         int ld = checked(t + 16), ldv = (int)PanelLd(ld);
-        // per block, rented by each task: U (p MR Cin) and M (p MR ld)
+        // per block: U (p MR Cin) and M (p MR ld)
         var (lxp, lv, lu, lm, blocks) = CoutBlockScratchLengths(s, f4);
         using var xpArr = Scratch<float>.Rent(lxp, "Winograd convolution (padded input)");
         using var vArr = Scratch<float>.Rent(lv, "Winograd convolution (transformed input)");
+        // one slot of U and M per thread, rented here (blocks q = slot, slot + slots, ... run in it)
+        int slots = Math.Min(blocks, CpuThreads.Limit);
+        using var sArr = Scratch<float>.Rent(slots * (lu + lm), "Winograd convolution (each thread's block of transformed weights and output)");
         long xs = up2 ? (long)cin * (h / 2) * (wd / 2) : (long)cin * h * wd, ys = (long)cout * h * wd;
-        fixed (float* xp = xpArr.Array, v = vArr.Array, kr = f4 ? Kron4 : Kron)
+        fixed (float* xp = xpArr.Array, v = vArr.Array, kr = f4 ? Kron4 : Kron, sp = sArr.Array)
         {
-            nint vs = (nint)v, ws = (nint)w, krs = (nint)kr;
+            nint vs = (nint)v, ws = (nint)w, krs = (nint)kr, ss = (nint)sp;
             for (int n = 0; n < s.N; n++)
             {
                 if (f4) InputTransform4(x + n * xs, cin, h, wd, 0, th, tw, xp, hq, wq, v, ldv, up2);
                 else InputTransform(x + n * xs, cin, h, wd, 0, th, tw, xp, hq, wq, v, ldv, up2, packed: true);
                 nint yn = (nint)(y + n * ys);
-                Parallel.For(0, blocks, CpuThreads.Options, () => (Scratch<float>.Rent(lu, "Winograd convolution (a block's transformed weights)"),
-                        Scratch<float>.Rent(lm, "Winograd convolution (a block's transformed output)")),
-                    (q, _, sc) =>
+                Parallel.For(0, slots, CpuThreads.Options, slot =>
+                {
+                    float* u = (float*)ss + slot * (lu + lm), m = u + lu;
+                    for (int q = slot; q < blocks; q += slots)
                     {
                         int co0 = q * mr, cb = Math.Min(mr, cout - co0);
-                        fixed (float* u = sc.Item1.Array, m = sc.Item2.Array)
+                        GemmDriver.Run(p, mr * cin, 9, new StridedSource((float*)krs, 9, 1f),
+                            new PackedPairs((float*)ws + (long)co0 * cin * 9, cin, cb), 0f, u, mr * cin, false);
+                        for (int xi = 0; xi < p; xi++)
+                            GemmDriver.Run(cb, t, cin, new PackedPanels(u + (long)xi * mr * cin, cin, mr),
+                                new PackedPanels((float*)vs + (long)xi * cin * ldv, cin, GemmDriver.NR), 0f, m + (long)xi * mr * ld, ld, false);
+                        for (int c = 0; c < cb; c++)
                         {
-                            GemmDriver.Run(p, mr * cin, 9, new StridedSource((float*)krs, 9, 1f),
-                                new PackedPairs((float*)ws + (long)co0 * cin * 9, cin, cb), 0f, u, mr * cin, false);
-                            for (int xi = 0; xi < p; xi++)
-                                GemmDriver.Run(cb, t, cin, new PackedPanels(u + (long)xi * mr * cin, cin, mr),
-                                    new PackedPanels((float*)vs + (long)xi * cin * ldv, cin, GemmDriver.NR), 0f, m + (long)xi * mr * ld, ld, false);
-                            for (int c = 0; c < cb; c++)
-                            {
-                                float b = bias is null ? 0f : bias[co0 + c];
-                                float* yc = (float*)yn + (long)(co0 + c) * h * wd;
-                                if (f4) OutputChannel4(m + (long)c * ld, (long)mr * ld, b, yc, h, wd, 0, th, tw, accumulate);
-                                else OutputChannel(m + (long)c * ld, (long)mr * ld, b, yc, h, wd, 0, th, tw, accumulate);
-                            }
+                            float b = bias is null ? 0f : bias[co0 + c];
+                            float* yc = (float*)yn + (long)(co0 + c) * h * wd;
+                            if (f4) OutputChannel4(m + (long)c * ld, (long)mr * ld, b, yc, h, wd, 0, th, tw, accumulate);
+                            else OutputChannel(m + (long)c * ld, (long)mr * ld, b, yc, h, wd, 0, th, tw, accumulate);
                         }
-                        return sc;
-                    },
-                    sc => { sc.Item1.Dispose(); sc.Item2.Dispose(); });
+                    }
+                });
             }
         }
     }
