@@ -50,21 +50,22 @@ static unsafe partial class ConvWinograd
 
     /// <summary>Tile rows per band: V and M near TargetBandFloats but at least MinBandTiles tiles, and never past
     /// CpuConv.BandFloats (at least 1 row).</summary>
-    static int BandTileRows(in ConvShape s)
+    static int BandTileRows(in ConvShape s, bool f4 = false)
     {
-        int th = (s.H + 1) / 2, tw = (s.W + 1) / 2;
-        long perRow = 16L * Math.Max(s.Cin, s.Cout) * tw;
+        int edge = f4 ? 4 : 2, th = (s.H + edge - 1) / edge, tw = (s.W + edge - 1) / edge;
+        long perRow = (f4 ? 36L : 16L) * Math.Max(s.Cin, s.Cout) * tw;
         long rows = Math.Max(TargetBandFloats / perRow, (MinBandTiles + tw - 1) / tw);
         rows = Math.Min(rows, CpuConv.BandFloats / perRow);
         return (int)Math.Clamp(rows, 1, th);
     }
 
-    /// <summary>Floats of the four scratch arrays one call rents: U, the padded input band, V, M.</summary>
-    public static (long U, long Xp, long V, long M) ScratchLengths(in ConvShape s)
+    /// <summary>Floats of the four scratch arrays one call (f4: of F(4x4, 3x3)) rents: U, the padded input band, V, M.</summary>
+    public static (long U, long Xp, long V, long M) ScratchLengths(in ConvShape s, bool f4 = false)
     {
-        int tw = (s.W + 1) / 2, rt = BandTileRows(s), wq = 32 * ((tw + 15) / 16) + 2, hq = 2 * rt + 2;
-        long ld = (long)rt * tw + 16;
-        return (16L * PaddedCout(s.Cout) * s.Cin, (long)s.Cin * hq * wq, 16L * s.Cin * PanelLd(ld), 16L * s.Cout * ld);
+        int edge = f4 ? 4 : 2, tw = (s.W + edge - 1) / edge, rt = BandTileRows(s, f4);
+        int wq = f4 ? 64 * ((tw + 15) / 16) + 4 : 32 * ((tw + 15) / 16) + 2, hq = edge * rt + 2;
+        long ld = (long)rt * tw + 16, p = f4 ? 36 : 16;
+        return (p * PaddedCout(s.Cout) * s.Cin, (long)s.Cin * hq * wq, p * s.Cin * PanelLd(ld), p * s.Cout * ld);
     }
 
     /// <summary>V's tiles a row rounded up to whole NR-tile B panels (V is stored packed).</summary>
@@ -101,42 +102,46 @@ static unsafe partial class ConvWinograd
         public float* Panel(int x0, int count, int k0, int kc, float* dst, int pw) { Pack(x0, count, k0, kc, dst, pw); return dst; }
     }
 
-    /// <summary>y[n] (= or +=) conv(x[n], w) (+ bias) for all N samples; w is [Cout][Cin][3][3]. With
-    /// <paramref name="up2"/> x is [N, Cin, H / 2, W / 2] and the convolution is of its nearest x2 upsampling, read
-    /// with halved indices as each band is padded: bit for bit the result on the upsampled map.</summary>
-    public static void Forward(in ConvShape s, float* x, float* w, float[]? bias, float* y, bool accumulate, bool up2 = false)
+    /// <summary>y[n] (= or +=) conv(x[n], w) (+ bias) for all N samples; w is [Cout][Cin][3][3]; by F(2x2, 3x3), or
+    /// with <paramref name="f4"/> F(4x4, 3x3) (<see cref="Forward4"/>). With <paramref name="up2"/> x is
+    /// [N, Cin, H / 2, W / 2] and the convolution is of its nearest x2 upsampling, read with halved indices as each band
+    /// is padded: bit for bit the result on the upsampled map.</summary>
+    public static void Forward(in ConvShape s, float* x, float* w, float[]? bias, float* y, bool accumulate, bool up2 = false, bool f4 = false)
     {
-        if (TakesCoutBlocks(s, f4: false)) { ForwardCoutBlocks(s, x, w, bias, y, accumulate, up2, f4: false); return; }
-        int cin = s.Cin, cout = s.Cout, th = (s.H + 1) / 2, tw = (s.W + 1) / 2, rt = BandTileRows(s);
-        int wq = 32 * ((tw + 15) / 16) + 2, hq = 2 * rt + 2;
+        if (TakesCoutBlocks(s, f4)) { ForwardCoutBlocks(s, x, w, bias, y, accumulate, up2, f4); return; }
+        int p = f4 ? 36 : 16, edge = f4 ? 4 : 2;
+        int cin = s.Cin, cout = s.Cout, th = (s.H + edge - 1) / edge, tw = (s.W + edge - 1) / edge, rt = BandTileRows(s, f4);
+        int wq = f4 ? 64 * ((tw + 15) / 16) + 4 : 32 * ((tw + 15) / 16) + 2, hq = edge * rt + 2;
         int ld = checked(rt * tw + 16), ldv = (int)PanelLd(ld);
-        var (lu, lxp, lv, lm) = ScratchLengths(s);
+        var (lu, lxp, lv, lm) = ScratchLengths(s, f4);
         using var uArr = Scratch<float>.Rent(lu, "Winograd convolution (transformed weights)");
         using var xpArr = Scratch<float>.Rent(lxp, "Winograd convolution (padded input)");
         using var vArr = Scratch<float>.Rent(lv, "Winograd convolution (transformed input)");
         using var mArr = Scratch<float>.Rent(lm, "Winograd convolution (transformed output)");
         long xs = up2 ? (long)cin * (s.H / 2) * (s.W / 2) : (long)cin * s.H * s.W, ys = (long)cout * s.H * s.W;
-        fixed (float* u = uArr.Array, xp = xpArr.Array, v = vArr.Array, m = mArr.Array, kr = Kron)
+        fixed (float* u = uArr.Array, xp = xpArr.Array, v = vArr.Array, m = mArr.Array, kr = f4 ? Kron4 : Kron)
         {
             int pairs = checked(PaddedCout(cout) * cin);
-            GemmDriver.Run(16, pairs, 9, new StridedSource(kr, 9, 1f), new PackedPairs(w, cin, cout), 0f, u, pairs, true);
+            GemmDriver.Run(p, pairs, 9, new StridedSource(kr, 9, 1f), new PackedPairs(w, cin, cout), 0f, u, pairs, true);
             for (int n = 0; n < s.N; n++)
                 for (int ty0 = 0; ty0 < th; ty0 += rt)
                 {
                     int rb = Math.Min(rt, th - ty0), t = rb * tw;
-                    InputTransform(x + n * xs, cin, s.H, s.W, ty0, rb, tw, xp, hq, wq, v, ldv, up2, packed: true);
+                    if (f4) InputTransform4(x + n * xs, cin, s.H, s.W, ty0, rb, tw, xp, hq, wq, v, ldv, up2);
+                    else InputTransform(x + n * xs, cin, s.H, s.W, ty0, rb, tw, xp, hq, wq, v, ldv, up2, packed: true);
                     if (CpuConv.WinogradGemmsAcrossThreads)
                     {
                         nint us = (nint)u, vs = (nint)v, ms = (nint)m;
-                        Parallel.For(0, 16, CpuThreads.Options, xi =>
+                        Parallel.For(0, p, CpuThreads.Options, xi =>
                             GemmDriver.Run(cout, t, cin, new PackedPanels((float*)us + (long)xi * pairs, cin, GemmDriver.MR),
                                 new PackedPanels((float*)vs + (long)xi * cin * ldv, cin, GemmDriver.NR), 0f, (float*)ms + (long)xi * cout * ld, ld, false));
                     }
                     else
-                        for (int xi = 0; xi < 16; xi++)
+                        for (int xi = 0; xi < p; xi++)
                             GemmDriver.Run(cout, t, cin, new PackedPanels(u + (long)xi * pairs, cin, GemmDriver.MR),
                                 new PackedPanels(v + (long)xi * cin * ldv, cin, GemmDriver.NR), 0f, m + (long)xi * cout * ld, ld, true);
-                    OutputTransform(m, cout, s.H, s.W, ty0, rb, tw, ld, y + n * ys, bias, accumulate);
+                    if (f4) OutputTransform4(m, cout, s.H, s.W, ty0, rb, tw, ld, y + n * ys, bias, accumulate);
+                    else OutputTransform(m, cout, s.H, s.W, ty0, rb, tw, ld, y + n * ys, bias, accumulate);
                 }
         }
     }
@@ -148,7 +153,18 @@ static unsafe partial class ConvWinograd
     /// <summary>Whether <see cref="Forward"/> (or, f4, <see cref="Forward4"/>) of <paramref name="s"/> runs per block of
     /// output channels: CoutBlocks, and each sample's tiles in one band.</summary>
     public static bool TakesCoutBlocks(in ConvShape s, bool f4) =>
-        CoutBlocks && (f4 ? BandTileRows4(s) >= (s.H + 3) / 4 : BandTileRows(s) >= (s.H + 1) / 2);
+        CoutBlocks && BandTileRows(s, f4) >= (s.H + (f4 ? 3 : 1)) / (f4 ? 4 : 2);
+
+    /// <summary>Floats of the scratch <see cref="ForwardCoutBlocks"/> rents: the padded input and V once, and U and M of
+    /// one block for each thread (up to <paramref name="Blocks"/> of them).</summary>
+    public static (long Xp, long V, long BlockU, long BlockM, int Blocks) CoutBlockScratchLengths(in ConvShape s, bool f4)
+    {
+        int p = f4 ? 36 : 16, edge = f4 ? 4 : 2, mr = GemmDriver.MR;
+        int th = (s.H + edge - 1) / edge, tw = (s.W + edge - 1) / edge;
+        int wq = f4 ? 64 * ((tw + 15) / 16) + 4 : 32 * ((tw + 15) / 16) + 2, hq = edge * th + 2;
+        long ld = (long)th * tw + 16;
+        return ((long)s.Cin * hq * wq, p * s.Cin * PanelLd(ld), (long)p * mr * s.Cin, p * mr * ld, (s.Cout + mr - 1) / mr);
+    }
 
     /// <summary>
     /// The forward by F(2x2, 3x3) or (f4) F(4x4, 3x3) for maps whose sample fits one band, per block of MR output
@@ -159,17 +175,6 @@ static unsafe partial class ConvWinograd
     /// costs more than its products; a block's U and M stay in its core's cache. Same sums in the same order as the
     /// all-channel path: bit for bit its result.
     /// </summary>
-    /// <summary>Floats of the scratch <see cref="ForwardCoutBlocks"/> rents: the padded input and V once, and U and M of
-    /// one block in each of up to <paramref name="Blocks"/> concurrent tasks.</summary>
-    public static (long Xp, long V, long BlockU, long BlockM, int Blocks) CoutBlockScratchLengths(in ConvShape s, bool f4)
-    {
-        int p = f4 ? 36 : 16, edge = f4 ? 4 : 2, mr = GemmDriver.MR;
-        int th = (s.H + edge - 1) / edge, tw = (s.W + edge - 1) / edge;
-        int wq = f4 ? 64 * ((tw + 15) / 16) + 4 : 32 * ((tw + 15) / 16) + 2, hq = edge * th + 2;
-        long ld = (long)th * tw + 16;
-        return ((long)s.Cin * hq * wq, p * s.Cin * PanelLd(ld), (long)p * mr * s.Cin, p * mr * ld, (s.Cout + mr - 1) / mr);
-    }
-
     static void ForwardCoutBlocks(in ConvShape s, float* x, float* w, float[]? bias, float* y, bool accumulate, bool up2, bool f4)
     {
         int p = f4 ? 36 : 16, edge = f4 ? 4 : 2, mr = GemmDriver.MR;
@@ -232,16 +237,7 @@ static unsafe partial class ConvWinograd
         Parallel.For(0, cin, CpuThreads.Options, ci =>
         {
             float* src = (float*)xs + (up2 ? (long)ci * (h / 2) * (w / 2) : (long)ci * h * w), pad = (float*)xps + (long)ci * hq * wq;
-            for (int pr = 0; pr < 2 * rb + 2; pr++)
-            {
-                float* d = pad + (long)pr * wq;
-                int iy = 2 * ty0 + pr - 1;
-                if (iy < 0 || iy >= h) { RowMoves.Clear(d, wq); continue; }
-                d[0] = 0f;
-                if (up2) ConvLayout.CopyRowUp2(src + (long)(iy >> 1) * (w / 2), w / 2, d + 1);
-                else RowMoves.Copy(src + (long)iy * w, d + 1, w);
-                RowMoves.Clear(d + 1 + w, wq - 1 - w);
-            }
+            PadRows(src, h, w, up2, 2 * ty0 - 1, 2 * rb + 2, pad, wq);
             long xiStride = (long)cin * ld;
             int pw = GemmDriver.NR;
             float* vc = (float*)vs + (long)ci * (packed ? pw : ld);
@@ -279,6 +275,23 @@ static unsafe partial class ConvWinograd
                 }
             }
         });
+    }
+
+    /// <summary>Rows [iy0, iy0 + rows) of one channel's map src (h x w; with <paramref name="up2"/> its nearest x2
+    /// upsampling, src being h/2 x w/2) into pad, wq floats a row: a zero column on the left, the row, zeros to wq; rows
+    /// outside the map all zero. The Winograd input transforms' band copy.</summary>
+    internal static void PadRows(float* src, int h, int w, bool up2, int iy0, int rows, float* pad, int wq)
+    {
+        for (int pr = 0; pr < rows; pr++)
+        {
+            float* d = pad + (long)pr * wq;
+            int iy = iy0 + pr;
+            if (iy < 0 || iy >= h) { RowMoves.Clear(d, wq); continue; }
+            d[0] = 0f;
+            if (up2) ConvLayout.CopyRowUp2(src + (long)(iy >> 1) * (w / 2), w / 2, d + 1);
+            else RowMoves.Copy(src + (long)iy * w, d + 1, w);
+            RowMoves.Clear(d + 1 + w, wq - 1 - w);
+        }
     }
 
     /// <summary>16 lanes to o, or (n1 &lt; 16, a packed panel's end) the first n1 to o and the rest to o + next.</summary>

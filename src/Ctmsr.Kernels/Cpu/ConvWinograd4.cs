@@ -43,62 +43,10 @@ static unsafe partial class ConvWinograd
         return k;
     }
 
-    /// <summary>Tile rows per band of F(4x4, 3x3), sized as <see cref="BandTileRows"/> with 36 positions.</summary>
-    static int BandTileRows4(in ConvShape s)
-    {
-        int th = (s.H + 3) / 4, tw = (s.W + 3) / 4;
-        long perRow = 36L * Math.Max(s.Cin, s.Cout) * tw;
-        long rows = Math.Max(TargetBandFloats / perRow, (MinBandTiles + tw - 1) / tw);
-        rows = Math.Min(rows, CpuConv.BandFloats / perRow);
-        return (int)Math.Clamp(rows, 1, th);
-    }
-
-    /// <summary>Floats of the four scratch arrays one F(4x4, 3x3) call rents: U, the padded input band, V, M.</summary>
-    public static (long U, long Xp, long V, long M) ScratchLengths4(in ConvShape s)
-    {
-        int tw = (s.W + 3) / 4, rt = BandTileRows4(s), wq = 64 * ((tw + 15) / 16) + 4, hq = 4 * rt + 2;
-        long ld = (long)rt * tw + 16;
-        return (36L * PaddedCout(s.Cout) * s.Cin, (long)s.Cin * hq * wq, 36L * s.Cin * PanelLd(ld), 36L * s.Cout * ld);
-    }
-
     /// <summary><see cref="Forward"/> by F(4x4, 3x3): y[n] (= or +=) conv(x[n], w) (+ bias), w [Cout][Cin][3][3]; with
     /// <paramref name="up2"/> x is [N, Cin, H / 2, W / 2] and the convolution is of its nearest x2 upsampling.</summary>
-    public static void Forward4(in ConvShape s, float* x, float* w, float[]? bias, float* y, bool accumulate, bool up2 = false)
-    {
-        if (TakesCoutBlocks(s, f4: true)) { ForwardCoutBlocks(s, x, w, bias, y, accumulate, up2, f4: true); return; }
-        int cin = s.Cin, cout = s.Cout, th = (s.H + 3) / 4, tw = (s.W + 3) / 4, rt = BandTileRows4(s);
-        int wq = 64 * ((tw + 15) / 16) + 4, hq = 4 * rt + 2;
-        int ld = checked(rt * tw + 16), ldv = (int)PanelLd(ld);
-        var (lu, lxp, lv, lm) = ScratchLengths4(s);
-        using var uArr = Scratch<float>.Rent(lu, "Winograd convolution (transformed weights)");
-        using var xpArr = Scratch<float>.Rent(lxp, "Winograd convolution (padded input)");
-        using var vArr = Scratch<float>.Rent(lv, "Winograd convolution (transformed input)");
-        using var mArr = Scratch<float>.Rent(lm, "Winograd convolution (transformed output)");
-        long xs = up2 ? (long)cin * (s.H / 2) * (s.W / 2) : (long)cin * s.H * s.W, ys = (long)cout * s.H * s.W;
-        fixed (float* u = uArr.Array, xp = xpArr.Array, v = vArr.Array, m = mArr.Array, kr = Kron4)
-        {
-            int pairs = checked(PaddedCout(cout) * cin);
-            GemmDriver.Run(36, pairs, 9, new StridedSource(kr, 9, 1f), new PackedPairs(w, cin, cout), 0f, u, pairs, true);
-            for (int n = 0; n < s.N; n++)
-                for (int ty0 = 0; ty0 < th; ty0 += rt)
-                {
-                    int rb = Math.Min(rt, th - ty0), t = rb * tw;
-                    InputTransform4(x + n * xs, cin, s.H, s.W, ty0, rb, tw, xp, hq, wq, v, ldv, up2);
-                    if (CpuConv.WinogradGemmsAcrossThreads)
-                    {
-                        nint us = (nint)u, vs = (nint)v, ms = (nint)m;
-                        Parallel.For(0, 36, CpuThreads.Options, xi =>
-                            GemmDriver.Run(cout, t, cin, new PackedPanels((float*)us + (long)xi * pairs, cin, GemmDriver.MR),
-                                new PackedPanels((float*)vs + (long)xi * cin * ldv, cin, GemmDriver.NR), 0f, (float*)ms + (long)xi * cout * ld, ld, false));
-                    }
-                    else
-                        for (int xi = 0; xi < 36; xi++)
-                            GemmDriver.Run(cout, t, cin, new PackedPanels(u + (long)xi * pairs, cin, GemmDriver.MR),
-                                new PackedPanels(v + (long)xi * cin * ldv, cin, GemmDriver.NR), 0f, m + (long)xi * cout * ld, ld, true);
-                    OutputTransform4(m, cout, s.H, s.W, ty0, rb, tw, ld, y + n * ys, bias, accumulate);
-                }
-        }
-    }
+    public static void Forward4(in ConvShape s, float* x, float* w, float[]? bias, float* y, bool accumulate, bool up2 = false) =>
+        Forward(s, x, w, bias, y, accumulate, up2, f4: true);
 
     /// <summary>Lane t + 1 of a, then b[0] in lane 15: the next tile's column of a phase vector.</summary>
     static readonly Vector512<int> NextLane = Vector512.Create(1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16);
@@ -113,16 +61,7 @@ static unsafe partial class ConvWinograd
         Parallel.For(0, cin, CpuThreads.Options, ci =>
         {
             float* src = (float*)xs + (up2 ? (long)ci * (h / 2) * (w / 2) : (long)ci * h * w), pad = (float*)xps + (long)ci * hq * wq;
-            for (int pr = 0; pr < 4 * rb + 2; pr++)
-            {
-                float* d = pad + (long)pr * wq;
-                int iy = 4 * ty0 + pr - 1;
-                if (iy < 0 || iy >= h) { RowMoves.Clear(d, wq); continue; }
-                d[0] = 0f;
-                if (up2) ConvLayout.CopyRowUp2(src + (long)(iy >> 1) * (w / 2), w / 2, d + 1);
-                else RowMoves.Copy(src + (long)iy * w, d + 1, w);
-                RowMoves.Clear(d + 1 + w, wq - 1 - w);
-            }
+            PadRows(src, h, w, up2, 4 * ty0 - 1, 4 * rb + 2, pad, wq);
             long xiStride = (long)cin * ld;
             int pw = GemmDriver.NR;
             float* vc = (float*)vs + (long)ci * (packed ? pw : ld);
@@ -288,77 +227,13 @@ static unsafe partial class ConvWinograd
             Put(Avx512F.PermuteVar16x32x2(hi02, lo, hi13), Avx512F.PermuteVar16x32x2(hi02, hi, hi13), row + 32, n - 32, accumulate, t);
     }
 
-    /// <summary>Samples whose tiles one F(4x4, 3x3) weight-gradient band holds side by side (as
-    /// <see cref="WeightGradSamplesPerBand"/>).</summary>
-    static int WeightGradSamplesPerBand4(in ConvShape s)
-    {
-        int th = (s.H + 3) / 4, tw = (s.W + 3) / 4;
-        if (s.N <= 1 || BandTileRows4(s) < th) return 1;
-        long perTile = 36L * Math.Max(s.Cin, s.Cout);
-        long tiles = Math.Min(Math.Max(TargetBandFloats / perTile, MinBandTiles), CpuConv.BandFloats / perTile);
-        return (int)Math.Clamp(tiles / ((long)th * tw), 1, s.N);
-    }
-
-    /// <summary>Tiles one band's 36 GEMMs of <see cref="BackwardWeight4"/> reduce over at most.</summary>
-    public static long WeightGradBandTiles4(in ConvShape s) => (long)WeightGradSamplesPerBand4(s) * BandTileRows4(s) * ((s.W + 3) / 4);
-
-    /// <summary>Floats of the four scratch arrays <see cref="BackwardWeight4"/> rents: M, the padded input band, V, Z.</summary>
-    public static (long M, long Xp, long V, long Z) WeightGradScratchLengths4(in ConvShape s)
-    {
-        var (_, xp, _, _) = ScratchLengths4(s);
-        long ld = WeightGradBandTiles4(s) + 16;
-        return (36L * s.Cout * s.Cin, xp, 36L * s.Cin * ld, 36L * s.Cout * ld);
-    }
-
     /// <summary>
     /// dw[co, ci, 3, 3] += sum_n conv-weight-gradient(x[n], dy[n]) by F(4x4, 3x3), the adjoint of <see cref="Forward4"/>
     /// in g: a tile's share of dL/dg is G^T [ (A dY A^T) . (B^T d B) ] G, dY the 4x4 tile of dy (zero past the image).
     /// For each of the 36 positions M[xi] (Cout x Cin) = sum over bands and samples of Z[xi] (Cout x T) V[xi]^T, an NT
     /// GEMM reducing over the tiles (as <see cref="BackwardWeight"/>, with F(4x4, 3x3)'s bands), then dW += M^T Kr4.
     /// </summary>
-    public static void BackwardWeight4(in ConvShape s, float* x, float* dy, float* dw)
-    {
-        int cin = s.Cin, cout = s.Cout, th = (s.H + 3) / 4, tw = (s.W + 3) / 4, rt = BandTileRows4(s), sg = WeightGradSamplesPerBand4(s);
-        int wq = 64 * ((tw + 15) / 16) + 4, hq = 4 * rt + 2;
-        int ld = checked((int)WeightGradBandTiles4(s) + 16);
-        var (lm, lxp, lv, lz) = WeightGradScratchLengths4(s);
-        using var mArr = Scratch<float>.Rent(lm, "Winograd weight gradient (transformed gradient sums)");
-        using var xpArr = Scratch<float>.Rent(lxp, "Winograd weight gradient (padded input)");
-        using var vArr = Scratch<float>.Rent(lv, "Winograd weight gradient (transformed input)");
-        using var zArr = Scratch<float>.Rent(lz, "Winograd weight gradient (transformed dy)");
-        long xs = (long)cin * s.H * s.W, ys = (long)cout * s.H * s.W;
-        fixed (float* m = mArr.Array, xp = xpArr.Array, v = vArr.Array, z = zArr.Array, kr = Kron4)
-        {
-            int pairs = checked(cout * cin);
-            float beta = 0f;
-            for (int n0 = 0; n0 < s.N; n0 += sg)
-                for (int ty0 = 0; ty0 < th; ty0 += rt)
-                {
-                    // samples in increasing order: a sample's last vector of tiles spills into the next one's, written after
-                    int rb = Math.Min(rt, th - ty0), ns = Math.Min(sg, s.N - n0), per = rb * tw, t = ns * per;
-                    for (int j = 0; j < ns; j++)
-                    {
-                        InputTransform4(x + (n0 + j) * xs, cin, s.H, s.W, ty0, rb, tw, xp, hq, wq, v + (long)j * per, ld, up2: false, packed: false);
-                        GradTransform4(dy + (n0 + j) * ys, cout, s.H, s.W, ty0, rb, tw, z + (long)j * per, ld);
-                    }
-                    if (CpuConv.WinogradGemmsAcrossThreads)
-                    {
-                        nint zs = (nint)z, vs = (nint)v, ms = (nint)m;
-                        float b = beta;
-                        Parallel.For(0, 36, CpuThreads.Options, xi =>
-                            GemmDriver.Run(cout, cin, t, new StridedSource((float*)zs + (long)xi * cout * ld, ld, 1f),
-                                new StridedSource((float*)vs + (long)xi * cin * ld, ld, 1f), b, (float*)ms + (long)xi * pairs, cin, false));
-                    }
-                    else
-                        for (int xi = 0; xi < 36; xi++)
-                            GemmDriver.Run(cout, cin, t, new StridedSource(z + (long)xi * cout * ld, ld, 1f),
-                                new StridedSource(v + (long)xi * cin * ld, ld, 1f), beta, m + (long)xi * pairs, cin, true);
-                    beta = 1f;
-                }
-            if (beta == 0f) return; // no samples
-            GemmDriver.Run(pairs, 9, 36, new ContigSource(m, pairs, 1f), new ContigSource(kr, 9, 1f), 1f, dw, 9, true);
-        }
-    }
+    public static void BackwardWeight4(in ConvShape s, float* x, float* dy, float* dw) => BackwardWeight(s, x, dy, dw, f4: true);
 
     /// <summary>For tile rows [ty0, ty0 + rb): Z[xi, co, tyl tw + tx] = (A dY A^T)[xi] of channel co's 4x4 tile at rows
     /// 4 ty.., columns 4 tx.. (zero past the image), 16 tiles along x at once.</summary>

@@ -22,39 +22,44 @@ static unsafe partial class ConvWinograd
 {
     /// <summary>Samples whose tiles one band holds side by side (1 unless a whole sample takes one band and more fit in
     /// the band budget): on small maps the GEMMs then reduce over several samples' tiles at once, not a few dozen.</summary>
-    static int WeightGradSamplesPerBand(in ConvShape s)
+    static int WeightGradSamplesPerBand(in ConvShape s, bool f4 = false)
     {
-        int th = (s.H + 1) / 2, tw = (s.W + 1) / 2;
-        if (s.N <= 1 || BandTileRows(s) < th) return 1;
-        long perTile = 16L * Math.Max(s.Cin, s.Cout);
+        int edge = f4 ? 4 : 2, th = (s.H + edge - 1) / edge, tw = (s.W + edge - 1) / edge;
+        if (s.N <= 1 || BandTileRows(s, f4) < th) return 1;
+        long perTile = (f4 ? 36L : 16L) * Math.Max(s.Cin, s.Cout);
         long tiles = Math.Min(Math.Max(TargetBandFloats / perTile, MinBandTiles), CpuConv.BandFloats / perTile);
         return (int)Math.Clamp(tiles / ((long)th * tw), 1, s.N);
     }
 
-    /// <summary>Tiles one band's GEMMs reduce over at most (the reduction length K of the 16 GEMMs).</summary>
-    public static long WeightGradBandTiles(in ConvShape s) => (long)WeightGradSamplesPerBand(s) * BandTileRows(s) * ((s.W + 1) / 2);
+    /// <summary>Tiles one band's GEMMs (f4: of F(4x4, 3x3)) reduce over at most (the reduction length K of the GEMMs).</summary>
+    public static long WeightGradBandTiles(in ConvShape s, bool f4 = false) =>
+        (long)WeightGradSamplesPerBand(s, f4) * BandTileRows(s, f4) * ((s.W + (f4 ? 3 : 1)) / (f4 ? 4 : 2));
 
-    /// <summary>Floats of the four scratch arrays <see cref="BackwardWeight"/> rents: M, the padded input band, V, Z.</summary>
-    public static (long M, long Xp, long V, long Z) WeightGradScratchLengths(in ConvShape s)
+    /// <summary>Floats of the four scratch arrays <see cref="BackwardWeight"/> (f4: of F(4x4, 3x3)) rents: M, the padded
+    /// input band, V, Z.</summary>
+    public static (long M, long Xp, long V, long Z) WeightGradScratchLengths(in ConvShape s, bool f4 = false)
     {
-        var (m, xp, _, _) = ScratchLengths(s);
-        long ld = WeightGradBandTiles(s) + 16;
-        return (m, xp, 16L * s.Cin * ld, 16L * s.Cout * ld);
+        var (_, xp, _, _) = ScratchLengths(s, f4);
+        long ld = WeightGradBandTiles(s, f4) + 16, p = f4 ? 36 : 16;
+        return (p * s.Cout * s.Cin, xp, p * s.Cin * ld, p * s.Cout * ld);
     }
 
-    /// <summary>dw[co, ci, 3, 3] += sum_n conv-weight-gradient(x[n], dy[n]) for all N samples.</summary>
-    public static void BackwardWeight(in ConvShape s, float* x, float* dy, float* dw)
+    /// <summary>dw[co, ci, 3, 3] += sum_n conv-weight-gradient(x[n], dy[n]) for all N samples; by F(2x2, 3x3), or with
+    /// <paramref name="f4"/> F(4x4, 3x3) (<see cref="BackwardWeight4"/>).</summary>
+    public static void BackwardWeight(in ConvShape s, float* x, float* dy, float* dw, bool f4 = false)
     {
-        int cin = s.Cin, cout = s.Cout, th = (s.H + 1) / 2, tw = (s.W + 1) / 2, rt = BandTileRows(s), sg = WeightGradSamplesPerBand(s);
-        int wq = 32 * ((tw + 15) / 16) + 2, hq = 2 * rt + 2;
-        int ld = checked((int)WeightGradBandTiles(s) + 16);
-        var (lm, lxp, lv, lz) = WeightGradScratchLengths(s);
+        int p = f4 ? 36 : 16, edge = f4 ? 4 : 2;
+        int cin = s.Cin, cout = s.Cout, th = (s.H + edge - 1) / edge, tw = (s.W + edge - 1) / edge;
+        int rt = BandTileRows(s, f4), sg = WeightGradSamplesPerBand(s, f4);
+        int wq = f4 ? 64 * ((tw + 15) / 16) + 4 : 32 * ((tw + 15) / 16) + 2, hq = edge * rt + 2;
+        int ld = checked((int)WeightGradBandTiles(s, f4) + 16);
+        var (lm, lxp, lv, lz) = WeightGradScratchLengths(s, f4);
         using var mArr = Scratch<float>.Rent(lm, "Winograd weight gradient (transformed gradient sums)");
         using var xpArr = Scratch<float>.Rent(lxp, "Winograd weight gradient (padded input)");
         using var vArr = Scratch<float>.Rent(lv, "Winograd weight gradient (transformed input)");
         using var zArr = Scratch<float>.Rent(lz, "Winograd weight gradient (transformed dy)");
         long xs = (long)cin * s.H * s.W, ys = (long)cout * s.H * s.W;
-        fixed (float* m = mArr.Array, xp = xpArr.Array, v = vArr.Array, z = zArr.Array, kr = Kron)
+        fixed (float* m = mArr.Array, xp = xpArr.Array, v = vArr.Array, z = zArr.Array, kr = f4 ? Kron4 : Kron)
         {
             int pairs = checked(cout * cin);
             float beta = 0f;
@@ -64,26 +69,32 @@ static unsafe partial class ConvWinograd
                     // samples in increasing order: a sample's last vector of tiles spills into the next one's, written after
                     int rb = Math.Min(rt, th - ty0), ns = Math.Min(sg, s.N - n0), per = rb * tw, t = ns * per;
                     for (int j = 0; j < ns; j++)
-                    {
-                        InputTransform(x + (n0 + j) * xs, cin, s.H, s.W, ty0, rb, tw, xp, hq, wq, v + (long)j * per, ld, up2: false);
-                        GradTransform(dy + (n0 + j) * ys, cout, s.H, s.W, ty0, rb, tw, z + (long)j * per, ld);
-                    }
+                        if (f4)
+                        {
+                            InputTransform4(x + (n0 + j) * xs, cin, s.H, s.W, ty0, rb, tw, xp, hq, wq, v + (long)j * per, ld, up2: false, packed: false);
+                            GradTransform4(dy + (n0 + j) * ys, cout, s.H, s.W, ty0, rb, tw, z + (long)j * per, ld);
+                        }
+                        else
+                        {
+                            InputTransform(x + (n0 + j) * xs, cin, s.H, s.W, ty0, rb, tw, xp, hq, wq, v + (long)j * per, ld, up2: false);
+                            GradTransform(dy + (n0 + j) * ys, cout, s.H, s.W, ty0, rb, tw, z + (long)j * per, ld);
+                        }
                     if (CpuConv.WinogradGemmsAcrossThreads)
                     {
                         nint zs = (nint)z, vs = (nint)v, ms = (nint)m;
                         float b = beta;
-                        Parallel.For(0, 16, CpuThreads.Options, xi =>
+                        Parallel.For(0, p, CpuThreads.Options, xi =>
                             GemmDriver.Run(cout, cin, t, new StridedSource((float*)zs + (long)xi * cout * ld, ld, 1f),
                                 new StridedSource((float*)vs + (long)xi * cin * ld, ld, 1f), b, (float*)ms + (long)xi * pairs, cin, false));
                     }
                     else
-                        for (int xi = 0; xi < 16; xi++)
+                        for (int xi = 0; xi < p; xi++)
                             GemmDriver.Run(cout, cin, t, new StridedSource(z + (long)xi * cout * ld, ld, 1f),
                                 new StridedSource(v + (long)xi * cin * ld, ld, 1f), beta, m + (long)xi * pairs, cin, true);
                     beta = 1f;
                 }
             if (beta == 0f) return; // no samples
-            GemmDriver.Run(pairs, 9, 16, new ContigSource(m, pairs, 1f), new ContigSource(kr, 9, 1f), 1f, dw, 9, true);
+            GemmDriver.Run(pairs, 9, p, new ContigSource(m, pairs, 1f), new ContigSource(kr, 9, 1f), 1f, dw, 9, true);
         }
     }
 

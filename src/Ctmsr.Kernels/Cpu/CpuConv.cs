@@ -118,7 +118,7 @@ public static unsafe class CpuConv
     static bool UseWinogradWeightGrad4(in ConvShape s) => UseWinogradWeightGrad(s) && Route switch
     {
         ConvRoute.Winograd4 => true,
-        ConvRoute.Auto => ConvWinograd.WeightGradBandTiles4(s) >= Winograd4WeightGradMinTiles,
+        ConvRoute.Auto => ConvWinograd.WeightGradBandTiles(s, true) >= Winograd4WeightGradMinTiles,
         _ => false,
     };
 
@@ -430,7 +430,7 @@ public static unsafe class CpuConv
                 var (bx, bv, bu, bm, blocks) = ConvWinograd.CoutBlockScratchLengths(s, f4);
                 return Bucket(bx, 4) + Bucket(bv, 4) + Math.Min(blocks, CpuThreads.Limit) * (Bucket(bu, 4) + Bucket(bm, 4));
             }
-            var (u, xp, v, m) = f4 ? ConvWinograd.ScratchLengths4(s) : ConvWinograd.ScratchLengths(s);
+            var (u, xp, v, m) = ConvWinograd.ScratchLengths(s, f4);
             return Bucket(u, 4) + Bucket(xp, 4) + Bucket(v, 4) + Bucket(m, 4);
         }
         if (UseWinogradSmall(s))
