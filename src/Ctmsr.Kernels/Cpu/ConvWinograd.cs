@@ -63,10 +63,14 @@ static unsafe partial class ConvWinograd
     public static (long U, long Xp, long V, long M) ScratchLengths(in ConvShape s, bool f4 = false)
     {
         int edge = f4 ? 4 : 2, tw = (s.W + edge - 1) / edge, rt = BandTileRows(s, f4);
-        int wq = f4 ? 64 * ((tw + 15) / 16) + 4 : 32 * ((tw + 15) / 16) + 2, hq = edge * rt + 2;
+        int wq = PadWidth(tw, f4), hq = edge * rt + 2;
         long ld = (long)rt * tw + 16, p = f4 ? 36 : 16;
         return (p * PaddedCout(s.Cout) * s.Cin, (long)s.Cin * hq * wq, p * s.Cin * PanelLd(ld), p * s.Cout * ld);
     }
+
+    /// <summary>Floats a row of the zero-padded input band holds for tw tiles a row: 2 (f4: 4) columns a tile for whole
+    /// 16-tile groups, plus room for what the transforms read past a group's last tile (2 floats; f4: 2, kept at 4).</summary>
+    static int PadWidth(int tw, bool f4) => f4 ? 64 * ((tw + 15) / 16) + 4 : 32 * ((tw + 15) / 16) + 2;
 
     /// <summary>V's tiles a row rounded up to whole NR-tile B panels (V is stored packed).</summary>
     static long PanelLd(long ld) => (ld + GemmDriver.NR - 1) / GemmDriver.NR * GemmDriver.NR;
@@ -111,7 +115,7 @@ static unsafe partial class ConvWinograd
         if (TakesCoutBlocks(s, f4)) { ForwardCoutBlocks(s, x, w, bias, y, accumulate, up2, f4); return; }
         int p = f4 ? 36 : 16, edge = f4 ? 4 : 2;
         int cin = s.Cin, cout = s.Cout, th = (s.H + edge - 1) / edge, tw = (s.W + edge - 1) / edge, rt = BandTileRows(s, f4);
-        int wq = f4 ? 64 * ((tw + 15) / 16) + 4 : 32 * ((tw + 15) / 16) + 2, hq = edge * rt + 2;
+        int wq = PadWidth(tw, f4), hq = edge * rt + 2;
         int ld = checked(rt * tw + 16), ldv = (int)PanelLd(ld);
         var (lu, lxp, lv, lm) = ScratchLengths(s, f4);
         using var uArr = Scratch<float>.Rent(lu, "Winograd convolution (transformed weights)");
@@ -161,7 +165,7 @@ static unsafe partial class ConvWinograd
     {
         int p = f4 ? 36 : 16, edge = f4 ? 4 : 2, mr = GemmDriver.MR;
         int th = (s.H + edge - 1) / edge, tw = (s.W + edge - 1) / edge;
-        int wq = f4 ? 64 * ((tw + 15) / 16) + 4 : 32 * ((tw + 15) / 16) + 2, hq = edge * th + 2;
+        int wq = PadWidth(tw, f4), hq = edge * th + 2;
         long ld = (long)th * tw + 16;
         return ((long)s.Cin * hq * wq, p * s.Cin * PanelLd(ld), (long)p * mr * s.Cin, p * mr * ld, (s.Cout + mr - 1) / mr);
     }
@@ -179,7 +183,7 @@ static unsafe partial class ConvWinograd
     {
         int p = f4 ? 36 : 16, edge = f4 ? 4 : 2, mr = GemmDriver.MR;
         int cin = s.Cin, cout = s.Cout, h = s.H, wd = s.W, th = (h + edge - 1) / edge, tw = (wd + edge - 1) / edge, t = th * tw;
-        int wq = f4 ? 64 * ((tw + 15) / 16) + 4 : 32 * ((tw + 15) / 16) + 2, hq = edge * th + 2;
+        int wq = PadWidth(tw, f4), hq = edge * th + 2;
         int ld = checked(t + 16), ldv = (int)PanelLd(ld);
         // per block: U (p MR Cin) and M (p MR ld)
         var (lxp, lv, lu, lm, blocks) = CoutBlockScratchLengths(s, f4);
@@ -254,17 +258,7 @@ static unsafe partial class ConvWinograd
                     Row(r1 + p, even, odd, out var u10, out var u11, out var u12, out var u13);
                     Row(r2 + p, even, odd, out var u20, out var u21, out var u22, out var u23);
                     Row(r3 + p, even, odd, out var u30, out var u31, out var u32, out var u33);
-                    int t0 = tyl * tw + 16 * g, n1 = 16;
-                    float* o = vc + t0;
-                    long next = 0;
-                    if (packed)
-                    {
-                        // panel t0 / P, column t0 % P; past the panel's last column the lanes continue in the next one
-                        int r = t0 % pw;
-                        o = vc + (long)(t0 / pw) * cin * pw + r;
-                        n1 = pw - r;
-                        next = (long)cin * pw - r;
-                    }
+                    float* o = LanesAt(vc, tyl * tw + 16 * g, cin, packed, out int n1, out long next);
                     PutLanes(u00 - u20, o, n1, next, tmp); PutLanes(u01 - u21, o + xiStride, n1, next, tmp); PutLanes(u02 - u22, o + 2 * xiStride, n1, next, tmp); PutLanes(u03 - u23, o + 3 * xiStride, n1, next, tmp);
                     o += 4 * xiStride;
                     PutLanes(u10 + u20, o, n1, next, tmp); PutLanes(u11 + u21, o + xiStride, n1, next, tmp); PutLanes(u12 + u22, o + 2 * xiStride, n1, next, tmp); PutLanes(u13 + u23, o + 3 * xiStride, n1, next, tmp);
@@ -292,6 +286,29 @@ static unsafe partial class ConvWinograd
             else RowMoves.Copy(src + (long)iy * w, d + 1, w);
             RowMoves.Clear(d + 1 + w, wq - 1 - w);
         }
+    }
+
+    /// <summary>Where channel ci's 16 tiles from t0 go in V (vc: the channel's first element), for <see cref="PutLanes"/>:
+    /// unpacked, at vc + t0, all 16 there; packed (NR-tile B panels, [Cin][NR] within), in panel t0 / NR at column
+    /// t0 % NR, the first n1 lanes there and the rest continuing in the next panel, next floats on.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static float* LanesAt(float* vc, int t0, int cin, bool packed, out int n1, out long next)
+    {
+        if (!packed) { n1 = 16; next = 0; return vc + t0; }
+        int pw = GemmDriver.NR, r = t0 % pw;
+        n1 = pw - r;
+        next = (long)cin * pw - r;
+        return vc + (long)(t0 / pw) * cin * pw + r;
+    }
+
+    /// <summary>r itself when its n (1..width) floats fill the width, else t (width floats) holding them and zeros.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static float* ZeroPadded(float* r, int n, int width, float* t)
+    {
+        if (n >= width) return r;
+        RowMoves.Clear(t, width);
+        RowMoves.Copy(r, t, n);
+        return t;
     }
 
     /// <summary>16 lanes to o, or (n1 &lt; 16, a packed panel's end) the first n1 to o and the rest to o + next.</summary>

@@ -80,17 +80,7 @@ static unsafe partial class ConvWinograd
                         Phases(r0 + (long)k * wq + p, out var c0, out var c1, out var c2, out var c3, out var c4, out var c5);
                         TransformB(c0, c1, c2, c3, c4, c5, rows + 96 * k);
                     }
-                    int t0 = tyl * tw + 16 * g, n1 = 16;
-                    float* o = vc + t0;
-                    long next = 0;
-                    if (packed)
-                    {
-                        // panel t0 / P, column t0 % P; past the panel's last column the lanes continue in the next one
-                        int r = t0 % pw;
-                        o = vc + (long)(t0 / pw) * cin * pw + r;
-                        n1 = pw - r;
-                        next = (long)cin * pw - r;
-                    }
+                    float* o = LanesAt(vc, tyl * tw + 16 * g, cin, packed, out int n1, out long next);
                     for (int j = 0; j < 6; j++)
                     {
                         TransformBColumns(rows + 16 * j, out var v0, out var v1, out var v2, out var v3, out var v4, out var v5);
@@ -111,6 +101,16 @@ static unsafe partial class ConvWinograd
     static void Phases(float* r, out Vector512<float> c0, out Vector512<float> c1, out Vector512<float> c2,
         out Vector512<float> c3, out Vector512<float> c4, out Vector512<float> c5)
     {
+        Split4(r, out c0, out c1, out c2, out c3);
+        var nx = NextLane;
+        c4 = Avx512F.PermuteVar16x32x2(c0, nx, Vector512.Create(r[64]));
+        c5 = Avx512F.PermuteVar16x32x2(c1, nx, Vector512.Create(r[65]));
+    }
+
+    /// <summary>The four column phases of 64 floats: c_j[t] = r[4 t + j] (j &lt; 4), by two levels of two-source permutes.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static void Split4(float* r, out Vector512<float> c0, out Vector512<float> c1, out Vector512<float> c2, out Vector512<float> c3)
+    {
         var even = Even; var odd = Odd;
         Vector512<float> a0 = Vector512.Load(r), a1 = Vector512.Load(r + 16), a2 = Vector512.Load(r + 32), a3 = Vector512.Load(r + 48);
         var e01 = Avx512F.PermuteVar16x32x2(a0, even, a1); var o01 = Avx512F.PermuteVar16x32x2(a0, odd, a1);
@@ -119,9 +119,6 @@ static unsafe partial class ConvWinograd
         c2 = Avx512F.PermuteVar16x32x2(e01, odd, e23);
         c1 = Avx512F.PermuteVar16x32x2(o01, even, o23);
         c3 = Avx512F.PermuteVar16x32x2(o01, odd, o23);
-        var nx = NextLane;
-        c4 = Avx512F.PermuteVar16x32x2(c0, nx, Vector512.Create(r[64]));
-        c5 = Avx512F.PermuteVar16x32x2(c1, nx, Vector512.Create(r[65]));
     }
 
     /// <summary>u = B^T c (the six rows of B^T above) into o[16 j], j &lt; 6.</summary>
@@ -280,19 +277,8 @@ static unsafe partial class ConvWinograd
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     static void GradRow4(float* r, int n, float* t, float* o)
     {
-        if (n < 64)
-        {
-            RowMoves.Clear(t, 64);
-            RowMoves.Copy(r, t, n);
-            r = t;
-        }
-        var even = Even; var odd = Odd;
-        Vector512<float> a0 = Vector512.Load(r), a1 = Vector512.Load(r + 16), a2 = Vector512.Load(r + 32), a3 = Vector512.Load(r + 48);
-        var e01 = Avx512F.PermuteVar16x32x2(a0, even, a1); var o01 = Avx512F.PermuteVar16x32x2(a0, odd, a1);
-        var e23 = Avx512F.PermuteVar16x32x2(a2, even, a3); var o23 = Avx512F.PermuteVar16x32x2(a2, odd, a3);
-        TransformAT(Avx512F.PermuteVar16x32x2(e01, even, e23), Avx512F.PermuteVar16x32x2(o01, even, o23),
-            Avx512F.PermuteVar16x32x2(e01, odd, e23), Avx512F.PermuteVar16x32x2(o01, odd, o23),
-            out var u0, out var u1, out var u2, out var u3, out var u4, out var u5);
+        Split4(ZeroPadded(r, n, 64, t), out var p0, out var p1, out var p2, out var p3);
+        TransformAT(p0, p1, p2, p3, out var u0, out var u1, out var u2, out var u3, out var u4, out var u5);
         u0.Store(o); u1.Store(o + 16); u2.Store(o + 32); u3.Store(o + 48); u4.Store(o + 64); u5.Store(o + 80);
     }
 

@@ -51,7 +51,7 @@ static unsafe partial class ConvWinograd
         int p = f4 ? 36 : 16, edge = f4 ? 4 : 2;
         int cin = s.Cin, cout = s.Cout, th = (s.H + edge - 1) / edge, tw = (s.W + edge - 1) / edge;
         int rt = BandTileRows(s, f4), sg = WeightGradSamplesPerBand(s, f4);
-        int wq = f4 ? 64 * ((tw + 15) / 16) + 4 : 32 * ((tw + 15) / 16) + 2, hq = edge * rt + 2;
+        int wq = PadWidth(tw, f4), hq = edge * rt + 2;
         int ld = checked((int)WeightGradBandTiles(s, f4) + 16);
         var (lm, lxp, lv, lz) = WeightGradScratchLengths(s, f4);
         using var mArr = Scratch<float>.Rent(lm, "Winograd weight gradient (transformed gradient sums)");
@@ -143,14 +143,8 @@ static unsafe partial class ConvWinograd
     static void GradRow(float* r, int n, float* t, Vector512<int> even, Vector512<int> odd,
         out Vector512<float> u0, out Vector512<float> u1, out Vector512<float> u2, out Vector512<float> u3)
     {
-        Vector512<float> a, b;
-        if (n == 32) { a = Vector512.Load(r); b = Vector512.Load(r + 16); }
-        else
-        {
-            RowMoves.Clear(t, 32);
-            RowMoves.Copy(r, t, n);
-            a = Vector512.Load(t); b = Vector512.Load(t + 16);
-        }
+        r = ZeroPadded(r, n, 32, t);
+        Vector512<float> a = Vector512.Load(r), b = Vector512.Load(r + 16);
         var p = Avx512F.PermuteVar16x32x2(a, even, b);
         var q = Avx512F.PermuteVar16x32x2(a, odd, b);
         u0 = p; u1 = p + q; u2 = p - q; u3 = -q;
