@@ -22,13 +22,15 @@ public sealed class WinogradLab : LabKernel
         new(2, "winograd fwd", "forward, Winograd F(2x2, 3x3): 16 GEMMs Cout x tiles x Cin between AVX-512 transforms, one after another, each parallel inside"),
         new(3, "winograd fwd, 1M-float bands", "forward, Winograd with bands capped at 1M floats of V and M (CpuConv.BandFloats), however few tiles"),
         new(4, "gemm bwd-data", "backward data, the blocked GEMM on the flipped, transposed kernel"),
-        new(5, "winograd bwd-data", "backward data, Winograd on the flipped, transposed kernel (GEMMs across threads)"),
+        new(5, "winograd bwd-data", "backward data, Winograd on the flipped, transposed kernel read in place by the weight transform (GEMMs across threads), as routed now"),
         new(6, "winograd fwd, GEMMs across threads", "forward, Winograd with its 16 GEMMs one per thread (each serial) instead of each parallel inside"),
         new(7, "winograd fwd, 1M-float bands, GEMMs across threads", "variants 3 and 6 together"),
         new(8, "winograd4 fwd", "forward, Winograd F(4x4, 3x3): 36 GEMMs Cout x tiles x Cin (GEMMs across threads), 1.78x fewer multiply-adds than F(2x2, 3x3)"),
-        new(9, "winograd4 bwd-data", "backward data, Winograd F(4x4, 3x3) on the flipped, transposed kernel (GEMMs across threads)"),
+        new(9, "winograd4 bwd-data", "backward data, Winograd F(4x4, 3x3) on the flipped, transposed kernel read in place (GEMMs across threads)"),
         new(10, "winograd fwd, all channels", "variant 6 (F(2x2, 3x3), GEMMs across threads) with CpuConv.WinogradCoutBlocks off: all the weights transformed first, then each position's GEMM over all output channels"),
         new(11, "winograd4 fwd, all channels", "variant 8 (F(4x4, 3x3)) with CpuConv.WinogradCoutBlocks off"),
+        new(12, "winograd bwd-data, flipped copy", "variant 5 with CpuConv.WinogradTransposedInPlace off: the flipped, transposed kernel copied first (what it ran before)"),
+        new(13, "winograd4 bwd-data, flipped copy", "variant 9 with CpuConv.WinogradTransposedInPlace off"),
     ];
 
     static readonly ConvShape[] Dims =
@@ -76,20 +78,21 @@ public sealed class WinogradLab : LabKernel
 
         public override void Run(int variant)
         {
-            var route = variant switch { 1 or 4 => ConvRoute.Gemm, 8 or 9 or 11 => ConvRoute.Winograd4, _ => ConvRoute.Winograd };
+            var route = variant switch { 1 or 4 => ConvRoute.Gemm, 8 or 9 or 11 or 13 => ConvRoute.Winograd4, _ => ConvRoute.Winograd };
             var before = CpuConv.Route;
             bool across = CpuConv.WinogradGemmsAcrossThreads;
             CpuConv.Route = route;
             if (variant is 3 or 7) CpuConv.BandFloats = 1 << 20;
-            CpuConv.WinogradGemmsAcrossThreads = variant is 5 or 6 or 7 or 8 or 9 or 10 or 11;
+            CpuConv.WinogradGemmsAcrossThreads = variant is 5 or 6 or 7 or 8 or 9 or 10 or 11 or 12 or 13;
+            CpuConv.WinogradTransposedInPlace = variant is not (12 or 13);
             CpuConv.WinogradCoutBlocks = variant is not (10 or 11);
             try
             {
                 if (variant is 1 or 2 or 3 or 6 or 7 or 8 or 10 or 11) CpuConv.Forward(s, x, w, b, y);
-                else if (variant is 4 or 5 or 9) CpuConv.BackwardData(s, dy, w, dx, false);
+                else if (variant is 4 or 5 or 9 or 12 or 13) CpuConv.BackwardData(s, dy, w, dx, false);
                 else throw new ArgumentOutOfRangeException(nameof(variant));
             }
-            finally { CpuConv.Route = before; CpuConv.BandFloats = CpuConv.DefaultBandFloats; CpuConv.WinogradGemmsAcrossThreads = across; CpuConv.WinogradCoutBlocks = true; }
+            finally { CpuConv.Route = before; CpuConv.BandFloats = CpuConv.DefaultBandFloats; CpuConv.WinogradGemmsAcrossThreads = across; CpuConv.WinogradCoutBlocks = true; CpuConv.WinogradTransposedInPlace = true; }
         }
 
         public override double Check(int variant)
@@ -97,7 +100,7 @@ public sealed class WinogradLab : LabKernel
             Array.Fill(y, float.NaN);
             Array.Fill(dx, float.NaN);
             Run(variant);
-            return variant is 4 or 5 or 9 ? RelL2(dx, wantDx) : RelL2(y, wantY);
+            return variant is 4 or 5 or 9 or 12 or 13 ? RelL2(dx, wantDx) : RelL2(y, wantY);
         }
     }
 }

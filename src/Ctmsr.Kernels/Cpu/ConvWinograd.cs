@@ -31,6 +31,18 @@ static unsafe partial class ConvWinograd
     /// <summary>Kr[4 i + j, 3 a + b] = G[i, a] G[j, b], G = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1] (exact in float).</summary>
     static readonly float[] Kron = BuildKron();
 
+    /// <summary>Kr with its taps reversed (column 3 a + b of Kr is column 8 - 3 a - b here): U of the flipped kernel
+    /// from the unflipped one, so that the backward data reads the forward's weights in place.</summary>
+    static float[] Flipped(float[] kr)
+    {
+        var k = new float[kr.Length];
+        for (int r = 0; r < kr.Length / 9; r++)
+            for (int q = 0; q < 9; q++) k[r * 9 + q] = kr[r * 9 + 8 - q];
+        return k;
+    }
+
+    static readonly float[] KronFlipped = Flipped(Kron);
+
     static float[] BuildKron()
     {
         float[,] g = { { 1, 0, 0 }, { 0.5f, 0.5f, 0.5f }, { 0.5f, -0.5f, 0.5f }, { 0, 0, 1 } };
@@ -82,10 +94,13 @@ static unsafe partial class ConvWinograd
     /// The B operand of U = Kr w^T with its columns in the order of the GEMM's packed A panels, so that each U[xi] comes
     /// out already packed (<see cref="PackedPanels"/>: panel q = output channels [q MR, q MR + MR), [Cin][MR] within) and
     /// the 16 GEMMs of every band read it in place instead of re-packing it band after band: column j is the pair
-    /// (co, ci) with q = j / (MR Cin), ci = j % (MR Cin) / MR, co = q MR + j % MR; w is [Cout Cin][9]. Columns of the
-    /// padding channels (co >= Cout) read pair 0: finite values in rows the micro-kernels never store.
+    /// (co, ci) with q = j / (MR Cin), ci = j % (MR Cin) / MR, co = q MR + j % MR; w is [Cout Cin][9], or with
+    /// <paramref name="transposed"/> [Cin Cout][9] (the weights of the convolution whose backward data this is, read in
+    /// place: pair (co, ci) is w[ci, co]; <see cref="Flipped"/> reverses the taps). Columns of the padding channels
+    /// (co >= cout) read pair 0: finite values in rows the micro-kernels never store. <paramref name="coStride"/> is the
+    /// transposed layout's row of output channels (the whole Cout, when w starts at a block's first channel).
     /// </summary>
-    readonly struct PackedPairs(float* w, int cin, int cout) : IPanelSource
+    readonly struct PackedPairs(float* w, int cin, int cout, bool transposed = false, int coStride = 0) : IPanelSource
     {
         public float* InPlace(int x0, int k0, out long rowStride, out long kStride) { rowStride = kStride = 0; return null; }
 
@@ -96,7 +111,7 @@ static unsafe partial class ConvWinograd
             for (int i = 0; i < count; i++)
             {
                 int co = q * mr + lane;
-                rows[i] = w + (co < cout ? (long)co * cin + ci : 0) * 9 + k0;
+                rows[i] = w + (co >= cout ? 0 : transposed ? (long)ci * coStride + co : (long)co * cin + ci) * 9 + k0;
                 // the next column: lane, then ci, then q (no division a column)
                 if (++lane == mr) { lane = 0; if (++ci == cin) { ci = 0; q++; } }
             }
@@ -109,10 +124,11 @@ static unsafe partial class ConvWinograd
     /// <summary>y[n] (= or +=) conv(x[n], w) (+ bias) for all N samples; w is [Cout][Cin][3][3]; by F(2x2, 3x3), or
     /// with <paramref name="f4"/> F(4x4, 3x3) (<see cref="Forward4"/>). With <paramref name="up2"/> x is
     /// [N, Cin, H / 2, W / 2] and the convolution is of its nearest x2 upsampling, read with halved indices as each band
-    /// is padded: bit for bit the result on the upsampled map.</summary>
-    public static void Forward(in ConvShape s, float* x, float* w, float[]? bias, float* y, bool accumulate, bool up2 = false, bool f4 = false)
+    /// is padded: bit for bit the result on the upsampled map. With <paramref name="transposed"/> w is [Cin][Cout][3][3]
+    /// and the kernel is its flipped transpose, read in place: the backward data of the convolution with weights w.</summary>
+    public static void Forward(in ConvShape s, float* x, float* w, float[]? bias, float* y, bool accumulate, bool up2 = false, bool f4 = false, bool transposed = false)
     {
-        if (TakesCoutBlocks(s, f4)) { ForwardCoutBlocks(s, x, w, bias, y, accumulate, up2, f4); return; }
+        if (TakesCoutBlocks(s, f4)) { ForwardCoutBlocks(s, x, w, bias, y, accumulate, up2, f4, transposed); return; }
         int p = f4 ? 36 : 16, edge = f4 ? 4 : 2;
         int cin = s.Cin, cout = s.Cout, th = (s.H + edge - 1) / edge, tw = (s.W + edge - 1) / edge, rt = BandTileRows(s, f4);
         int wq = PadWidth(tw, f4), hq = edge * rt + 2;
@@ -123,10 +139,10 @@ static unsafe partial class ConvWinograd
         using var vArr = Scratch<float>.Rent(lv, "Winograd convolution (transformed input)");
         using var mArr = Scratch<float>.Rent(lm, "Winograd convolution (transformed output)");
         long xs = up2 ? (long)cin * (s.H / 2) * (s.W / 2) : (long)cin * s.H * s.W, ys = (long)cout * s.H * s.W;
-        fixed (float* u = uArr.Array, xp = xpArr.Array, v = vArr.Array, m = mArr.Array, kr = f4 ? Kron4 : Kron)
+        fixed (float* u = uArr.Array, xp = xpArr.Array, v = vArr.Array, m = mArr.Array, kr = Kr(f4, transposed))
         {
             int pairs = checked(PaddedCout(cout) * cin);
-            GemmDriver.Run(p, pairs, 9, new StridedSource(kr, 9, 1f), new PackedPairs(w, cin, cout), 0f, u, pairs, true);
+            GemmDriver.Run(p, pairs, 9, new StridedSource(kr, 9, 1f), new PackedPairs(w, cin, cout, transposed, cout), 0f, u, pairs, true);
             for (int n = 0; n < s.N; n++)
                 for (int ty0 = 0; ty0 < th; ty0 += rt)
                 {
@@ -149,6 +165,9 @@ static unsafe partial class ConvWinograd
                 }
         }
     }
+
+    /// <summary>The weight transform's matrix: F(2x2, 3x3) or (f4) F(4x4, 3x3), with its taps reversed for a transposed kernel.</summary>
+    static float[] Kr(bool f4, bool transposed) => f4 ? (transposed ? Kron4Flipped : Kron4) : transposed ? KronFlipped : Kron;
 
     /// <summary>Whether a forward whose samples each fit one band runs per block of output channels
     /// (<see cref="ForwardCoutBlocks"/>) instead of transforming all the weights first. Settable for the kernel lab.</summary>
@@ -179,7 +198,7 @@ static unsafe partial class ConvWinograd
     /// costs more than its products; a block's U and M stay in its core's cache. Same sums in the same order as the
     /// all-channel path: bit for bit its result.
     /// </summary>
-    static void ForwardCoutBlocks(in ConvShape s, float* x, float* w, float[]? bias, float* y, bool accumulate, bool up2, bool f4)
+    static void ForwardCoutBlocks(in ConvShape s, float* x, float* w, float[]? bias, float* y, bool accumulate, bool up2, bool f4, bool transposed)
     {
         int p = f4 ? 36 : 16, edge = f4 ? 4 : 2, mr = GemmDriver.MR;
         int cin = s.Cin, cout = s.Cout, h = s.H, wd = s.W, th = (h + edge - 1) / edge, tw = (wd + edge - 1) / edge, t = th * tw;
@@ -193,7 +212,7 @@ static unsafe partial class ConvWinograd
         int slots = Math.Min(blocks, CpuThreads.Limit);
         using var sArr = Scratch<float>.Rent(slots * (lu + lm), "Winograd convolution (each thread's block of transformed weights and output)");
         long xs = up2 ? (long)cin * (h / 2) * (wd / 2) : (long)cin * h * wd, ys = (long)cout * h * wd;
-        fixed (float* xp = xpArr.Array, v = vArr.Array, kr = f4 ? Kron4 : Kron, sp = sArr.Array)
+        fixed (float* xp = xpArr.Array, v = vArr.Array, kr = Kr(f4, transposed), sp = sArr.Array)
         {
             nint vs = (nint)v, ws = (nint)w, krs = (nint)kr, ss = (nint)sp;
             for (int n = 0; n < s.N; n++)
@@ -208,7 +227,7 @@ static unsafe partial class ConvWinograd
                     {
                         int co0 = q * mr, cb = Math.Min(mr, cout - co0);
                         GemmDriver.Run(p, mr * cin, 9, new StridedSource((float*)krs, 9, 1f),
-                            new PackedPairs((float*)ws + (long)co0 * cin * 9, cin, cb), 0f, u, mr * cin, false);
+                            new PackedPairs((float*)ws + (long)co0 * (transposed ? 1 : cin) * 9, cin, cb, transposed, cout), 0f, u, mr * cin, false);
                         for (int xi = 0; xi < p; xi++)
                             GemmDriver.Run(cb, t, cin, new PackedPanels(u + (long)xi * mr * cin, cin, mr),
                                 new PackedPanels((float*)vs + (long)xi * cin * ldv, cin, GemmDriver.NR), 0f, m + (long)xi * mr * ld, ld, false);

@@ -27,6 +27,7 @@ static unsafe partial class ConvWinograd
 {
     /// <summary>Kr4[6 i + j, 3 a + b] = G[i, a] G[j, b] (products in double, rounded once).</summary>
     static readonly float[] Kron4 = BuildKron4();
+    static readonly float[] Kron4Flipped = Flipped(Kron4);
 
     static float[] BuildKron4()
     {
@@ -45,8 +46,8 @@ static unsafe partial class ConvWinograd
 
     /// <summary><see cref="Forward"/> by F(4x4, 3x3): y[n] (= or +=) conv(x[n], w) (+ bias), w [Cout][Cin][3][3]; with
     /// <paramref name="up2"/> x is [N, Cin, H / 2, W / 2] and the convolution is of its nearest x2 upsampling.</summary>
-    public static void Forward4(in ConvShape s, float* x, float* w, float[]? bias, float* y, bool accumulate, bool up2 = false) =>
-        Forward(s, x, w, bias, y, accumulate, up2, f4: true);
+    public static void Forward4(in ConvShape s, float* x, float* w, float[]? bias, float* y, bool accumulate, bool up2 = false, bool transposed = false) =>
+        Forward(s, x, w, bias, y, accumulate, up2, f4: true, transposed);
 
     /// <summary>Lane t + 1 of a, then b[0] in lane 15: the next tile's column of a phase vector.</summary>
     static readonly Vector512<int> NextLane = Vector512.Create(1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16);

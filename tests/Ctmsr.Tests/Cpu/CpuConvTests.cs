@@ -559,6 +559,48 @@ public class CpuConvTests
         Close(banded, Down(ry), $"banded {route} forward {s}");
     }
 
+    /// <summary>The Winograd backward data reads the forward's weights in place (transposed, taps reversed in the weight
+    /// transform) in one band, in bands of one tile row (the all-channel path) and per block of channels: each against
+    /// the float64 reference, and against the flipped, transposed copy it replaced (WinogradTransposedInPlace off).
+    /// Input channels (the transposed kernel's outputs) off the 12-row blocks, batch 2, = and +=.</summary>
+    [TestCase(ConvRoute.Winograd, false)]
+    [TestCase(ConvRoute.Winograd, true)]
+    [TestCase(ConvRoute.Winograd4, false)]
+    [TestCase(ConvRoute.Winograd4, true)]
+    public void WinogradBackwardDataReadsTheWeightsInPlace(ConvRoute route, bool bands)
+    {
+        Assume.That(System.Runtime.Intrinsics.X86.Avx512F.IsSupported, "Winograd runs on AVX-512 only");
+        var s = new ConvShape(2, 29, 18, 21, 37, 3, 1, 1);
+        var (_, wt, _, dy) = Data(s);
+        var init = Rand(new Random(5), s.InputLength());
+        var rdx = Up(new float[init.Length]);
+        Ref.Conv2dBackwardData(s, Up(dy), Up(wt), rdx, false);
+        var want = Down(rdx);
+        float[] Run(bool inPlace, bool acc)
+        {
+            CpuConv.WinogradTransposedInPlace = inPlace;
+            var dx = acc ? (float[])init.Clone() : Enumerable.Repeat(float.NaN, init.Length).ToArray();
+            CpuConv.BackwardData(s, dy, wt, dx, acc);
+            return dx;
+        }
+        try
+        {
+            CpuConv.Route = route;
+            // one tile row a band: the all-channel path, U once for every band
+            if (bands) CpuConv.BandFloats = (route == ConvRoute.Winograd4 ? 36L * 6 : 16L * 11) * Math.Max(s.Cin, s.Cout);
+            foreach (bool acc in new[] { false, true })
+            {
+                var wantAcc = acc ? want.Select((v, i) => v + init[i]).ToArray() : want;
+                var inPlace = Run(true, acc);
+                var copy = Run(false, acc);
+                Close(inPlace, wantAcc, $"{route} in place, bands={bands} acc={acc}");
+                Close(copy, wantAcc, $"{route} flipped copy, bands={bands} acc={acc}");
+                Close(inPlace, copy, $"{route} in place against the flipped copy, bands={bands} acc={acc}");
+            }
+        }
+        finally { CpuConv.WinogradTransposedInPlace = true; CpuConv.BandFloats = CpuConv.DefaultBandFloats; CpuConv.Route = ConvRoute.Auto; }
+    }
+
     /// <summary>Winograd of an x2 upsampling read with halved indices (conv_up1/conv_up2 at inference): bit for bit
     /// Winograd on the upsampled map, in one band and in bands of one tile row, batch 2, with and without bias; and
     /// the reference's output.</summary>
