@@ -586,11 +586,11 @@ public static unsafe class CpuConv
     /// 64 channels (layer2 entry) 1.15x the GEMM and col2im, 3 channels (the 7x7/2 stem, 11x11/4 conv1) 0.66-0.68x.</summary>
     public const int PhasesBackwardMinCin = 32;
 
-    /// <summary>Whether the per-phase backward data on the direct kernel runs its phases across the threads (each serial)
-    /// while a phase is fewer ~1.5 K-pixel tasks than there are threads (default; else the phases run one after another,
-    /// each split into a multiple of the thread count of tasks, DirectBalancedTasks). Not measured against each other at
-    /// two threads yet: the shared machine gave the lab one core (lab conv-strided variant 5 is the serial order).
-    /// Settable for the kernel lab.</summary>
+    /// <summary>Whether the per-phase backward data on the direct kernel runs its phases across the threads (in chunks of
+    /// rows, <see cref="RunPhaseChunks"/>) while a phase is fewer ~1.5 K-pixel tasks than there are threads (default;
+    /// else the phases run one after another, each split into a multiple of the thread count of tasks,
+    /// DirectBalancedTasks). Lab conv-strided at two threads, layer2 entry: 1.1-1.5 ms either way on this noisy machine
+    /// (variant 5 is the serial order); the chunks keep more than four threads busy. Settable for the kernel lab.</summary>
     public static bool PhasesAcrossThreads { get; set; } = true;
 
     /// <summary>
@@ -630,25 +630,83 @@ public static unsafe class CpuConv
             nint dyps = (nint)dyp, os = (nint)o, wabs = (nint)wab, wpks = (nint)wpk, offss = (nint)offs, ws = (nint)w, dxs = (nint)dx;
             // the phase's body is a static method: captured variables (fields of the closure) would be reloaded after
             // every store through a float pointer in its loops
-            void Phase(int ph) => BackwardDataPhase(sh, ph, tmax, wd, plane, direct, across, (float*)dyps,
-                (float*)os + ph * oLen, (float*)wabs + ph * wLen, (float*)wpks + ph * pLen, (long*)offss + (long)ph * kmax, (float*)ws);
-            // phase 0 has the most taps: it starts first
-            if (across) Parallel.For(0, phases, CpuThreads.Options, Phase);
-            else for (int ph = 0; ph < phases; ph++) Phase(ph);
+            (int Ni, int Nj, int Kab) Prepare(int ph) => PreparePhase(sh, ph, tmax, wd, plane, direct,
+                (float*)wabs + ph * wLen, (float*)wpks + ph * pLen, (long*)offss + (long)ph * kmax, (float*)ws);
+            if (across)
+            {
+                var dims = new (int Ni, int Nj, int Kab)[phases];
+                Parallel.For(0, phases, CpuThreads.Options, ph => dims[ph] = Prepare(ph));
+                RunPhaseChunks(cin, wd, dims, (float*)dyps, (float*)os, oLen, (float*)wpks, pLen, (long*)offss, kmax);
+            }
+            else
+                for (int ph = 0; ph < phases; ph++)
+                {
+                    var (ni, nj, kab) = Prepare(ph);
+                    if (ni == 0 || nj == 0) continue;
+                    float* po = (float*)os + ph * oLen;
+                    if (direct) ConvDirect.RunRows(cin, ni, nj, wd, kab, (float*)wpks + ph * pLen, (float*)dyps, (long*)offss + (long)ph * kmax, po, (long)ni * wd, false, true);
+                    else GemmDriver.Run(cin, ni * wd, kab, new StridedSource((float*)wabs + ph * wLen, kab, 1f),
+                        new OffsetRowsSource((float*)dyps, (long*)offss + (long)ph * kmax), 0f, po, ni * wd, true);
+                }
             // written once all phases are done, row by row of dx (the phases wrote interleaved pixels of the same lines)
             WritePhases(s, o, oLen, wd, dx, accumulate);
         }
     }
 
-    /// <summary>One output phase (ph = a st + b) of <see cref="BackwardDataPhases"/>: its weights, offsets and GEMM into po.</summary>
-    static void BackwardDataPhase(in ConvShape s, int ph, int tmax, int wd, long plane, bool direct, bool across,
-        float* dyp, float* po, float* wa, float* pk, long* off, float* w)
+    /// <summary>
+    /// The phases of <see cref="BackwardDataPhases"/> across the threads (direct kernel): each phase's output rows in
+    /// chunks sized so that there are about 8 chunks a thread over all phases (a phase's share of the chunks follows its
+    /// multiply-adds: at stride 2 and 3x3 its taps are 4, 2, 2 and 1), the largest chunks first, each thread taking the
+    /// next chunk when it is done. Whole phases one per thread split 4 + 1 against 2 + 2 taps at best (lab conv-strided,
+    /// layer2 entry). Each output element is the same reduction in any chunk: the same bits.
+    /// </summary>
+    static void RunPhaseChunks(int cin, int wd, (int Ni, int Nj, int Kab)[] dims, float* dyp, float* o, long oLen, float* pk, long pLen, long* offs, int kmax)
+    {
+        long total = 0;
+        foreach (var (ni, nj, kab) in dims) total += (long)ni * nj * kab;
+        if (total == 0) return;
+        int target = 8 * CpuThreads.Limit;
+        var chunks = new List<(int Ph, int R0, int R1, long Work)>();
+        for (int ph = 0; ph < dims.Length; ph++)
+        {
+            var (ni, nj, kab) = dims[ph];
+            if (ni == 0 || nj == 0) continue;
+            long work = (long)ni * nj * kab;
+            int count = (int)Math.Clamp(Math.Round((double)work * target / total), 1, ni);
+            for (int c = 0; c < count; c++)
+            {
+                int r0 = (int)((long)c * ni / count), r1 = (int)((long)(c + 1) * ni / count);
+                chunks.Add((ph, r0, r1, (long)(r1 - r0) * nj * kab));
+            }
+        }
+        // largest first; ties in phase and row order (the list's order: a stable sort)
+        var order = chunks.Select((c, i) => (c, i)).OrderByDescending(t => t.c.Work).ThenBy(t => t.i).Select(t => t.c).ToArray();
+        nint ds = (nint)dyp, os = (nint)o, pks = (nint)pk, ofs = (nint)offs;
+        int next = -1;
+        Parallel.For(0, Math.Min(CpuThreads.Limit, order.Length), CpuThreads.Options, _ =>
+        {
+            int i;
+            while ((i = Interlocked.Increment(ref next)) < order.Length)
+            {
+                var (ph, r0, r1, _) = order[i];
+                var (ni, nj, kab) = dims[ph];
+                ConvDirect.RunRows(cin, r1 - r0, nj, wd, kab, (float*)pks + ph * pLen, (float*)ds + (long)r0 * wd, (long*)ofs + (long)ph * kmax,
+                    (float*)os + ph * oLen + (long)r0 * wd, (long)ni * wd, false, false);
+            }
+        });
+    }
+
+    /// <summary>One output phase (ph = a st + b) of <see cref="BackwardDataPhases"/>: its offsets, and its weights packed
+    /// for the direct kernel (pk) or gathered for the GEMM (wa); returns the phase's rows, columns and reduction length
+    /// (no rows or columns: nothing to do).</summary>
+    static (int Ni, int Nj, int Kab) PreparePhase(in ConvShape s, int ph, int tmax, int wd, long plane, bool direct,
+        float* wa, float* pk, long* off, float* w)
     {
         int st = s.Stride, k = s.K, cin = s.Cin, cout = s.Cout, a = ph / st, b = ph % st;
         var (i0, ni) = PhaseRange(a, st, s.Pad, s.H);
         var (j0, nj) = PhaseRange(b, st, s.Pad, s.W);
-        if (ni == 0 || nj == 0) return;
-        int ta = (k - a + st - 1) / st, tb = (k - b + st - 1) / st, kab = cout * ta * tb, n = ni * wd;
+        if (ni == 0 || nj == 0) return (ni, nj, 0);
+        int ta = (k - a + st - 1) / st, tb = (k - b + st - 1) / st, kab = cout * ta * tb;
         // offsets of dy[i - t, j - u] for output (i0, j0), reduction index (co, t, u)
         int r = 0;
         for (int co = 0; co < cout; co++)
@@ -676,7 +734,6 @@ public static unsafe class CpuConv
                             d += R;
                         }
             }
-            ConvDirect.RunRows(cin, ni, nj, wd, kab, pk, dyp, off, po, n, false, !across);
         }
         else
         {
@@ -689,8 +746,8 @@ public static unsafe class CpuConv
                         for (int u = 0; u < tb; u++)
                             *d++ = w[co * wco + ci * wci + w0 + (long)st * t * k + st * u];
             }
-            GemmDriver.Run(cin, n, kab, new StridedSource(wa, kab, 1f), new OffsetRowsSource(dyp, off), 0f, po, n, true);
         }
+        return (ni, nj, kab);
     }
 
     /// <summary>dx[ci, y, x] (=/+=) the phase outputs' po[(a, b)][ci, i, j] for y + pad = st (i0_a + i) + a, x + pad =

@@ -217,7 +217,8 @@ public class CpuConvTests
     }
 
     /// <summary>The per-phase backward data is the same bit for bit on 1 and 3 threads and with its phases across the
-    /// threads or one after another (each phase's sums are the same whichever thread runs them), and the reference's.</summary>
+    /// threads in chunks of rows (RunPhaseChunks, largest first) or one after another (each output element's sum is the
+    /// same whichever thread or chunk runs it), and the reference's.</summary>
     [Test]
     public void StridePhaseBackwardDataIsTheSameOnAnyThreadsAndPhaseOrder()
     {
