@@ -23,6 +23,7 @@ public sealed class WinogradSmallLab : LabKernel
         new(4, "direct bwd-data", "backward data, the direct kernel on the flipped, transposed kernel"),
         new(5, "winograd-small bwd-data", "backward data, Winograd on the direct kernel, flipped, transposed kernel"),
         new(6, "auto fwd", "forward, CpuConv as routed now"),
+        new(7, "few-outputs fwd", "forward, ConvFewOutputs (1-3 output channels; on other shapes Route = FewOutputs falls back to the non-Winograd routes): 3 channels x 2 rows x 32 pixels in registers, the input rows read in place, neighbours by lane shifts"),
     ];
 
     static readonly ConvShape[] Dims =
@@ -82,6 +83,7 @@ public sealed class WinogradSmallLab : LabKernel
                 1 or 4 => ConvRoute.Direct,
                 2 or 5 => ConvRoute.WinogradSmall,
                 6 => ConvRoute.Auto,
+                7 => ConvRoute.FewOutputs,
                 _ => throw new ArgumentOutOfRangeException(nameof(variant)),
             };
             try

@@ -197,6 +197,13 @@ public static unsafe class CpuConv
         _ => false,
     };
 
+    /// <summary>Whether a forward runs on <see cref="ConvFewOutputs"/>: 3x3, stride 1, pad 1, 1-3 output channels, AVX-512,
+    /// under Auto or FewOutputs. Lab conv-wino-small variant 7 against 6 (the route before it).</summary>
+    static bool UseFewOutputs(in ConvShape s) => ConvFewOutputs.Supported && ConvFewOutputs.Fits(s) && Route is ConvRoute.Auto or ConvRoute.FewOutputs;
+
+    /// <summary>Whether <see cref="Forward"/> of <paramref name="s"/> runs on <see cref="ConvFewOutputs"/> under the current Route (for tests).</summary>
+    public static bool ForwardTakesFewOutputs(in ConvShape s) => UseFewOutputs(s);
+
     /// <summary>Channels from which Auto takes <see cref="ConvWinogradSmall"/> (see UseWinogradSmall).</summary>
     public const int WinogradSmallMinChannels = 16;
     /// <summary>Map pixels from which Auto takes <see cref="ConvWinogradSmall"/>: 128^2 (at 64^2, 32->32 measured 0.94-1.04x).</summary>
@@ -272,6 +279,7 @@ public static unsafe class CpuConv
         long xs = (long)s.Cin * s.H * s.W, ys = (long)s.Cout * s.OutH * s.OutW;
         fixed (float* px = x, pw = w, py = y)
         {
+            if (act == Activation.Identity && UseFewOutputs(s)) { ConvFewOutputs.Forward(s, px, pw, bias, py, false); return; }
             if (UseWinograd(s)) { WinogradForward(s, px, pw, bias, py, false); return; }
             if (UseWinogradSmall(s)) { ConvWinogradSmall.Forward(s, px, pw, bias, py, false); return; }
             for (int n = 0; n < s.N; n++) Sample(s, px + n * xs, pw, bias, py + n * ys, false, act: act);
@@ -422,6 +430,7 @@ public static unsafe class CpuConv
         static long Bucket(long n, int size) => size * Math.Max(n, 16);
         int kdim = s.Cin * s.K * s.K;
         long p = (long)s.OutH * s.OutW;
+        if (UseFewOutputs(s)) return Bucket(ConvFewOutputs.ScratchFloats(s), 4);
         if (UseWinograd(s))
         {
             bool f4 = UseWinograd4(s);
@@ -908,4 +917,7 @@ public enum ConvRoute
     /// <see cref="ConvWinograd.BackwardWeight4"/>) for 3x3 stride-1 pad-1 convolutions (forward, backward data and weight),
     /// where AVX-512 has it; the blocked GEMM for other shapes.</summary>
     Winograd4,
+    /// <summary>The few-output kernel (<see cref="ConvFewOutputs"/>) for 3x3 stride-1 pad-1 forwards to 1-3 channels,
+    /// where AVX-512 has it (Auto takes it there too); the Auto route for other shapes.</summary>
+    FewOutputs,
 }

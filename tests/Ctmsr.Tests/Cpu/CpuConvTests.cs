@@ -560,6 +560,44 @@ public class CpuConvTests
         Close(banded, Down(ry), $"banded {route} forward {s}");
     }
 
+    /// <summary>The few-output kernel (1-3 output channels, 3x3 stride 1 pad 1: every model's RGB layer) against the float64
+    /// reference: widths off the 32-pixel tile and the 16-pixel vector (1, 5, 17, 33, 70), heights off the 2-row pair and
+    /// the 8-row band, channel counts across its 32-channel blocks (70: three), batch 2, with and without bias; and the
+    /// same bits on 1 and 3 threads (every output element is one sum in one order).</summary>
+    [TestCase(2, 70, 19, 70, 3)]
+    [TestCase(1, 5, 1, 1, 3)]
+    [TestCase(1, 3, 2, 5, 1)]
+    [TestCase(2, 33, 9, 17, 2)]
+    [TestCase(1, 192, 12, 33, 3)]
+    [TestCase(1, 32, 64, 64, 3)]
+    public void FewOutputsMatchesTheReference(int n, int cin, int h, int w, int cout)
+    {
+        Assume.That(System.Runtime.Intrinsics.X86.Avx512F.IsSupported, "the few-output kernel runs on AVX-512 only");
+        var s = new ConvShape(n, cin, h, w, cout, 3, 1, 1);
+        Assert.That(CpuConv.ForwardTakesFewOutputs(s), "Auto takes the few-output kernel");
+        var (x, wt, b, _) = Data(s);
+        int threads = CpuThreads.Limit;
+        foreach (var bias in new[] { b, null })
+        {
+            var ry = Ref.Allocate(s.OutputLength());
+            Ref.Conv2dForward(s, Up(x), Up(wt), bias is null ? null : Up(bias), ry);
+            var runs = new List<float[]>();
+            try
+            {
+                foreach (int t in new[] { 1, 3 })
+                {
+                    CpuThreads.Limit = t;
+                    var y = Enumerable.Repeat(float.NaN, (int)s.OutputLength()).ToArray();
+                    CpuConv.Forward(s, x, wt, bias, y);
+                    runs.Add(y);
+                }
+            }
+            finally { CpuThreads.Limit = threads; }
+            Close(runs[0], Down(ry), $"few outputs {s} bias={bias is not null}");
+            Assert.That(runs[1], Is.EqualTo(runs[0]), "1 and 3 threads");
+        }
+    }
+
     /// <summary>The Winograd backward data reads the forward's weights in place (transposed, taps reversed in the weight
     /// transform) in one band, in bands of one tile row (the all-channel path) and per block of channels: each against
     /// the float64 reference, and against the flipped, transposed copy it replaced (WinogradTransposedInPlace off).
