@@ -26,6 +26,7 @@ public sealed class WinogradWeightGradLab : LabKernel
         new(2, "winograd bwd-weight", "Winograd F(2x2, 3x3): 16 NT GEMMs Cout x Cin x tiles between AVX-512 transforms, one per thread (each serial), then dW += M^T Kr (as routed)"),
         new(3, "winograd bwd-weight, GEMMs parallel inside", "variant 2 with the 16 GEMMs one after another, each parallel inside"),
         new(4, "winograd4 bwd-weight", "Winograd F(4x4, 3x3): 36 NT GEMMs Cout x Cin x tiles (one per thread, each serial), then dW += M^T Kr4"),
+        new(5, "few-outputs bwd-weight", "ConvFewOutputs.BackwardWeight (1-3 output channels; other shapes fall back to the routes without Winograd): a thread an input channel, its 27 sums in zmm lanes over 16-row blocks, then in doubles"),
     ];
 
     static readonly ConvShape[] Dims =
@@ -44,6 +45,8 @@ public sealed class WinogradWeightGradLab : LabKernel
         new(1, 32, 64, 64, 32, 3, 1, 1),
         new(1, 64, 32, 32, 64, 3, 1, 1),
         new(4, 64, 32, 32, 64, 3, 1, 1),
+        new(1, 192, 256, 256, 3, 3, 1, 1), // x4's RGB layer
+        new(1, 32, 1024, 1024, 3, 3, 1, 1), // tiny's and small's
     ];
     public override IReadOnlyList<string> Shapes { get; } =
         [.. Dims.Select(s => $"{s.N}x{s.Cin}x{s.H}x{s.W} -> {s.Cout}")];
@@ -107,7 +110,7 @@ public sealed class WinogradWeightGradLab : LabKernel
         {
             var before = CpuConv.Route;
             bool across = CpuConv.WinogradGemmsAcrossThreads;
-            CpuConv.Route = variant switch { 1 => ConvRoute.Gemm, 2 or 3 => ConvRoute.Winograd, 4 => ConvRoute.Winograd4, _ => throw new ArgumentOutOfRangeException(nameof(variant)) };
+            CpuConv.Route = variant switch { 1 => ConvRoute.Gemm, 2 or 3 => ConvRoute.Winograd, 4 => ConvRoute.Winograd4, 5 => ConvRoute.FewOutputs, _ => throw new ArgumentOutOfRangeException(nameof(variant)) };
             CpuConv.WinogradGemmsAcrossThreads = variant != 3;
             try { CpuConv.BackwardWeight(s, x, dy, dw, null); }
             finally { CpuConv.Route = before; CpuConv.WinogradGemmsAcrossThreads = across; }

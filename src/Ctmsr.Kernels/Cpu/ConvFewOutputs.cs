@@ -84,6 +84,145 @@ static unsafe class ConvFewOutputs
         }
     }
 
+    /// <summary>Rows of a weight-gradient block: its float lane sums (at most 16 rows x the width's vectors of terms each)
+    /// go into doubles before the next block.</summary>
+    const int GradRows = 16;
+
+    /// <summary>Input channels of a weight-gradient task: they share each block's dy rows while those are in cache (a
+    /// task per channel read all of dy again for each: 20 ms for x4's 192 -> 3 at 256^2 on one thread).</summary>
+    const int GradChannels = 8;
+
+    /// <summary>
+    /// dw[co, ci, ky, kx] += sum over n, y, x of dy[n, co, y, x] x[n, ci, y + ky - 1, x + kx - 1] (zero outside the map),
+    /// 1-3 output channels. Groups of <see cref="GradChannels"/> input channels go to the threads (each channel's 27 sums
+    /// belong to one task, so the split changes nothing); for each block of <see cref="GradRows"/> rows and each channel
+    /// of the group a first pass keeps the 18 sums of tap rows 0 and 1 in zmm registers, a
+    /// second the 9 of tap row 2 (27 sums, the 3 dy vectors and the neighbours would not fit 32 registers), both over
+    /// the block's rows while they are in cache; then each lane's float sum is added to a double. The lanes are summed in
+    /// order at the end. One pass over x (the GEMM route packed x's im2col and read it back: 25-35 GFLOP/s on x4's
+    /// 192 -> 3 at 256^2 and tiny's 32 -> 3 at 1024^2).
+    /// </summary>
+    public static void BackwardWeight(in ConvShape s, float* x, float* dy, float* dw)
+    {
+        int cin = s.Cin, cout = s.Cout, h = s.H, wd = s.W;
+        long plane = (long)h * wd, xs = cin * plane, ys = cout * plane;
+        nint xp = (nint)x, dyp = (nint)dy, dwp = (nint)dw;
+        var sh = s;
+        int groups = (cin + GradChannels - 1) / GradChannels;
+        void Group(int g)
+        {
+            int c0 = g * GradChannels, nc = Math.Min(GradChannels, cin - c0);
+            // sums[c][co][ky][kx][lane] in double (part's slot order, see below)
+            double* sums = stackalloc double[GradChannels * 27 * 16];
+            new Span<double>(sums, GradChannels * 27 * 16).Clear();
+            float* part = stackalloc float[27 * 16];
+            float* tmp = stackalloc float[16];
+            for (int n = 0; n < sh.N; n++)
+            {
+                float* dn = (float*)dyp + n * ys;
+                for (int y0 = 0; y0 < h; y0 += GradRows)
+                {
+                    int y1 = Math.Min(h, y0 + GradRows);
+                    // the block's dy rows stay in cache over the group's channels
+                    for (int c = 0; c < nc; c++)
+                    {
+                        float* xc = (float*)xp + n * xs + (c0 + c) * plane;
+                        GradTop(xc, dn, plane, cout, h, wd, y0, y1, part, tmp);
+                        GradBottom(xc, dn, plane, cout, h, wd, y0, y1, part + 18 * 16, tmp);
+                        double* sc = sums + c * 27 * 16;
+                        for (int i = 0; i < 27 * 16; i++) sc[i] += part[i];
+                    }
+                }
+            }
+            for (int c = 0; c < nc; c++)
+                for (int co = 0; co < cout; co++)
+                    for (int t = 0; t < 9; t++)
+                    {
+                        // part's order: [ky 0-1][co][kx] then [co][kx] for ky 2
+                        int ky = t / 3, kx = t % 3, slot = ky < 2 ? (ky * 3 + co) * 3 + kx : 18 + co * 3 + kx;
+                        double acc = 0;
+                        double* sl = sums + (c * 27 + slot) * 16;
+                        for (int l = 0; l < 16; l++) acc += sl[l];
+                        float* d = (float*)dwp + ((long)co * sh.Cin + c0 + c) * 9 + t;
+                        *d = (float)(*d + acc);
+                    }
+        }
+        if ((long)s.N * plane * cin < 1L << 16) { for (int g = 0; g < groups; g++) Group(g); return; }
+        Parallel.For(0, groups, CpuThreads.Options, Group);
+    }
+
+    /// <summary>Tap rows 0 and 1 over rows [y0, y1): part[ky][co][kx] (18 vectors) = the block's lane sums.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    static void GradTop(float* xc, float* dy, long plane, int cout, int h, int wd, int y0, int y1, float* part, float* tmp)
+    {
+        Vector512<float> a0 = default, a1 = default, a2 = default, b0 = default, b1 = default, b2 = default, c0 = default, c1 = default, c2 = default;
+        Vector512<float> d0 = default, d1 = default, d2 = default, e0 = default, e1 = default, e2 = default, f0 = default, f1 = default, f2 = default;
+        // a, b, c: tap row 0, output channels 0-2; d, e, f: tap row 1; suffix: kx
+        for (int y = y0; y < y1; y++)
+        {
+            float* g0 = dy + (long)y * wd, g1 = g0 + plane, g2 = g1 + plane;
+            float* up = y > 0 ? xc + (long)(y - 1) * wd : null, mid = xc + (long)y * wd;
+            for (int x0 = 0; x0 < wd; x0 += 16)
+            {
+                var q0 = Load(g0, x0, wd, tmp);
+                var q1 = cout > 1 ? Load(g1, x0, wd, tmp) : default;
+                var q2 = cout > 2 ? Load(g2, x0, wd, tmp) : default;
+                Vector512<float> l, v, r;
+                if (up != null)
+                {
+                    Neighbours(up, x0, wd, tmp, out l, out v, out r);
+                    a0 = Vector512.FusedMultiplyAdd(q0, l, a0); a1 = Vector512.FusedMultiplyAdd(q0, v, a1); a2 = Vector512.FusedMultiplyAdd(q0, r, a2);
+                    b0 = Vector512.FusedMultiplyAdd(q1, l, b0); b1 = Vector512.FusedMultiplyAdd(q1, v, b1); b2 = Vector512.FusedMultiplyAdd(q1, r, b2);
+                    c0 = Vector512.FusedMultiplyAdd(q2, l, c0); c1 = Vector512.FusedMultiplyAdd(q2, v, c1); c2 = Vector512.FusedMultiplyAdd(q2, r, c2);
+                }
+                Neighbours(mid, x0, wd, tmp, out l, out v, out r);
+                d0 = Vector512.FusedMultiplyAdd(q0, l, d0); d1 = Vector512.FusedMultiplyAdd(q0, v, d1); d2 = Vector512.FusedMultiplyAdd(q0, r, d2);
+                e0 = Vector512.FusedMultiplyAdd(q1, l, e0); e1 = Vector512.FusedMultiplyAdd(q1, v, e1); e2 = Vector512.FusedMultiplyAdd(q1, r, e2);
+                f0 = Vector512.FusedMultiplyAdd(q2, l, f0); f1 = Vector512.FusedMultiplyAdd(q2, v, f1); f2 = Vector512.FusedMultiplyAdd(q2, r, f2);
+            }
+        }
+        a0.Store(part); a1.Store(part + 16); a2.Store(part + 32); b0.Store(part + 48); b1.Store(part + 64); b2.Store(part + 80);
+        c0.Store(part + 96); c1.Store(part + 112); c2.Store(part + 128); d0.Store(part + 144); d1.Store(part + 160); d2.Store(part + 176);
+        e0.Store(part + 192); e1.Store(part + 208); e2.Store(part + 224); f0.Store(part + 240); f1.Store(part + 256); f2.Store(part + 272);
+    }
+
+    /// <summary>Tap row 2 over rows [y0, y1): part[co][kx] (9 vectors) = the block's lane sums.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    static void GradBottom(float* xc, float* dy, long plane, int cout, int h, int wd, int y0, int y1, float* part, float* tmp)
+    {
+        Vector512<float> a0 = default, a1 = default, a2 = default, b0 = default, b1 = default, b2 = default, c0 = default, c1 = default, c2 = default;
+        for (int y = y0; y < Math.Min(y1, h - 1); y++)
+        {
+            float* g0 = dy + (long)y * wd, g1 = g0 + plane, g2 = g1 + plane, down = xc + (long)(y + 1) * wd;
+            for (int x0 = 0; x0 < wd; x0 += 16)
+            {
+                var q0 = Load(g0, x0, wd, tmp);
+                var q1 = cout > 1 ? Load(g1, x0, wd, tmp) : default;
+                var q2 = cout > 2 ? Load(g2, x0, wd, tmp) : default;
+                Neighbours(down, x0, wd, tmp, out var l, out var v, out var r);
+                a0 = Vector512.FusedMultiplyAdd(q0, l, a0); a1 = Vector512.FusedMultiplyAdd(q0, v, a1); a2 = Vector512.FusedMultiplyAdd(q0, r, a2);
+                b0 = Vector512.FusedMultiplyAdd(q1, l, b0); b1 = Vector512.FusedMultiplyAdd(q1, v, b1); b2 = Vector512.FusedMultiplyAdd(q1, r, b2);
+                c0 = Vector512.FusedMultiplyAdd(q2, l, c0); c1 = Vector512.FusedMultiplyAdd(q2, v, c1); c2 = Vector512.FusedMultiplyAdd(q2, r, c2);
+            }
+        }
+        a0.Store(part); a1.Store(part + 16); a2.Store(part + 32); b0.Store(part + 48); b1.Store(part + 64); b2.Store(part + 80);
+        c0.Store(part + 96); c1.Store(part + 112); c2.Store(part + 128);
+    }
+
+    /// <summary>Pixels x0 - 1, x0 and x0 + 1 onwards (16 each) of a row, zero outside it.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static void Neighbours(float* row, int x0, int wd, float* tmp, out Vector512<float> l, out Vector512<float> v, out Vector512<float> r)
+    {
+        if (x0 >= 1 && x0 + 17 <= wd)
+        {
+            l = Vector512.Load(row + x0 - 1); v = Vector512.Load(row + x0); r = Vector512.Load(row + x0 + 1);
+            return;
+        }
+        v = Load(row, x0, wd, tmp);
+        l = Left(v, Load(row, x0 - 16, wd, tmp));
+        r = Right(Load(row, x0 + 16, wd, tmp), v);
+    }
+
     /// <summary>One band: output rows y0 .. y0 + BandRows - 1 (fewer at the bottom), channel block by channel block.</summary>
     static void Band(float* x, int cin, int h, int wd, float* wk, float* bias, int cout, float* y, int y0, float* buf, bool accumulate)
     {

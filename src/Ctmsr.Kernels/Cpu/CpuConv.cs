@@ -197,11 +197,12 @@ public static unsafe class CpuConv
         _ => false,
     };
 
-    /// <summary>Whether a forward runs on <see cref="ConvFewOutputs"/>: 3x3, stride 1, pad 1, 1-3 output channels, AVX-512,
-    /// under Auto or FewOutputs. Lab conv-wino-small variant 7 against 6 (the route before it).</summary>
+    /// <summary>Whether a forward or weight gradient runs on <see cref="ConvFewOutputs"/>: 3x3, stride 1, pad 1, 1-3 output
+    /// channels, AVX-512, under Auto or FewOutputs. Lab conv-wino-small variant 7 against 2 (the forward's route before
+    /// it), conv-wino-wgrad variant 5 against 1.</summary>
     static bool UseFewOutputs(in ConvShape s) => ConvFewOutputs.Supported && ConvFewOutputs.Fits(s) && Route is ConvRoute.Auto or ConvRoute.FewOutputs;
 
-    /// <summary>Whether <see cref="Forward"/> of <paramref name="s"/> runs on <see cref="ConvFewOutputs"/> under the current Route (for tests).</summary>
+    /// <summary>Whether <see cref="Forward"/> and <see cref="BackwardWeight"/> of <paramref name="s"/> run on <see cref="ConvFewOutputs"/> under the current Route (for tests).</summary>
     public static bool ForwardTakesFewOutputs(in ConvShape s) => UseFewOutputs(s);
 
     /// <summary>Channels from which Auto takes <see cref="ConvWinogradSmall"/> (see UseWinogradSmall).</summary>
@@ -846,6 +847,7 @@ public static unsafe class CpuConv
         fixed (float* px = x, pdy = dy, pdw = dw)
         {
             if (db is not null) BiasGradient(s.N, s.Cout, p, pdy, db);
+            if (UseFewOutputs(s)) { ConvFewOutputs.BackwardWeight(s, px, pdy, pdw); return; }
             if (UseWinogradWeightGrad4(s)) { ConvWinograd.BackwardWeight4(s, px, pdy, pdw); return; }
             if (UseWinogradWeightGrad(s)) { ConvWinograd.BackwardWeight(s, px, pdy, pdw); return; }
             if (Pointwise(s))
@@ -917,7 +919,7 @@ public enum ConvRoute
     /// <see cref="ConvWinograd.BackwardWeight4"/>) for 3x3 stride-1 pad-1 convolutions (forward, backward data and weight),
     /// where AVX-512 has it; the blocked GEMM for other shapes.</summary>
     Winograd4,
-    /// <summary>The few-output kernel (<see cref="ConvFewOutputs"/>) for 3x3 stride-1 pad-1 forwards to 1-3 channels,
+    /// <summary>The few-output kernel (<see cref="ConvFewOutputs"/>) for 3x3 stride-1 pad-1 forwards and weight gradients to 1-3 channels,
     /// where AVX-512 has it (Auto takes it there too); the Auto route for other shapes.</summary>
     FewOutputs,
 }

@@ -563,7 +563,8 @@ public class CpuConvTests
     /// <summary>The few-output kernel (1-3 output channels, 3x3 stride 1 pad 1: every model's RGB layer) against the float64
     /// reference: widths off the 32-pixel tile and the 16-pixel vector (1, 5, 17, 33, 70), heights off the 2-row pair and
     /// the 8-row band, channel counts across its 32-channel blocks (70: three), batch 2, with and without bias; and the
-    /// same bits on 1 and 3 threads (every output element is one sum in one order).</summary>
+    /// same bits on 1 and 3 threads (every output element is one sum in one order). Likewise its weight gradient (dw +=,
+    /// across 16-row blocks and 8-channel groups).</summary>
     [TestCase(2, 70, 19, 70, 3)]
     [TestCase(1, 5, 1, 1, 3)]
     [TestCase(1, 3, 2, 5, 1)]
@@ -596,6 +597,24 @@ public class CpuConvTests
             Close(runs[0], Down(ry), $"few outputs {s} bias={bias is not null}");
             Assert.That(runs[1], Is.EqualTo(runs[0]), "1 and 3 threads");
         }
+        var (_, _, _, dy) = Data(s);
+        var init = Rand(new Random(9), wt.Length);
+        var rdw = Up(init);
+        Ref.Conv2dBackwardWeight(s, Up(x), Up(dy), rdw, null);
+        var grads = new List<float[]>();
+        try
+        {
+            foreach (int t in new[] { 1, 3 })
+            {
+                CpuThreads.Limit = t;
+                var dw = (float[])init.Clone();
+                CpuConv.BackwardWeight(s, x, dy, dw, null);
+                grads.Add(dw);
+            }
+        }
+        finally { CpuThreads.Limit = threads; }
+        Close(grads[0], Down(rdw), $"few outputs weight gradient {s}");
+        Assert.That(grads[1], Is.EqualTo(grads[0]), "weight gradient on 1 and 3 threads");
     }
 
     /// <summary>The Winograd backward data reads the forward's weights in place (transposed, taps reversed in the weight
