@@ -7,7 +7,7 @@ namespace Ctmsr.Benchmarking;
 /// <summary>
 /// The kernel cases of `ctmsr bench --what kernels`, at the model's shapes for a configuration, batch and
 /// LR size: square GEMMs plus the Swin qkv projection; the 3x3 convs of every level, the decoder's concatenated input
-/// and conv_up2 (forward, backward data, backward weight); window attention at
+/// conv_up2 and the RGB output layer (C -> 3 at HR; forward, backward data, backward weight); window attention at
 /// levels 0 and 1 (forward, backward incl. the bias-table gradient); GroupNorm at C and 2C channels; and the
 /// perceptual networks' strided and large-kernel convolutions on an HR crop of the model's (the ResNet18 stem and
 /// stage entries of `--perceptual resnet18`, LPIPS-Alex's first two layers; forward and backward data, as these
@@ -29,6 +29,7 @@ public static class KernelCases
             ("level 1", new(batch, c1, lr / 2, lr / 2, c1, 3, 1, 1)),
             ("decoder concat", new(batch, 2 * c, lr, lr, c, 3, 1, 1)),
             ("conv_up2", new(batch, c, cfg.Scale * lr, cfg.Scale * lr, c, 3, 1, 1)),
+            ("RGB output", new(batch, c, cfg.Scale * lr, cfg.Scale * lr, 3, 3, 1, 1)),
         };
         // the deeper levels take other routes (x4 at LR 64: level 2 at 16^2, F(2x2, 3x3) where level 0 and 1 take
         // F(4x4, 3x3); the deepest at 8^2, too few tiles for Winograd)
