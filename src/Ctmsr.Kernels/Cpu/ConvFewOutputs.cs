@@ -8,11 +8,11 @@ namespace Ctmsr.Kernels.Cpu;
 /// 3x3, stride 1, pad 1 convolutions to at most <see cref="MaxCout"/> output channels (every model's RGB output layer:
 /// 192 -> 3 on x4's 256^2 map, 32 -> 3 on tiny's and small's 1024^2) on AVX-512. The GEMM-shaped kernels waste most of
 /// their rows on 3 outputs (the direct kernel's 8-channel panels, Winograd's 12-row GEMMs) and read the input through
-/// padded copies; here a task holds 3 channels x 2 output rows x 32 pixels in 12 zmm registers over the whole reduction
-/// (input channel by channel, then tap by tap: the same order in any split) and reads the input rows in place: each
-/// of its 4 input rows as 4 aligned-to-the-tile 16-pixel vectors, the left and right neighbours of the 2 centre
-/// vectors formed by lane shifts (valignd) across them, zero outside the map. No scratch but the 27 packed weights a
-/// channel.
+/// padded copies. Here a tile holds 3 channels x 2 output rows x 32 pixels in 12 zmm registers (input channel by
+/// channel, then tap by tap: the same order in any split) and reads its 4 input rows in place: unaligned loads of the
+/// left, centre and right neighbours inside the row; at the row's ends the 16-pixel vectors around the tile with the
+/// neighbours formed by lane shifts (valignd), zero outside the map. Scratch: the 27 packed weights a channel and each
+/// thread's band of partial sums. The weight gradient (<see cref="BackwardWeight"/>) reads x once, likewise in place.
 /// </summary>
 static unsafe class ConvFewOutputs
 {
@@ -88,8 +88,8 @@ static unsafe class ConvFewOutputs
     /// go into doubles before the next block.</summary>
     const int GradRows = 16;
 
-    /// <summary>Input channels of a weight-gradient task: they share each block's dy rows while those are in cache (a
-    /// task per channel read all of dy again for each: 20 ms for x4's 192 -> 3 at 256^2 on one thread).</summary>
+    /// <summary>Input channels of a weight-gradient task: they share each block's dy rows while those are in cache (a task
+    /// per channel, which reads all of dy for each, measured the same on one thread: 20.7 ms for x4's 192 -> 3 at 256^2).</summary>
     const int GradChannels = 8;
 
     /// <summary>

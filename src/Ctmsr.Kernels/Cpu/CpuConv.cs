@@ -30,7 +30,7 @@ public static unsafe class CpuConv
 
     /// <summary>Which GEMM the forward (and the stride-1 backward data, a forward conv) runs; Auto chooses by shape.
     /// Settable so that the kernel lab and tests can run either path on any shape; the environment variable
-    /// CTMSR_CONV_ROUTE (auto, gemm, direct, winograd, winogradsmall, winograd4) sets it for a whole process, for before/after timings of a model.</summary>
+    /// CTMSR_CONV_ROUTE (auto, gemm, direct, winograd, winogradsmall, winograd4, fewoutputs) sets it for a whole process, for before/after timings of a model.</summary>
     public static ConvRoute Route { get; set; } = RouteFromEnvironment();
 
     static ConvRoute RouteFromEnvironment()
@@ -38,7 +38,7 @@ public static unsafe class CpuConv
         string? v = Environment.GetEnvironmentVariable("CTMSR_CONV_ROUTE");
         if (string.IsNullOrEmpty(v)) return ConvRoute.Auto;
         if (Enum.TryParse<ConvRoute>(v, ignoreCase: true, out var r) && Enum.IsDefined(r)) return r;
-        Console.Error.WriteLine($"CTMSR_CONV_ROUTE='{v}' is not auto, gemm, direct, winograd, winogradsmall or winograd4: ignored (convolutions choose by shape)");
+        Console.Error.WriteLine($"CTMSR_CONV_ROUTE='{v}' is not auto, gemm, direct, winograd, winogradsmall, winograd4 or fewoutputs: ignored (convolutions choose by shape)");
         return ConvRoute.Auto;
     }
 
