@@ -255,7 +255,7 @@ static unsafe class ConvFewOutputs
             f0 = Vector512.Load(acc + 5 * wr); f1 = Vector512.Load(acc + 5 * wr + 16);
         }
         long plane = (long)h * wd;
-        float* tmp = stackalloc float[16];
+        float* tmp = stackalloc float[TaskCols];
         wk += (long)cfirst * 27;
         // pixels x0 - 1 .. x0 + 32 all inside the row: plain unaligned loads, no shifts
         bool inner = x0 >= 1 && x0 + TaskCols + 1 <= wd;
@@ -372,25 +372,11 @@ static unsafe class ConvFewOutputs
     static Vector512<float> Right(Vector512<float> next, Vector512<float> v) =>
         Avx512F.AlignRight32(next.AsUInt32(), v.AsUInt32(), 1).AsSingle();
 
-    /// <summary>n &lt;= 32 pixels of one output row: + bias, = or +=.</summary>
+    /// <summary>n &lt;= 32 pixels of one output row: + bias, = or += (ConvWinograd.Put; tmp holds 32 floats).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     static void Store(Vector512<float> lo, Vector512<float> hi, float* d, int n, float bias, bool accumulate, float* tmp)
     {
         var vb = Vector512.Create(bias);
-        lo += vb; hi += vb;
-        if (n == TaskCols)
-        {
-            if (accumulate) { lo += Vector512.Load(d); hi += Vector512.Load(d + 16); }
-            lo.Store(d); hi.Store(d + 16);
-            return;
-        }
-        Part(lo, d, Math.Min(n, 16), accumulate, tmp);
-        if (n > 16) Part(hi, d + 16, n - 16, accumulate, tmp);
-    }
-
-    static void Part(Vector512<float> v, float* d, int n, bool accumulate, float* tmp)
-    {
-        v.Store(tmp);
-        for (int i = 0; i < n; i++) d[i] = accumulate ? d[i] + tmp[i] : tmp[i];
+        ConvWinograd.Put(lo + vb, hi + vb, d, n, accumulate, tmp);
     }
 }

@@ -418,7 +418,7 @@ static unsafe partial class ConvWinograd
 
     /// <summary>The first n (1..32) of the 32 floats [a, b] into d (= or +=); t: 32 floats of room for a partial store.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static void Put(Vector512<float> a, Vector512<float> b, float* d, int n, bool accumulate, float* t)
+    internal static void Put(Vector512<float> a, Vector512<float> b, float* d, int n, bool accumulate, float* t)
     {
         if (n == 32)
         {
